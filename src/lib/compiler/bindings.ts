@@ -1,0 +1,96 @@
+// Turns what a workflow body passed to a call (references, constants, lists and maps of both) into Flyte
+// BindingData, checking every type on the way. Never guesses a conversion Flyte would not make.
+import { create } from "@bufbuild/protobuf";
+import { BindingDataSchema, type BindingData, type Literal } from "../idl/gen/flyteidl/core/literals_pb.js";
+import { isCastable, describeLiteralType } from "../types/compat.js";
+import type { AnyType, ListType, MapType } from "../types/types.js";
+import { isOutputRef, nodeHandleOf, startNodeId, type OutputRef } from "../sdk/trace.js";
+import { describeValue } from "../errors.js";
+
+export interface BindingScope {
+  /** Describes where a reference comes from, e.g. `output "total" of node n1 (totalSpend)`. */
+  describeRef(ref: OutputRef): string;
+  /** Whether the reference was made in this workflow's trace. */
+  ownsRef(ref: OutputRef): boolean;
+  /** Nodes the binding reads from, collected as bindings are made. */
+  upstream: Set<string>;
+}
+
+/** Thrown for a binding that cannot be made; the message says which input, both types and what to do. */
+export class BindingProblem extends Error {}
+
+/** A Literal as BindingData: scalars stay scalars, collections and maps are bound element by element. */
+export function literalToBindingData(literal: Literal): BindingData {
+  const v = literal.value;
+  switch (v.case) {
+    case "scalar":
+      return create(BindingDataSchema, { value: { case: "scalar", value: v.value } });
+    case "collection":
+      return create(BindingDataSchema, {
+        value: { case: "collection", value: { bindings: v.value.literals.map(literalToBindingData) } },
+      });
+    case "map": {
+      const bindings: Record<string, BindingData> = {};
+      for (const [k, l] of Object.entries(v.value.literals)) bindings[k] = literalToBindingData(l);
+      return create(BindingDataSchema, { value: { case: "map", value: { bindings } } });
+    }
+    default:
+      throw new BindingProblem(`cannot bind a literal of kind ${v.case ?? "empty"}`);
+  }
+}
+
+function containsRef(value: unknown, depth = 0): boolean {
+  if (isOutputRef(value) || nodeHandleOf(value)) return true;
+  if (depth > 32 || typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.some((v) => containsRef(v, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.values(value).some((v) => containsRef(v, depth + 1));
+}
+
+/** Binds one value to an input of type `type`; `at` names the input in messages. */
+export function bindValue(value: unknown, type: AnyType, at: string, scope: BindingScope): BindingData {
+  if (isOutputRef(value)) {
+    if (!scope.ownsRef(value)) {
+      throw new BindingProblem(`${at} is bound to a reference from another workflow; pass values into this workflow through its inputs`);
+    }
+    const from = value.type.literalType();
+    const to = type.literalType();
+    if (!isCastable(from, to)) {
+      throw new BindingProblem(
+        `${at} expects ${describeLiteralType(to)}, but ${scope.describeRef(value)} is ${describeLiteralType(from)}`,
+      );
+    }
+    if (value.nodeId !== startNodeId) scope.upstream.add(value.nodeId);
+    return create(BindingDataSchema, { value: { case: "promise", value: { nodeId: value.nodeId, var: value.varName } } });
+  }
+  const handle = nodeHandleOf(value);
+  if (handle) {
+    const outputs = Object.keys(value as object).filter((k) => k !== "nodeId");
+    throw new BindingProblem(
+      outputs.length
+        ? `${at} is bound to all outputs of node ${handle.nodeId}; pick one of them: ${outputs.map((o) => `.${o}`).join(", ")}`
+        : `${at} is bound to node ${handle.nodeId}, which has no outputs`,
+    );
+  }
+  if (containsRef(value)) {
+    if (Array.isArray(value) && type.literalType().type.case === "collectionType") {
+      const list = type as ListType<AnyType>;
+      const bindings = value.map((item, i) => bindValue(item, list.element, `${at}[${i}]`, scope));
+      return create(BindingDataSchema, { value: { case: "collection", value: { bindings } } });
+    }
+    if (type.literalType().type.case === "mapValueType" && typeof value === "object" && value !== null && !Array.isArray(value)) {
+      const map = type as MapType<AnyType>;
+      const bindings: Record<string, BindingData> = {};
+      for (const [k, v] of Object.entries(value)) bindings[k] = bindValue(v, map.valueType, `${at}.${k}`, scope);
+      return create(BindingDataSchema, { value: { case: "map", value: { bindings } } });
+    }
+    throw new BindingProblem(
+      `${at} expects ${type.name}; references can be combined only into lists and maps, not into ${describeValue(value)}`,
+    );
+  }
+  try {
+    return literalToBindingData(type.toLiteral(value, at));
+  } catch (e) {
+    throw new BindingProblem(e instanceof Error ? e.message : String(e));
+  }
+}

@@ -1,0 +1,186 @@
+// Builds a workflow's WorkflowTemplate from a trace of its body: node ids n0…, bindings, upstream ids and
+// outputs, with every wiring mistake reported with the node, the input, both types and the user's line.
+import { create } from "@bufbuild/protobuf";
+import { ResourceType } from "../idl/gen/flyteidl/core/identifier_pb.js";
+import {
+  WorkflowMetadata_OnFailurePolicy,
+  WorkflowTemplateSchema,
+  type Node,
+  type WorkflowTemplate,
+} from "../idl/gen/flyteidl/core/workflow_pb.js";
+import type { Binding } from "../idl/gen/flyteidl/core/literals_pb.js";
+import { userLocation, type Entity, type WorkflowDefinition } from "../sdk/entity.js";
+import { isOutputRef, startNodeId, traceWorkflow, type OutputRef, type TracedWorkflow } from "../sdk/trace.js";
+import { BindingProblem, bindValue, type BindingScope } from "./bindings.js";
+import { identifier, typedInterface, type EmitSettings } from "./emit-task.js";
+import { relativeLocation, type DiscoveredEntity } from "./names.js";
+import type { CompileProblem } from "../errors.js";
+
+export interface WorkflowEmitContext {
+  settings: EmitSettings;
+  projectRoot: string;
+  /** The discovered entity for a called entity, or undefined when it is not exported. */
+  lookup(entity: Entity): DiscoveredEntity | undefined;
+  /** A readable name for an entity in messages. */
+  label(entity: Entity): string;
+}
+
+export interface EmittedWorkflow {
+  template?: WorkflowTemplate;
+  /** Workflows this one calls as subworkflows (directly). */
+  subworkflows: DiscoveredEntity[];
+  problems: CompileProblem[];
+}
+
+function shortName(found: DiscoveredEntity): string {
+  return found.definition.explicitName ? found.name.split(".").pop()! : found.exportName;
+}
+
+/** Traces a workflow body and emits its template. */
+export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitContext): EmittedWorkflow {
+  const definition = found.definition as WorkflowDefinition;
+  const problems: CompileProblem[] = [];
+  const problem = (message: string, site?: Error) =>
+    problems.push({ entity: found.name, message, location: relativeLocation(ctx.projectRoot, userLocation(site)) ?? found.location });
+
+  let traced: TracedWorkflow;
+  try {
+    traced = traceWorkflow(definition, ctx.label);
+  } catch (e) {
+    problem(`its body failed while building the graph: ${e instanceof Error ? e.message : String(e)}`, e instanceof Error ? e : undefined);
+    return { subworkflows: [], problems };
+  }
+
+  const ownRefs = traced.refs;
+  const nodeLabels = new Map<string, string>();
+  for (const node of traced.nodes) nodeLabels.set(node.id, `${node.id} (${ctx.label(node.entity)})`);
+  const describeRef = (ref: OutputRef) =>
+    ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${nodeLabels.get(ref.nodeId)}`;
+
+  const nodes: Node[] = [];
+  const subworkflows: DiscoveredEntity[] = [];
+  for (const node of traced.nodes) {
+    const callee = ctx.lookup(node.entity);
+    const where = `node ${node.id} (${ctx.label(node.entity)})`;
+    if (!callee) {
+      const declared = relativeLocation(ctx.projectRoot, userLocation(node.definition.definedAt));
+      problem(`${where} calls a ${node.definition.kind === "launchPlan" ? "launch plan" : node.definition.kind} that is not exported${declared ? ` (declared at ${declared})` : ""}; export it from its module so it can be registered and run`, node.site);
+      continue;
+    }
+    const scope: BindingScope = { describeRef, ownsRef: (r) => ownRefs.has(r), upstream: new Set() };
+    const inputs: Binding[] = [];
+    const calleeInputs = node.definition.inputs;
+    for (const name of Object.keys(node.args)) {
+      if (!(name in calleeInputs)) {
+        problem(`${where} has no input "${name}"; its inputs are ${Object.keys(calleeInputs).join(", ") || "none"}`, node.site);
+      }
+    }
+    for (const [name, type] of Object.entries(calleeInputs)) {
+      const at = `input "${name}" of ${where}`;
+      let value = node.args[name];
+      if (value === undefined) {
+        if (node.definition.kind === "launchPlan" && type.hasDefault) continue; // the launch plan applies its default
+        if (type.hasDefault) value = type.defaultValue;
+        else if (!isOptionalType(type)) {
+          problem(`${where} is missing input "${name}" (${type.name})`, node.site);
+          continue;
+        }
+      }
+      try {
+        inputs.push({ $typeName: "flyteidl.core.Binding", var: name, binding: bindValue(value ?? null, type, at, scope) });
+      } catch (e) {
+        if (!(e instanceof BindingProblem)) throw e;
+        problem(e.message, node.site);
+      }
+    }
+    const id = identifier(
+      callee.kind === "task" ? ResourceType.TASK : callee.kind === "workflow" ? ResourceType.WORKFLOW : ResourceType.LAUNCH_PLAN,
+      callee.name,
+      ctx.settings,
+    );
+    let target: Node["target"];
+    if (callee.kind === "task") target = { case: "taskNode", value: { $typeName: "flyteidl.core.TaskNode", reference: { case: "referenceId", value: id } } };
+    else if (callee.kind === "workflow") {
+      subworkflows.push(callee);
+      target = { case: "workflowNode", value: { $typeName: "flyteidl.core.WorkflowNode", reference: { case: "subWorkflowRef", value: id } } };
+    } else target = { case: "workflowNode", value: { $typeName: "flyteidl.core.WorkflowNode", reference: { case: "launchplanRef", value: id } } };
+    nodes.push({
+      $typeName: "flyteidl.core.Node",
+      id: node.id,
+      metadata: {
+        $typeName: "flyteidl.core.NodeMetadata",
+        name: shortName(callee),
+        interruptibleValue: { case: undefined },
+        cacheableValue: { case: undefined },
+        cacheVersionValue: { case: undefined },
+        cacheSerializableValue: { case: undefined },
+        config: {},
+      },
+      inputs,
+      upstreamNodeIds: [...scope.upstream],
+      outputAliases: [],
+      target,
+    });
+  }
+
+  const outputs = bindWorkflowOutputs(definition, traced, { describeRef, ownsRef: (r) => ownRefs.has(r), upstream: new Set() }, (m) => problem(m, definition.definedAt));
+  if (problems.length) return { subworkflows, problems };
+
+  const onFailure =
+    definition.options.onFailure === "fail-after-executable-nodes-complete"
+      ? WorkflowMetadata_OnFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+      : WorkflowMetadata_OnFailurePolicy.FAIL_IMMEDIATELY;
+  const template = create(WorkflowTemplateSchema, {
+    id: identifier(ResourceType.WORKFLOW, found.name, ctx.settings),
+    metadata: { onFailure },
+    metadataDefaults: {},
+    interface: typedInterface(definition.inputs, definition.outputs),
+    nodes,
+    outputs,
+  });
+  return { template, subworkflows, problems };
+}
+
+function isOptionalType(type: { literalType(): { type: { case?: string } }; name: string }): boolean {
+  return type.literalType().type.case === "unionType" && type.name.endsWith("?");
+}
+
+function bindWorkflowOutputs(
+  definition: WorkflowDefinition,
+  traced: TracedWorkflow,
+  scope: BindingScope,
+  problem: (message: string) => void,
+): Binding[] {
+  const names = Object.keys(definition.outputs);
+  const result = traced.result;
+  if (names.length === 0) return [];
+  let returned: Record<string, unknown>;
+  if (definition.singleOutput) returned = { [names[0]]: result };
+  else if (typeof result === "object" && result !== null && !isOutputRef(result) && !Array.isArray(result)) returned = result as Record<string, unknown>;
+  else {
+    problem(`its body must return an object with the outputs ${names.join(", ")}, got ${result === undefined ? "nothing" : typeof result}`);
+    return [];
+  }
+  const bindings: Binding[] = [];
+  for (const name of Object.keys(returned)) {
+    if (!(name in definition.outputs)) problem(`its body returns "${name}", which is not a declared output (outputs: ${names.join(", ")})`);
+  }
+  for (const name of names) {
+    const value = returned[name];
+    if (value === undefined) {
+      problem(`its body does not return output "${name}" (${definition.outputs[name].name})`);
+      continue;
+    }
+    try {
+      bindings.push({
+        $typeName: "flyteidl.core.Binding",
+        var: name,
+        binding: bindValue(value, definition.outputs[name], `workflow output "${name}"`, scope),
+      });
+    } catch (e) {
+      if (!(e instanceof BindingProblem)) throw e;
+      problem(e.message);
+    }
+  }
+  return bindings;
+}

@@ -1,0 +1,103 @@
+// Node module customization hooks that let `tsflyte` import a user's TypeScript modules in-process.
+// Runs on Node's hooks thread: never touch SDK state here, and never change how non-TypeScript files load.
+import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import type { LoadHook, ResolveHook } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { transform, type Message } from "esbuild";
+
+const typeScriptFile = /\.(ts|tsx|mts)$/;
+const declarationFile = /\.d\.(ts|mts|cts)$/;
+const knownExtension = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|json|node|wasm)$/;
+
+/** Tries TypeScript's import conventions only after Node (and any earlier hooks, such as tsx's) gave up. */
+export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    const parentURL = context.parentURL;
+    if (!isNotFound(error) || !parentURL?.startsWith("file:") || !isPathLike(specifier)) throw error;
+    const wanted = new URL(specifier, parentURL);
+    if (wanted.protocol !== "file:") throw error;
+    const suffix = wanted.search + wanted.hash;
+    for (const candidate of typeScriptCandidates(fileURLToPath(withoutQuery(wanted)))) {
+      if (isFile(candidate)) return nextResolve(pathToFileURL(candidate).href + suffix, context);
+    }
+    throw error;
+  }
+};
+
+/** Transpiles TypeScript with an inline source map, named by absolute path, so stack traces show the .ts line. */
+export const load: LoadHook = async (url, context, nextLoad) => {
+  if (!url.startsWith("file:")) return nextLoad(url, context);
+  const path = fileURLToPath(withoutQuery(new URL(url)));
+  if (!typeScriptFile.test(path) || declarationFile.test(path)) return nextLoad(url, context);
+  const text = await readFile(path, "utf8");
+  try {
+    const result = await transform(text, {
+      loader: path.endsWith(".tsx") ? "tsx" : "ts",
+      format: "esm",
+      target: "node20",
+      sourcemap: "inline",
+      sourcefile: path,
+    });
+    return { format: "module", source: result.code, shortCircuit: true };
+  } catch (error) {
+    throw toSyntaxError(error, url);
+  }
+};
+
+function withoutQuery(url: URL): URL {
+  const bare = new URL(url);
+  bare.search = "";
+  bare.hash = "";
+  return bare;
+}
+
+function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "ERR_UNSUPPORTED_DIR_IMPORT";
+}
+
+function isPathLike(specifier: string): boolean {
+  return (
+    specifier.startsWith("./") ||
+    specifier.startsWith("../") ||
+    specifier === "." ||
+    specifier === ".." ||
+    specifier.startsWith("/") ||
+    specifier.startsWith("file:")
+  );
+}
+
+/** The files TypeScript would accept for an import that Node could not find, in the order tsc tries them. */
+function typeScriptCandidates(path: string): string[] {
+  if (path.endsWith(".js")) return [`${path.slice(0, -3)}.ts`, `${path.slice(0, -3)}.tsx`];
+  if (path.endsWith(".mjs")) return [`${path.slice(0, -4)}.mts`];
+  // A missing ./x.json or ./x.ts is simply missing; but ./x.config is extensionless to TypeScript.
+  if (knownExtension.test(path)) return [];
+  const base = path.replace(/[\\/]+$/, "");
+  return [`${base}.ts`, `${base}.tsx`, `${base}.js`, join(base, "index.ts"), join(base, "index.js")];
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * esbuild's own error names its service internals; the user needs the message and the place in their file.
+ * The stack is rewritten so the loader reports it as the first frame, like V8 does for a .js syntax error.
+ */
+function toSyntaxError(error: unknown, url: string): unknown {
+  const first = (error as { errors?: Message[] } | null)?.errors?.[0];
+  if (!first) return error;
+  const where = first.location ? `${url}:${first.location.line}:${first.location.column + 1}` : url;
+  const syntaxError = new SyntaxError(first.text);
+  syntaxError.stack = `SyntaxError: ${first.text}\n    at ${where}`;
+  return syntaxError;
+}

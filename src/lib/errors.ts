@@ -1,0 +1,84 @@
+// Error classes shared by every room: "you can fix this" (UserError) versus "this is a bug" (BugError).
+// Never import anything heavy here; the SDK, the compiler and the CLI all load this file.
+
+const userErrorBrand = Symbol.for("tsflyte.UserError");
+const compileErrorBrand = Symbol.for("tsflyte.CompileError");
+
+/**
+ * Something the user can fix: bad input, a wiring mistake, a module that does not load. The message says
+ * what was wrong, where, and what to do; the CLI prints it without a stack trace.
+ */
+export class UserError extends Error {
+  readonly [userErrorBrand] = true;
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "UserError";
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[userErrorBrand] === true;
+  }
+}
+
+/** One problem found while compiling an entity, with the user's source location when known. */
+export interface CompileProblem {
+  entity: string;
+  message: string;
+  /** `file:line:col` of the user's code that caused it. */
+  location?: string;
+}
+
+/** Every problem found by a compile, reported together. */
+export class CompileError extends UserError {
+  readonly [compileErrorBrand] = true;
+  constructor(readonly problems: CompileProblem[]) {
+    super(
+      problems
+        .map((p) => `${p.location ? `${p.location}: ` : ""}${p.entity}: ${p.message}`)
+        .join("\n"),
+    );
+    this.name = "CompileError";
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[compileErrorBrand] === true;
+  }
+}
+
+/** A value that does not match its declared type: names the variable, the type, and what was given. */
+export class TypeMismatchError extends UserError {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly given: string,
+    detail?: string,
+  ) {
+    super(`${variable}: expected ${expected}, got ${given}${detail ? ` (${detail})` : ""}`);
+    this.name = "TypeMismatchError";
+  }
+}
+
+/** Shows a JS value briefly for error messages: its type and a short rendering. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (Array.isArray(value)) return `array ${truncate(safeJson(value))}`;
+  if (value instanceof Date) return `Date ${Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()}`;
+  if (typeof value === "object") return `${value.constructor?.name === "Object" ? "object" : (value.constructor?.name ?? "object")} ${truncate(safeJson(value))}`;
+  if (typeof value === "string") return `string ${truncate(JSON.stringify(value))}`;
+  if (typeof value === "bigint") return `bigint ${value}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function truncate(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
