@@ -22,13 +22,20 @@ const child = spawn(
   ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=2", ...files],
   { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
 );
-let tail = "";
+// The spec reporter prints its summary before the details of failures, so keep every summary line seen.
+const totals = {};
+let pending = "";
 child.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (pending + chunk.toString()).split("\n");
+  pending = lines.pop();
+  for (const line of lines) {
+    const m = /^ℹ (pass|fail|cancelled) (\d+)$/.exec(line.trim());
+    if (m) totals[m[1]] = Number(m[2]);
+  }
 });
 child.on("close", (code) => {
-  const count = (label) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(tail)?.[1] ?? 0);
+  const count = (label) => totals[label] ?? 0;
   const passed = count("pass");
   const failed = count("fail") + count("cancelled");
   console.log(`${passed} passed, ${failed} failed`);

@@ -65,7 +65,7 @@ export function bindValue(value: unknown, type: AnyType, at: string, scope: Bind
   }
   const handle = nodeHandleOf(value);
   if (handle) {
-    const outputs = Object.keys(value as object).filter((k) => k !== "nodeId");
+    const outputs = Object.keys(value as object);
     throw new BindingProblem(
       outputs.length
         ? `${at} is bound to all outputs of node ${handle.nodeId}; pick one of them: ${outputs.map((o) => `.${o}`).join(", ")}`

@@ -42,7 +42,7 @@ export interface CompiledEntities {
   problems: CompileProblem[];
 }
 
-const versionRe = /^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$/;
+const versionRe = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Compiles what discovery found. Every entity that can be compiled is; problems come back alongside. */
 export function compileDiscovered(discovery: Discovery, settings: EmitSettings, projectRoot: string): CompiledEntities {

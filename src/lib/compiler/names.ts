@@ -37,7 +37,7 @@ export function relativeLocation(projectRoot: string, location: string | undefin
   return rel.startsWith("..") ? location : rel.split(sep).join("/");
 }
 
-const nameRe = /^[A-Za-z_][A-Za-z0-9_.\-]*$/;
+const nameRe = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /**
  * Finds every exported entity. An entity exported from several modules is named after the module that

@@ -1,8 +1,13 @@
 // Static types of task and workflow interfaces: what a task function receives and returns, what a call in a
 // workflow body accepts and gives back. Types only, plus the one helper that normalises declared outputs.
+import type { StructuredDataset, FlyteDirectory, FlyteFile } from "../types/values.js";
 import {
   isFlyteType,
   type AnyType,
+  type DataFrameType,
+  type DirectoryType,
+  type DurationType,
+  type FileType,
   type EnumType,
   type KindOf,
   type ListType,
@@ -52,7 +57,15 @@ export type Bindable<X> =
             ? RefOf<X> | V | Ref<string, "string">
             : X extends StringType
               ? RefOf<X> | string | Ref<string, "enum">
-              : RefOf<X> | ValueOf<X>;
+              : X extends DurationType
+                ? RefOf<X> | number | string
+                : X extends FileType
+                  ? RefOf<X> | FlyteFile | string
+                  : X extends DirectoryType
+                    ? RefOf<X> | FlyteDirectory | string
+                    : X extends DataFrameType
+                      ? RefOf<X> | StructuredDataset | string
+                      : RefOf<X> | ValueOf<X>;
 
 /** The values a task function receives: every input present, defaults filled in. */
 export type InputValues<I> = Simplify<{ -readonly [K in keyof I]: ValueOf<I[K]> }>;

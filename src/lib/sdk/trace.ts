@@ -31,10 +31,8 @@ export interface NodeHandleRuntime {
 }
 
 export function nodeHandleOf(value: unknown): NodeHandleRuntime | undefined {
-  if (typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[nodeHandleBrand] === true) {
-    return value as NodeHandleRuntime;
-  }
-  return undefined;
+  const nodeId = typeof value === "object" && value !== null ? (value as Record<symbol, unknown>)[nodeHandleBrand] : undefined;
+  return typeof nodeId === "string" ? { nodeId } : undefined;
 }
 
 export interface TracedNode {
@@ -81,7 +79,8 @@ class Tracer {
       return made;
     };
     if (definition.singleOutput) return ref(names[0]);
-    const handle: Record<string | symbol, unknown> = { [nodeHandleBrand]: true, nodeId: id };
+    // The node id hides behind a symbol so that the handle's own keys are exactly the output names.
+    const handle: Record<string | symbol, unknown> = { [nodeHandleBrand]: id };
     for (const name of names) handle[name] = ref(name);
     const label = this.label(entity);
     return new Proxy(Object.freeze(handle), {
