@@ -13,8 +13,9 @@ export interface CompileResult {
 const kindWords: Record<PackagedFile["kind"], string> = { task: "task", workflow: "workflow", launchPlan: "launch plan" };
 
 export function renderCompileResult(result: CompileResult): string {
-  const width = Math.max(...result.files.map((f) => kindWords[f.kind].length));
-  const lines = result.files.map((f) => `${kindWords[f.kind].padEnd(width)}  ${f.name}  →  ${f.file}`);
+  const kindWidth = Math.max(0, ...result.files.map((f) => kindWords[f.kind].length));
+  const nameWidth = Math.max(0, ...result.files.map((f) => f.name.length));
+  const lines = result.files.map((f) => `${kindWords[f.kind].padEnd(kindWidth)}  ${f.name.padEnd(nameWidth)}  →  ${f.file}`);
   const n = result.files.length;
   lines.push(
     `Compiled ${n} entit${n === 1 ? "y" : "ies"} for ${result.project}/${result.domain} at version ${result.version} into ${result.outDir}`,

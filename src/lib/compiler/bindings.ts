@@ -10,6 +10,8 @@ import { describeValue } from "../errors.js";
 export interface BindingScope {
   /** Describes where a reference comes from, e.g. `output "total" of node n1 (totalSpend)`. */
   describeRef(ref: OutputRef): string;
+  /** Describes a node by id, e.g. `n1 (totalSpend)`. */
+  describeNode(nodeId: string): string;
   /** Whether the reference was made in this workflow's trace. */
   ownsRef(ref: OutputRef): boolean;
   /** Nodes the binding reads from, collected as bindings are made. */
@@ -47,8 +49,11 @@ function containsRef(value: unknown, depth = 0): boolean {
   return Object.values(value).some((v) => containsRef(v, depth + 1));
 }
 
-/** Binds one value to an input of type `type`; `at` names the input in messages. */
-export function bindValue(value: unknown, type: AnyType, at: string, scope: BindingScope): BindingData {
+/**
+ * Binds one value to an input of type `type`. `at` names the input in messages; `path` is the short name a
+ * value's own errors are reported under (`rows[0].pay`).
+ */
+export function bindValue(value: unknown, type: AnyType, at: string, scope: BindingScope, path = at): BindingData {
   if (isOutputRef(value)) {
     if (!scope.ownsRef(value)) {
       throw new BindingProblem(`${at} is bound to a reference from another workflow; pass values into this workflow through its inputs`);
@@ -68,20 +73,20 @@ export function bindValue(value: unknown, type: AnyType, at: string, scope: Bind
     const outputs = Object.keys(value as object);
     throw new BindingProblem(
       outputs.length
-        ? `${at} is bound to all outputs of node ${handle.nodeId}; pick one of them: ${outputs.map((o) => `.${o}`).join(", ")}`
-        : `${at} is bound to node ${handle.nodeId}, which has no outputs`,
+        ? `${at} is bound to all outputs of node ${scope.describeNode(handle.nodeId)}; pick one of them: ${outputs.map((o) => `.${o}`).join(", ")}`
+        : `${at} is bound to node ${scope.describeNode(handle.nodeId)}, which has no outputs`,
     );
   }
   if (containsRef(value)) {
     if (Array.isArray(value) && type.literalType().type.case === "collectionType") {
       const list = type as ListType<AnyType>;
-      const bindings = value.map((item, i) => bindValue(item, list.element, `${at}[${i}]`, scope));
+      const bindings = value.map((item, i) => bindValue(item, list.element, `${at}[${i}]`, scope, `${path}[${i}]`));
       return create(BindingDataSchema, { value: { case: "collection", value: { bindings } } });
     }
     if (type.literalType().type.case === "mapValueType" && typeof value === "object" && value !== null && !Array.isArray(value)) {
       const map = type as MapType<AnyType>;
       const bindings: Record<string, BindingData> = {};
-      for (const [k, v] of Object.entries(value)) bindings[k] = bindValue(v, map.valueType, `${at}.${k}`, scope);
+      for (const [k, v] of Object.entries(value)) bindings[k] = bindValue(v, map.valueType, `${at}.${k}`, scope, `${path}.${k}`);
       return create(BindingDataSchema, { value: { case: "map", value: { bindings } } });
     }
     throw new BindingProblem(
@@ -89,8 +94,9 @@ export function bindValue(value: unknown, type: AnyType, at: string, scope: Bind
     );
   }
   try {
-    return literalToBindingData(type.toLiteral(value, at));
+    return literalToBindingData(type.toLiteral(value, path));
   } catch (e) {
-    throw new BindingProblem(e instanceof Error ? e.message : String(e));
+    const message = e instanceof Error ? e.message : String(e);
+    throw new BindingProblem(path === at ? message : `${at}: ${message}`);
   }
 }

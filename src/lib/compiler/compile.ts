@@ -42,13 +42,14 @@ export interface CompiledEntities {
   problems: CompileProblem[];
 }
 
-const versionRe = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+// Url-safe base64 content hashes may start with "-"; FlyteAdmin takes any of these characters.
+const versionRe = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /** Compiles what discovery found. Every entity that can be compiled is; problems come back alongside. */
 export function compileDiscovered(discovery: Discovery, settings: EmitSettings, projectRoot: string): CompiledEntities {
   const problems: CompileProblem[] = [...discovery.problems];
   if (!versionRe.test(settings.version)) {
-    problems.push({ entity: "version", message: `"${settings.version}" is not a valid version: use letters, digits, "_", "-" and "." (at most 128)` });
+    problems.push({ entity: "version", message: `"${settings.version}" is not a valid version: use 1 to 128 letters, digits, "_", "-" and "."` });
     return { tasks: [], workflows: [], launchPlans: [], problems };
   }
   const lookup = (entity: Entity): DiscoveredEntity | undefined => {

@@ -14,7 +14,7 @@ import { isOutputRef, startNodeId, traceWorkflow, type OutputRef, type TracedWor
 import { BindingProblem, bindValue, type BindingScope } from "./bindings.js";
 import { identifier, typedInterface, type EmitSettings } from "./emit-task.js";
 import { relativeLocation, type DiscoveredEntity } from "./names.js";
-import type { CompileProblem } from "../errors.js";
+import { UserError, type CompileProblem } from "../errors.js";
 
 export interface WorkflowEmitContext {
   settings: EmitSettings;
@@ -47,13 +47,15 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
   try {
     traced = traceWorkflow(definition, ctx.label);
   } catch (e) {
-    problem(`its body failed while building the graph: ${e instanceof Error ? e.message : String(e)}`, e instanceof Error ? e : undefined);
+    const message = e instanceof Error ? e.message : String(e);
+    problem(e instanceof UserError ? message : `its body threw while building the graph: ${message}`, e instanceof Error ? e : undefined);
     return { subworkflows: [], problems };
   }
 
   const ownRefs = traced.refs;
   const nodeLabels = new Map<string, string>();
   for (const node of traced.nodes) nodeLabels.set(node.id, `${node.id} (${ctx.label(node.entity)})`);
+  const describeNode = (nodeId: string) => nodeLabels.get(nodeId) ?? nodeId;
   const describeRef = (ref: OutputRef) =>
     ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${nodeLabels.get(ref.nodeId)}`;
 
@@ -67,11 +69,14 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
       problem(`${where} calls a ${node.definition.kind === "launchPlan" ? "launch plan" : node.definition.kind} that is not exported${declared ? ` (declared at ${declared})` : ""}; export it from its module so it can be registered and run`, node.site);
       continue;
     }
-    const scope: BindingScope = { describeRef, ownsRef: (r) => ownRefs.has(r), upstream: new Set() };
+    const scope: BindingScope = { describeRef, describeNode, ownsRef: (r) => ownRefs.has(r), upstream: new Set() };
     const inputs: Binding[] = [];
     const calleeInputs = node.definition.inputs;
     for (const name of Object.keys(node.args)) {
-      if (!(name in calleeInputs)) {
+      if (name in calleeInputs) continue;
+      if (node.definition.kind === "launchPlan" && name in node.definition.fixedInputs) {
+        problem(`${where} is given input "${name}", which the launch plan fixes; leave it out or call the workflow instead`, node.site);
+      } else {
         problem(`${where} has no input "${name}"; its inputs are ${Object.keys(calleeInputs).join(", ") || "none"}`, node.site);
       }
     }
@@ -87,7 +92,7 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
         }
       }
       try {
-        inputs.push({ $typeName: "flyteidl.core.Binding", var: name, binding: bindValue(value ?? null, type, at, scope) });
+        inputs.push({ $typeName: "flyteidl.core.Binding", var: name, binding: bindValue(value ?? null, type, at, scope, name) });
       } catch (e) {
         if (!(e instanceof BindingProblem)) throw e;
         problem(e.message, node.site);
@@ -123,7 +128,12 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
     });
   }
 
-  const outputs = bindWorkflowOutputs(definition, traced, { describeRef, ownsRef: (r) => ownRefs.has(r), upstream: new Set() }, (m) => problem(m, definition.definedAt));
+  const outputs = bindWorkflowOutputs(
+    definition,
+    traced,
+    { describeRef, describeNode, ownsRef: (r) => ownRefs.has(r), upstream: new Set() },
+    (m) => problem(m, definition.definedAt),
+  );
   if (problems.length) return { subworkflows, problems };
 
   const onFailure =

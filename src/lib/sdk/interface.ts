@@ -103,7 +103,7 @@ export type OutputRefs<O> = O extends AnyType
  * The result of calling a task, workflow or launch plan: references inside a workflow body, and awaitable
  * outputs when called directly (which runs it locally).
  */
-export type CallResult<O> = OutputRefs<O> & PromiseLike<OutputValues<O>>;
+export type CallResult<O> = OutputRefs<O> & Promise<OutputValues<O>>;
 
 /** What a workflow body returns for its declared outputs. */
 export type WorkflowReturn<O> = O extends AnyType

@@ -87,7 +87,7 @@ class Tracer {
       get(target, prop, receiver) {
         if (typeof prop === "string" && !(prop in target) && !probedProperties.has(prop)) {
           throw new UserError(
-            `${label} has no output "${prop}"; ${names.length ? `its outputs are ${names.join(", ")}` : "it has no outputs"}`,
+            `node ${id} (${label}) has no output "${prop}"; ${names.length ? `its outputs are ${names.join(", ")}` : "it has no outputs"}`,
           );
         }
         return Reflect.get(target, prop, receiver) as unknown;

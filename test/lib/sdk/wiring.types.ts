@@ -1,0 +1,188 @@
+// Type-level tests of the SDK's wiring: `tsc --noEmit` must reject each mistake marked @ts-expect-error, and accept the rest.
+// Never run by the test runner and never executed: nothing here may depend on runtime behaviour, only on types.
+import { task, workflow, launchPlan, t } from "tsflyte";
+import { z } from "zod";
+
+/** True only when A and B are the same type, not merely assignable to each other. */
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+/** `exactly<T>()(value)` compiles only when the value's type is exactly T. */
+function exactly<Expected>() {
+  return <Actual>(_value: Actual, ..._proof: Equal<Actual, Expected> extends true ? [] : [Actual, "is not", Expected]): void => {};
+}
+
+const Employee = z.object({ name: z.string(), pay: z.number() });
+const Badge = z.object({ id: z.string() });
+
+export const payMultiplier = task(
+  { inputs: { rows: t.list(t.struct(Employee)), scalar: t.int() }, outputs: t.list(t.struct(Employee)) },
+  async ({ rows, scalar }) => rows.map((r) => ({ ...r, pay: r.pay * scalar })),
+);
+export const totalSpend = task(
+  { inputs: { rows: t.list(t.struct(Employee)) }, outputs: { total: t.float(), count: t.int() } },
+  async ({ rows }) => ({ total: rows.reduce((s, r) => s + r.pay, 0), count: rows.length }),
+);
+
+const label = task({ outputs: t.string() }, () => "x");
+const count = task({ outputs: t.int() }, () => 1);
+const counts = task({ outputs: t.list(t.int()) }, () => [1, 2]);
+const maybeCount = task({ outputs: t.optional(t.int()) }, () => null);
+const countsByName = task({ outputs: t.map(t.int()) }, () => ({ a: 1 }));
+const color = task({ outputs: t.enum(["red", "green", "blue"]) }, () => "red" as const);
+const logLine = task({ inputs: { text: t.string() } }, () => undefined);
+
+const takeInt = task({ inputs: { n: t.int() } }, () => undefined);
+const takeFloat = task({ inputs: { x: t.float() } }, () => undefined);
+const takeInts = task({ inputs: { ns: t.list(t.int()) } }, () => undefined);
+const takeOptionalInt = task({ inputs: { n: t.optional(t.int()) } }, () => undefined);
+const takeFloatMap = task({ inputs: { m: t.map(t.float()) } }, () => undefined);
+const takeIntMap = task({ inputs: { m: t.map(t.int()) } }, () => undefined);
+const takeTrafficLight = task({ inputs: { c: t.enum(["red", "green"]) } }, () => undefined);
+const takeBadge = task({ inputs: { badge: t.struct(Badge) } }, () => undefined);
+const takeWhen = task({ inputs: { at: t.datetime() } }, () => undefined);
+const takeStorage = task({ inputs: { wait: t.duration(), file: t.file(), dir: t.directory() } }, () => undefined);
+const scaled = task({ inputs: { x: t.float(), factor: t.float().default(1.5) }, outputs: t.float() }, ({ x, factor }) => x * factor);
+
+export const calculateSpend = workflow(
+  { inputs: { emp: t.list(t.struct(Employee)), scalar: t.int().default(2) }, outputs: t.float() },
+  ({ emp, scalar }) => totalSpend({ rows: payMultiplier({ rows: emp, scalar }) }).total,
+);
+export const nightly = launchPlan({
+  name: "nightly_spend",
+  workflow: calculateSpend,
+  fixedInputs: { scalar: 3 },
+  defaultInputs: { emp: [] },
+});
+const scheduled = workflow({ inputs: { at: t.datetime(), n: t.int() } }, () => undefined);
+
+// ---- Correct wirings: these must type-check, so the types do not simply reject everything. ----
+
+export const correct = workflow(
+  { inputs: { emp: t.list(t.struct(Employee)), n: t.int() }, outputs: { total: t.float(), spend: t.float(), planned: t.float() } },
+  ({ emp, n }) => {
+    payMultiplier({ rows: [{ name: "ada", pay: 3 }], scalar: 4 }); // constants for every input
+    takeInts({ ns: [count(), n, 7] }); // a list of references (and a constant) into a t.list input
+    takeIntMap({ m: { a: count(), b: n } }); // a map of references into a t.map input
+    logLine({ text: color() }); // an enum output into a t.string input
+    takeTrafficLight({ c: label() }); // a string output into an enum input (Flyte checks the value when it runs)
+    takeOptionalInt({ n: count() }); // an int into t.optional(t.int())
+    takeOptionalInt({ n: null });
+    takeOptionalInt({}); // an optional input may be left out
+    scaled({ x: 2 }); // an input with .default() may be left out
+    takeStorage({ wait: "90s", file: "s3://bucket/key.csv", dir: "/tmp/data" }); // blobs and durations from strings
+    takeWhen({ at: new Date(0) });
+    takeBadge({ badge: { id: "b-1" } });
+    const totals = totalSpend({ rows: emp }); // named outputs are properties
+    takeFloat({ x: totals.total });
+    takeInt({ n: totals.count });
+    const spend = calculateSpend({ emp }); // a subworkflow, its defaulted input left out
+    const planned = nightly({}); // a launch plan: its fixed input is gone, its defaulted one optional
+    nightly();
+    return { total: totals.total, spend, planned };
+  },
+);
+
+export const returnsConstant = workflow({ outputs: t.float() }, () => 1.5);
+export const returnsNothing = workflow({}, () => {
+  logLine({ text: "hi" });
+});
+
+export const typedTask = task(
+  { inputs: { rows: t.list(t.struct(Employee)), n: t.optional(t.int()), when: t.datetime().default(new Date(0)) }, outputs: t.int() },
+  (inputs) => {
+    exactly<{ rows: { name: string; pay: number }[]; n: number | null; when: Date }>()(inputs);
+    return inputs.rows.length;
+  },
+);
+
+export async function directCalls(): Promise<void> {
+  // Called outside a workflow, a task runs and resolves to plain values of its declared types.
+  const x: number = (await totalSpend({ rows: [] })).total;
+  const outputs = await totalSpend({ rows: [{ name: "ada", pay: 3 }] });
+  exactly<{ total: number; count: number }>()(outputs);
+  const rows = await payMultiplier({ rows: [], scalar: 2 });
+  exactly<{ name: string; pay: number }[]>()(rows);
+  const spend = await calculateSpend({ emp: [] });
+  exactly<number>()(spend);
+  const maybe = await maybeCount();
+  exactly<number | null>()(maybe);
+  const done = await logLine({ text: "hi" });
+  exactly<void>()(done);
+  void x;
+}
+
+// ---- Mistakes: each statement below must fail tsc. ----
+
+export const wiringMistakes = workflow(
+  { inputs: { emp: t.list(t.struct(Employee)), n: t.int() } },
+  ({ emp, n }) => {
+    // @ts-expect-error a string output wired into a t.int() input
+    takeInt({ n: label() });
+    // @ts-expect-error an int output wired into a t.float() input (Flyte does not cast INTEGER to FLOAT)
+    takeFloat({ x: count() });
+    // @ts-expect-error an int workflow input wired into a t.float() input
+    takeFloat({ x: n });
+    // @ts-expect-error a required input ("scalar") is missing
+    payMultiplier({ rows: emp });
+    // @ts-expect-error an unknown input ("bogus")
+    payMultiplier({ rows: emp, scalar: 2, bogus: 1 });
+    // @ts-expect-error a constant of the wrong type: "3" for a t.int() input
+    payMultiplier({ rows: emp, scalar: "3" });
+    // @ts-expect-error a named output that does not exist (.totl)
+    takeFloat({ x: totalSpend({ rows: emp }).totl });
+    // @ts-expect-error a node with named outputs passed whole where one value is expected
+    takeFloat({ x: totalSpend({ rows: emp }) });
+    // @ts-expect-error a list<int> output wired into an int input
+    takeInt({ n: counts() });
+    // @ts-expect-error an optional<int> output wired into a required int input
+    takeInt({ n: maybeCount() });
+    // @ts-expect-error a node without outputs used as a value
+    takeInt({ n: logLine({ text: "hi" }) });
+    // @ts-expect-error a map<int> output wired into a map<float> input
+    takeFloatMap({ m: countsByName() });
+    // @ts-expect-error a struct constant of the wrong shape
+    takeBadge({ badge: { name: "ada" } });
+    // @ts-expect-error an enum constant that is not one of the enum's values
+    takeTrafficLight({ c: "blue" });
+    // @ts-expect-error an enum output with more values (red|green|blue) wired into a narrower enum (red|green)
+    takeTrafficLight({ c: color() });
+    // @ts-expect-error a string constant for a t.datetime() input
+    takeWhen({ at: "2024-01-01" });
+    // @ts-expect-error inputs passed positionally instead of as one object
+    takeFloat(3);
+    // @ts-expect-error a fixed input of a launch plan passed at the call
+    nightly({ emp, scalar: 4 });
+  },
+);
+
+// @ts-expect-error a task function returning a number for a t.string() output
+export const returnsWrongType = task({ inputs: { n: t.int() }, outputs: t.string() }, ({ n }) => n * 2);
+// @ts-expect-error a task function missing the named output "count"
+export const missesOutput = task({ outputs: { total: t.float(), count: t.int() } }, () => ({ total: 1 }));
+// @ts-expect-error a task function reading an input it does not declare
+export const readsUnknownInput = task({ inputs: { n: t.int() } }, ({ m }) => m);
+// @ts-expect-error cache.ignoredInputs naming something that is not an input
+export const ignoresNonInput = task({ inputs: { n: t.int() }, cache: { version: "1", ignoredInputs: ["m"] } }, () => undefined);
+
+// @ts-expect-error a workflow body returning a string output for a t.float() output
+export const wfReturnsString = workflow({ outputs: t.float() }, () => label());
+// @ts-expect-error a workflow body returning an int output for a t.float() output
+export const wfReturnsInt = workflow({ outputs: t.float() }, () => count());
+// @ts-expect-error a workflow body missing the named output "b"
+export const wfMissesOutput = workflow({ outputs: { a: t.int(), b: t.int() } }, () => ({ a: count() }));
+// @ts-expect-error an async workflow body (a body runs once, on references, and must return them synchronously)
+export const wfAsync = workflow({ outputs: t.int() }, async () => count());
+
+// @ts-expect-error launchPlan fixedInputs naming an input the workflow does not have
+export const fixesUnknown = launchPlan({ name: "lp_unknown", workflow: calculateSpend, fixedInputs: { bogus: 3 } });
+// @ts-expect-error launchPlan fixedInputs of the wrong type
+export const fixesWrongType = launchPlan({ name: "lp_wrong", workflow: calculateSpend, fixedInputs: { scalar: "3" } });
+// @ts-expect-error launchPlan defaultInputs naming an input the workflow does not have
+export const defaultsUnknown = launchPlan({ name: "lp_dunknown", workflow: calculateSpend, defaultInputs: { bogus: 3 } });
+// @ts-expect-error launchPlan defaultInputs of the wrong type
+export const defaultsWrongType = launchPlan({ name: "lp_dwrong", workflow: calculateSpend, defaultInputs: { emp: 3 } });
+
+const plain = launchPlan({ name: "lp_plain", workflow: scheduled, fixedInputs: { n: 1 } });
+export const callsPlanWithoutInput = workflow({}, () => {
+  // @ts-expect-error a launch plan called without an input that is neither fixed nor defaulted ("at")
+  plain({});
+});
