@@ -11,7 +11,7 @@ export function renderError(err: Error, options: { verbose?: boolean; usage?: bo
   if (err instanceof UserError) {
     return [`Error: ${err.message}`, ...(err.hint ? [`Hint: ${err.hint}`] : []), ...(options.verbose && err.stack ? [err.stack] : [])].join("\n");
   }
-  if (options.usage) return `Error: ${err.message}\nSee more help with --help`;
+  if (options.usage) return `Error: ${err.message}${/--help/.test(err.message) ? "" : "\nSee more help with --help"}`;
   return [
     `Error: tsflyte failed unexpectedly: ${err.message}`,
     "This is a bug in tsflyte. Please report it with the command you ran and this trace:",

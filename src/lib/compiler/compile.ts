@@ -200,7 +200,7 @@ export interface CompiledProject extends CompiledEntities {
 export async function compileProject(options: CompileProjectOptions): Promise<CompiledProject> {
   if (options.paths.length === 0) throw new UserError("nothing to compile: give one or more files or folders");
   const loaded = await loadModules(options.paths, { projectRoot: options.projectRoot });
-  const problems: CompileProblem[] = loaded.problems.map((p) => ({ entity: p.file, message: p.message }));
+  const problems: CompileProblem[] = loaded.problems.map((p) => ({ entity: p.relPath, message: `failed to load: ${p.reason}`, location: p.location }));
   const discovery = discoverEntities(loaded.projectRoot, loaded.modules);
   if (loaded.modules.length > 0 && discovery.entities.length === 0 && problems.length === 0) {
     throw new UserError(

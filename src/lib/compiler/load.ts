@@ -20,6 +20,11 @@ export interface ModuleLoadProblem {
   error: unknown;
   /** `<relPath>: <original message>`, then ` (at <relPath>:<line>:<col>)` when a user frame is known. */
   message: string;
+  relPath: string;
+  /** The original error's message alone. */
+  reason: string;
+  /** `<relPath>:<line>:<col>` of the first user frame, when known. */
+  location?: string;
 }
 
 export interface LoadResult {
@@ -52,7 +57,8 @@ export function collectModuleFiles(paths: string[]): string[] {
       throw new UserError(`${given}: no such file or folder`, "Check the path; it is resolved from the current folder.");
     }
     if (stats.isDirectory()) walk(absolute, found);
-    else found.add(absolute);
+    else if (moduleExtension.test(absolute)) found.add(absolute);
+    else throw new UserError(`${given}: not a TypeScript or JavaScript module`, "Give .ts, .tsx, .mts, .js or .mjs files, or folders that hold them.");
   }
   return [...found].sort(byCodePoint);
 }
@@ -88,7 +94,7 @@ export async function loadModules(paths: string[], options: { projectRoot?: stri
       const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
       modules.push({ file, relPath, exports });
     } catch (error) {
-      problems.push({ file, error, message: await describeLoadError(error, file, relPath, projectRoot) });
+      problems.push({ file, error, relPath, ...(await describeLoadError(error, file, relPath, projectRoot)) });
     }
   }
   return { projectRoot, modules, problems };
@@ -106,14 +112,19 @@ function registerLoaderHooks(): void {
   flags[hooksRegistered] = true;
 }
 
-async function describeLoadError(error: unknown, file: string, relPath: string, projectRoot: string): Promise<string> {
+async function describeLoadError(
+  error: unknown,
+  file: string,
+  relPath: string,
+  projectRoot: string,
+): Promise<{ message: string; reason: string; location?: string }> {
   const text = error instanceof Error ? error.message : String(error);
   let frame = firstUserFrame(error, projectRoot);
   if (!frame && error instanceof SyntaxError && /\.m?js$/.test(file)) {
     const at = await locateSyntaxError(file);
     if (at) frame = `${relPath}:${at}`;
   }
-  return `${relPath}: ${text}${frame ? ` (at ${frame})` : ""}`;
+  return { message: `${relPath}: ${text}${frame ? ` (at ${frame})` : ""}`, reason: text, location: frame };
 }
 
 /**

@@ -278,3 +278,17 @@ describe("collectModuleFiles", () => {
     );
   });
 });
+
+test("a file named directly that is not a module is refused with what to give instead", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsflyte-notmodule-"));
+  try {
+    const readme = path.join(dir, "README.md");
+    fs.writeFileSync(readme, "# hi\n");
+    assert.throws(
+      () => collectModuleFiles([readme]),
+      (e: unknown) => e instanceof UserError && /README\.md: not a TypeScript or JavaScript module/.test(e.message) && /\.ts, \.tsx/.test(e.hint ?? ""),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
