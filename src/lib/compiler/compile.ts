@@ -9,6 +9,7 @@ import type { LaunchPlan } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
 import { CompileError, UserError, type CompileProblem } from "../errors.js";
 import { definitionOf, type Definition, type Entity, type LaunchPlanDefinition, type TaskDefinition, type WorkflowDefinition } from "../sdk/entity.js";
 import { tsflyteVersion } from "../version.js";
+import { acceptsNone } from "../types/types.js";
 import { emitTaskTemplate, type EmitSettings } from "./emit-task.js";
 import { emitWorkflowTemplate } from "./emit-workflow.js";
 import { emitLaunchPlan } from "./emit-launch-plan.js";
@@ -147,10 +148,8 @@ export function compileDiscovered(discovery: Discovery, settings: EmitSettings, 
 function interfaceOf(def: Definition): CalleeInterface {
   const inputs: CalleeInterface["inputs"] = {};
   for (const [name, type] of Object.entries(def.inputs)) {
-    const lt = type.literalType();
-    const optional = lt.type.case === "unionType" && type.name.endsWith("?");
     // A launch plan node may leave out inputs the plan defaults; task and subworkflow nodes get defaults bound.
-    inputs[name] = { type: lt, required: !(optional || (def.kind === "launchPlan" && type.hasDefault)) };
+    inputs[name] = { type: type.literalType(), required: !(acceptsNone(type) || (def.kind === "launchPlan" && type.hasDefault)) };
   }
   const outputs: CalleeInterface["outputs"] = {};
   for (const [name, type] of Object.entries(def.outputs)) outputs[name] = type.literalType();

@@ -9,7 +9,7 @@ import { LaunchPlanSchema, LaunchPlanState, type LaunchPlan } from "../idl/gen/f
 import { FixedRateUnit, type Schedule as AdminSchedule } from "../idl/gen/flyteidl/admin/schedule_pb.js";
 import type { LaunchPlanDefinition, WorkflowDefinition } from "../sdk/entity.js";
 import type { Schedule } from "../sdk/options.js";
-import type { AnyType } from "../types/types.js";
+import { acceptsNone, type AnyType } from "../types/types.js";
 import { identifier, variableMap, type EmitSettings } from "./emit-task.js";
 
 export interface LaunchPlanEmitInput {
@@ -18,11 +18,6 @@ export interface LaunchPlanEmitInput {
   workflow: WorkflowDefinition;
   /** Absent for a workflow's default launch plan. */
   plan?: LaunchPlanDefinition;
-}
-
-function isOptionalType(type: AnyType): boolean {
-  const lt = type.literalType().type;
-  return lt.case === "unionType" && lt.value.variants.some((v) => v.type.case === "simple" && v.type.value === SimpleType.NONE);
 }
 
 function parameter(type: AnyType, defaultLiteral: Literal | undefined): Parameter {
@@ -94,7 +89,7 @@ export function emitLaunchPlan(input: LaunchPlanEmitInput, settings: EmitSetting
       let defaultLiteral: Literal | undefined;
       if (name in defaults) defaultLiteral = type.toLiteral(defaults[name], `defaultInputs.${name}`);
       else if (type.hasDefault) defaultLiteral = type.toLiteral(type.defaultValue, `default of input ${name}`);
-      else if (isOptionalType(type)) defaultLiteral = type.toLiteral(null, `input ${name}`);
+      else if (acceptsNone(type)) defaultLiteral = type.toLiteral(null, `input ${name}`);
       parameters[name] = parameter(type, defaultLiteral);
     } catch (e) {
       problems.push((e as Error).message);

@@ -14,6 +14,7 @@ import { isOutputRef, startNodeId, traceWorkflow, type OutputRef, type TracedWor
 import { BindingProblem, bindValue, type BindingScope } from "./bindings.js";
 import { identifier, typedInterface, type EmitSettings } from "./emit-task.js";
 import { relativeLocation, type DiscoveredEntity } from "./names.js";
+import { acceptsNone } from "../types/types.js";
 import { UserError, type CompileProblem } from "../errors.js";
 
 export interface WorkflowEmitContext {
@@ -86,7 +87,7 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
       if (value === undefined) {
         if (node.definition.kind === "launchPlan" && type.hasDefault) continue; // the launch plan applies its default
         if (type.hasDefault) value = type.defaultValue;
-        else if (!isOptionalType(type)) {
+        else if (!acceptsNone(type)) {
           problem(`${where} is missing input "${name}" (${type.name})`, node.site);
           continue;
         }
@@ -149,10 +150,6 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
     outputs,
   });
   return { template, subworkflows, problems };
-}
-
-function isOptionalType(type: { literalType(): { type: { case?: string } }; name: string }): boolean {
-  return type.literalType().type.case === "unionType" && type.name.endsWith("?");
 }
 
 function bindWorkflowOutputs(

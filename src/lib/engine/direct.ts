@@ -5,7 +5,7 @@ import { UserError, describeValue } from "../errors.js";
 import { definitionOf, userLocation, type Definition, type Entity } from "../sdk/entity.js";
 import { isOutputRef, nodeHandleOf, startNodeId, traceWorkflow, type OutputRef } from "../sdk/trace.js";
 import type { TaskContext } from "../sdk/options.js";
-import type { AnyType } from "../types/types.js";
+import { acceptsNone, type AnyType } from "../types/types.js";
 
 /** Names an entity in messages when it has no resolved name: its `name:` or where it was declared. */
 export function entityLabel(entity: Entity): string {
@@ -35,7 +35,7 @@ export function prepareInputs(def: Definition, args: unknown, label: string): Re
   }
   for (const [name, type] of Object.entries(def.inputs)) {
     const value = given[name] !== undefined ? given[name] : type.hasDefault ? type.defaultValue : undefined;
-    if (value === undefined && !isOptional(type)) {
+    if (value === undefined && !acceptsNone(type)) {
       problems.push(`missing input "${name}" of type ${type.name}`);
       continue;
     }
@@ -47,10 +47,6 @@ export function prepareInputs(def: Definition, args: unknown, label: string): Re
   }
   if (problems.length) throw new UserError(`${label}: ${problems.join("; ")}`);
   return values;
-}
-
-function isOptional(type: AnyType): boolean {
-  return type.literalType().type.case === "unionType" && type.name.endsWith("?");
 }
 
 function roundTrip(type: AnyType, value: unknown, at: string): unknown {

@@ -81,6 +81,12 @@ export abstract class FlyteType<T = unknown, K extends string = string> {
   }
 }
 
+/** Whether a value of this type may be absent: a union with NONE, such as `t.optional(T)`. */
+export function acceptsNone(type: AnyType): boolean {
+  const lt = type.literalType().type;
+  return lt.case === "unionType" && lt.value.variants.some((v) => v.type.case === "simple" && v.type.value === SimpleType.NONE);
+}
+
 /** Any declared type, whatever its value type. */
 export type AnyType = FlyteType<any, string>;
 /** The JS value type of a declared type. */
