@@ -18,7 +18,7 @@ export abstract class BaseCommand extends Command {
     const verbose = this.argv.includes("-v") || this.argv.includes("--verbose");
     if (err instanceof Errors.ExitError) throw err;
     const isUsage = err instanceof Errors.CLIError && !(err instanceof UserError) && err.oclif?.exit === 2;
-    const code = err instanceof UserError ? exitCodes.userError : isUsage || isParseError(err) ? exitCodes.usage : exitCodes.bug;
+    const code = err instanceof UserError ? exitCodes.userError : isUsage ? exitCodes.usage : exitCodes.bug;
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ error: errorJson(err, code) }, null, 2)}\n`);
     } else {
@@ -26,10 +26,6 @@ export abstract class BaseCommand extends Command {
     }
     return this.exit(code);
   }
-}
-
-function isParseError(err: Error): boolean {
-  return err.constructor?.name?.endsWith("Error") === true && "parse" in err;
 }
 
 function errorJson(err: Error, code: number): Record<string, unknown> {
