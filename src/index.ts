@@ -18,4 +18,4 @@ export type {
   NodeHandle,
 } from "./lib/sdk/interface.js";
 export type { TaskOptions, WorkflowOptions, TaskContext, TaskPlugin, Resources, CacheOptions, Schedule } from "./lib/sdk/options.js";
-export { UserError, CompileError, TypeMismatchError } from "./lib/errors.js";
+export { UserError, CompileError, TypeMismatchError, NonRetryableError, ExecutionFailedError } from "./lib/errors.js";

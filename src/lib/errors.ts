@@ -82,3 +82,43 @@ function safeJson(value: unknown): string {
 function truncate(text: string, max = 60): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+const nonRetryableBrand = Symbol.for("tsflyte.NonRetryableError");
+
+/**
+ * Thrown by a task to fail at once, without using its retries: the input can never work, so trying again only
+ * wastes time. Recorded as a USER error that is not recoverable (Flyte's NON_RECOVERABLE).
+ */
+export class NonRetryableError extends Error {
+  readonly [nonRetryableBrand] = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NonRetryableError";
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[nonRetryableBrand] === true;
+  }
+}
+
+const executionFailedBrand = Symbol.for("tsflyte.ExecutionFailedError");
+
+/**
+ * A task or workflow called directly from user code failed: names the node and whether the failure was the
+ * task's (USER) or the machinery's (SYSTEM). `cause` is what the task threw, when it threw in this process.
+ */
+export class ExecutionFailedError extends Error {
+  readonly [executionFailedBrand] = true;
+  constructor(
+    message: string,
+    readonly nodeId: string,
+    readonly kind: "USER" | "SYSTEM" | "UNKNOWN",
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "ExecutionFailedError";
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[executionFailedBrand] === true;
+  }
+}

@@ -1,0 +1,60 @@
+// The task runner contract: one attempt of one task, given its input literals, ends in output literals or a
+// classified error. In-process now; subprocess, pod, Ray and Spark runners implement the same interface.
+import type { LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
+import type { TaskDefinition } from "../sdk/entity.js";
+import type { BlobStore } from "../storage/blob-store.js";
+import type { ExecutionKey } from "../store/records.js";
+
+/** What a runner needs to know about the task: the definition in this process, and where to load it elsewhere. */
+export interface RunnableTask {
+  /** Full name, e.g. `examples.spend.totalSpend`. */
+  name: string;
+  definition: TaskDefinition;
+  /** For runners that load the code themselves: the module (relative to the project root) and its export. */
+  modulePath?: string;
+  exportName?: string;
+}
+
+export interface TaskAttempt {
+  execution: ExecutionKey;
+  /** The node's unique id in the execution. */
+  nodeId: string;
+  /** 0 for the first attempt. */
+  attempt: number;
+  task: RunnableTask;
+  inputs: LiteralMap;
+  /** Where the node's inputs.pb is (queued for writing; flushed before out-of-process runners start). */
+  inputsUri: string;
+  /** `--output-prefix`: outputs.pb or error.pb go here. */
+  outputPrefix: string;
+  /** `--raw-output-data-prefix`: files, directories and tables the task returns. */
+  rawOutputPrefix: string;
+  blobs: BlobStore;
+  /** Aborted when the attempt times out or the execution is terminated; runners stop the task's work. */
+  signal: AbortSignal;
+  /** False on the last attempt, so it does not run on preemptible capacity. */
+  interruptible: boolean;
+}
+
+/** A failed attempt, classified like Flyte's ContainerError: who is at fault and whether trying again can help. */
+export interface AttemptError {
+  kind: "USER" | "SYSTEM";
+  recoverable: boolean;
+  code: string;
+  message: string;
+  /** The user's stack, with source-mapped `.ts` positions when the task ran in a process with source maps. */
+  stack?: string;
+  /** What the task threw, when it ran in this process; never recorded. */
+  thrown?: unknown;
+}
+
+export type AttemptOutcome =
+  | { ok: true; outputs: LiteralMap; logs: string }
+  | { ok: false; error: AttemptError; logs: string };
+
+export interface TaskRunner {
+  /** Recorded with every attempt: `in-process`, `subprocess`, `pod`, `ray`, `spark`. */
+  readonly name: string;
+  /** Runs one attempt. Never throws for a task failure: it resolves with the classified error instead. */
+  run(attempt: TaskAttempt): Promise<AttemptOutcome>;
+}

@@ -1,0 +1,112 @@
+// What `tsflyte run`, `get execution` and `create execution --recover|--relaunch` do on the local target, as
+// plain results for the printers. Never parses oclif flags or prints; always closes the history it opened.
+import { fromBinary } from "@bufbuild/protobuf";
+import { LiteralMapSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
+import { parseInputArgs } from "../inputs/flags.js";
+import { readInputsFile } from "../inputs/file.js";
+import { resolveInputs } from "../inputs/resolve.js";
+import { literalMapToPlain } from "../types/plain.js";
+import type { ExecutionResult } from "../engine/engine.js";
+import type { LogEcho } from "../engine/in-process.js";
+import { describeExecution, listExecutionViews, type ExecutionDetailsView, type ExecutionView } from "../engine/history.js";
+import type { ExecutionKey, ExecutionPhase } from "../store/records.js";
+import { loadEntity, openLocalHome, recoverLocal, relaunchLocal, runLocal, type LocalHome } from "./service.js";
+
+/** What a finished local run reports: its name and phase, outputs as plain values, and on failure every detail. */
+export interface RunResult {
+  execution: ExecutionKey;
+  phase: ExecutionPhase;
+  outputs?: Record<string, unknown>;
+  /** The execution with its nodes, for the error trace; set when the run failed. */
+  details?: ExecutionDetailsView;
+}
+
+export interface RunRequest {
+  file: string;
+  entity: string;
+  /** The command line after FILE ENTITY: the entity's inputs as `--name value`. */
+  inputArgs: string[];
+  /** Flags of `run` itself, which inputs may not be named after. */
+  reservedFlags: string[];
+  inputsFile?: string;
+  project: string;
+  domain: string;
+  name?: string;
+  overwriteCache?: boolean;
+  maxParallelism?: number;
+  echo?: LogEcho;
+}
+
+async function withHome<T>(fn: (home: LocalHome) => Promise<T>): Promise<T> {
+  const home = await openLocalHome();
+  try {
+    return await fn(home);
+  } finally {
+    await home.close();
+  }
+}
+
+/** Loads FILE, finds ENTITY, turns the command line into its inputs and runs it on the in-process engine. */
+export async function runFromCommandLine(request: RunRequest): Promise<RunResult> {
+  const loaded = await loadEntity(request.file, request.entity);
+  const inputs = loaded.definition.inputs;
+  const parsed = parseInputArgs(request.inputArgs, inputs, request.reservedFlags);
+  const file = request.inputsFile ? readInputsFile(request.inputsFile) : undefined;
+  const values = resolveInputs({ inputs, ...parsed, file, entity: loaded.name });
+  return withHome(async (home) => toRunResult(home, await runLocal(home, loaded, values, request)));
+}
+
+async function toRunResult(home: LocalHome, result: ExecutionResult): Promise<RunResult> {
+  const { record } = result;
+  const execution = { project: record.project, domain: record.domain, name: record.name };
+  const out: RunResult = { execution, phase: record.phase };
+  if (result.outputs) out.outputs = literalMapToPlain(result.outputs);
+  if (record.phase !== "SUCCEEDED") {
+    out.details = (await describeExecution(home.store, home.blobs, execution, { details: true })) as ExecutionDetailsView;
+  }
+  return out;
+}
+
+export interface RestartRequest {
+  source: ExecutionKey;
+  mode: "recover" | "relaunch";
+  name?: string;
+  overwriteCache?: boolean;
+  maxParallelism?: number;
+  echo?: LogEcho;
+}
+
+/** `create execution --recover NAME` and `--relaunch NAME`: a new execution from an earlier one. */
+export async function restartExecution(request: RestartRequest): Promise<RunResult> {
+  return withHome(async (home) => {
+    const options = { ...request, project: request.source.project, domain: request.source.domain };
+    const result = request.mode === "recover" ? await recoverLocal(home, request.source, options) : await relaunchLocal(home, request.source, options);
+    return toRunResult(home, result);
+  });
+}
+
+export interface GetExecutionRequest {
+  project: string;
+  domain: string;
+  name?: string;
+  details?: boolean;
+  nodeId?: string;
+  limit?: number;
+}
+
+/** `get execution [NAME]`: the newest executions, or one, optionally with every node and attempt. */
+export async function getLocalExecutions(request: GetExecutionRequest): Promise<ExecutionView[] | ExecutionView | ExecutionDetailsView> {
+  return withHome(async (home) => {
+    if (!request.name) {
+      const page = await listExecutionViews(home.store, { project: request.project, domain: request.domain, limit: request.limit });
+      return page.items;
+    }
+    const key = { project: request.project, domain: request.domain, name: request.name };
+    return describeExecution(home.store, home.blobs, key, { details: Boolean(request.details || request.nodeId), nodeId: request.nodeId });
+  });
+}
+
+/** The outputs of a finished execution as plain values (used by tests and `--wait` style printing). */
+export async function readOutputs(home: LocalHome, uri: string): Promise<Record<string, unknown>> {
+  return literalMapToPlain(fromBinary(LiteralMapSchema, await home.blobs.read(uri)));
+}

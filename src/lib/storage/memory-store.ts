@@ -1,0 +1,68 @@
+// A blob store in memory, for entities called directly from user code: their data never outlives the call.
+// Never touches the disk except to read a local file the caller uploads or to write one it downloads.
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { UserError } from "../errors.js";
+import type { BlobStore } from "./blob-store.js";
+
+export class MemoryBlobStore implements BlobStore {
+  readonly baseUri = "memory://tsflyte";
+  private readonly blobs = new Map<string, Uint8Array>();
+
+  put(uri: string, bytes: Uint8Array): void {
+    this.blobs.set(uri, bytes);
+  }
+  async flush(): Promise<void> {}
+  async read(uri: string): Promise<Uint8Array> {
+    const bytes = this.blobs.get(uri);
+    if (bytes) return bytes;
+    if (uri.startsWith("file://")) return readFileSync(new URL(uri));
+    throw new UserError(`no data at ${uri}`);
+  }
+  async exists(uri: string): Promise<boolean> {
+    return this.blobs.has(uri);
+  }
+  async uploadFile(localPath: string, uri: string): Promise<{ sha256: string; size: number }> {
+    const bytes = readFileSync(localPath);
+    this.blobs.set(uri, bytes);
+    return { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+  }
+  async uploadDirectory(localPath: string, uri: string): Promise<{ sha256: string; files: number }> {
+    const files = listFiles(localPath);
+    const hash = createHash("sha256");
+    for (const rel of files) {
+      const { sha256 } = await this.uploadFile(join(localPath, rel), `${uri}/${rel}`);
+      hash.update(`${rel}\0${sha256}\0`);
+    }
+    return { sha256: hash.digest("hex"), files: files.length };
+  }
+  async downloadFile(uri: string, localPath: string): Promise<void> {
+    mkdirSync(dirname(localPath), { recursive: true });
+    writeFileSync(localPath, await this.read(uri));
+  }
+  async downloadDirectory(uri: string, localPath: string): Promise<void> {
+    for (const [key, bytes] of this.blobs) {
+      if (!key.startsWith(`${uri}/`)) continue;
+      const target = join(localPath, ...key.slice(uri.length + 1).split("/"));
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, bytes);
+    }
+  }
+  localPath(): string | undefined {
+    return undefined;
+  }
+}
+
+function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) out.push(relative(root, path).split(sep).join("/"));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
