@@ -1,6 +1,7 @@
 // What `tsflyte run` prints when an execution fails: which node failed, on which attempt, why, and the user's
 // own stack frames. Never shows tsflyte's or Node's internal frames unless asked (-v); pure apart from defaults.
 import { fileURLToPath } from "node:url";
+import { packageRoot } from "../lib/package-root.js";
 import type { AttemptView, ExecutionDetailsView, NodeView } from "../lib/engine/history.js";
 
 export interface ErrorTraceOptions {
@@ -11,7 +12,7 @@ export interface ErrorTraceOptions {
   packageRoot?: string;
 }
 
-const defaultPackageRoot = fileURLToPath(new URL("../../", import.meta.url));
+const defaultPackageRoot = packageRoot;
 
 interface ExecutionJsonFields {
   id?: { name?: string };

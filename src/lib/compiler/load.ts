@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Message } from "esbuild";
 import { UserError } from "../errors.js";
+import { packageRoot, runningFromSource } from "../package-root.js";
 
 export interface LoadedModule {
   /** Absolute path. */
@@ -106,9 +107,9 @@ const hooksRegistered = Symbol.for("tsflyte.loaderHooksRegistered");
 function registerLoaderHooks(): void {
   const flags = globalThis as Record<symbol, unknown>;
   if (flags[hooksRegistered]) return;
-  // Built, the sibling is loader-hooks.js; from source under tsx only loader-hooks.ts exists.
-  const built = new URL("./loader-hooks.js", import.meta.url);
-  register(existsSync(fileURLToPath(built)) ? built : new URL("./loader-hooks.ts", import.meta.url));
+  // The hooks run on their own thread, so they are a file of their own: in dist, or in src under tsx.
+  const hooks = runningFromSource ? join(packageRoot, "src/lib/compiler/loader-hooks.ts") : join(packageRoot, "dist/lib/compiler/loader-hooks.js");
+  register(pathToFileURL(hooks));
   flags[hooksRegistered] = true;
 }
 
@@ -150,7 +151,7 @@ function firstUserFrame(error: unknown, projectRoot: string): string | undefined
     const [, location, line, column] = match;
     const file = location.startsWith("file:") ? safeFileURLToPath(location) : location;
     if (!file) continue;
-    if (isInside(ownLibrary, file)) continue;
+    if (ownLibraries.some((own) => isInside(own, file))) continue;
     const rel = relative(projectRoot, file);
     if (!isInside(projectRoot, file) || rel.split(sep).includes("node_modules")) continue;
     return `${toPosix(rel)}:${line}${column ? `:${column}` : ""}`;
@@ -158,8 +159,8 @@ function firstUserFrame(error: unknown, projectRoot: string): string | undefined
   return undefined;
 }
 
-/** tsflyte's own src/lib (or dist/lib): its frames are never the user's, even when examples sit in this repo. */
-const ownLibrary = dirname(dirname(fileURLToPath(import.meta.url)));
+/** tsflyte's own src/lib and dist: their frames are never the user's, even when examples sit in this repo. */
+const ownLibraries = [join(packageRoot, "src", "lib"), join(packageRoot, "dist")];
 
 function isInside(folder: string, file: string): boolean {
   const rel = relative(folder, file);

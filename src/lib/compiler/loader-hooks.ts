@@ -1,11 +1,12 @@
 // Node module customization hooks that let `tsflyte` import a user's TypeScript modules in-process.
 // Runs on Node's hooks thread: never touch SDK state here, and never change how non-TypeScript files load.
-import { statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { LoadHook, ResolveHook } from "node:module";
-import { join } from "node:path";
+import { createRequire, type LoadHook, type ResolveHook } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { transform, type Message } from "esbuild";
+import type { Message, TransformOptions } from "esbuild";
 
 const typeScriptFile = /\.(ts|tsx|mts)$/;
 const declarationFile = /\.d\.(ts|mts|cts)$/;
@@ -34,19 +35,73 @@ export const load: LoadHook = async (url, context, nextLoad) => {
   const path = fileURLToPath(withoutQuery(new URL(url)));
   if (!typeScriptFile.test(path) || declarationFile.test(path)) return nextLoad(url, context);
   const text = await readFile(path, "utf8");
+  const options: TransformOptions = {
+    loader: path.endsWith(".tsx") ? "tsx" : "ts",
+    format: "esm",
+    target: "node20",
+    sourcemap: "inline",
+    sourcefile: path,
+  };
+  const cached = transpileCache(path, text, options);
+  const hit = cached?.read();
+  if (hit !== undefined) return { format: "module", source: hit, shortCircuit: true };
   try {
-    const result = await transform(text, {
-      loader: path.endsWith(".tsx") ? "tsx" : "ts",
-      format: "esm",
-      target: "node20",
-      sourcemap: "inline",
-      sourcefile: path,
-    });
+    // esbuild starts a service process on first use; a warm cache never pays for it.
+    const { transform } = await import("esbuild");
+    const result = await transform(text, options);
+    cached?.write(result.code);
     return { format: "module", source: result.code, shortCircuit: true };
   } catch (error) {
     throw toSyntaxError(error, url);
   }
 };
+
+const esbuildVersion = (() => {
+  try {
+    const require = createRequire(import.meta.url);
+    return (JSON.parse(readFileSync(require.resolve("esbuild/package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Transpiled modules kept in the project's `node_modules/.cache/tsflyte`, keyed by esbuild's version, the
+ * options, the path and the source. Never trusted without the key matching, and never fatal when unwritable.
+ */
+function transpileCache(path: string, source: string, options: TransformOptions): { read(): string | undefined; write(code: string): void } | undefined {
+  if (!esbuildVersion) return undefined;
+  const folder = nearestModulesCache(dirname(path));
+  if (!folder) return undefined;
+  const key = createHash("sha256").update(JSON.stringify([esbuildVersion, options])).update("\0").update(source).digest("base64url");
+  const file = join(folder, `${key}.js`);
+  return {
+    read() {
+      try {
+        return readFileSync(file, "utf8");
+      } catch {
+        return undefined;
+      }
+    },
+    write(code) {
+      try {
+        mkdirSync(folder, { recursive: true });
+        const temp = `${file}.${process.pid}.tmp`;
+        writeFileSync(temp, code);
+        renameSync(temp, file);
+      } catch {
+        // A read-only project still runs; it only transpiles every time.
+      }
+    },
+  };
+}
+
+function nearestModulesCache(start: string): string | undefined {
+  for (let folder = start; ; folder = dirname(folder)) {
+    if (existsSync(join(folder, "node_modules"))) return join(folder, "node_modules", ".cache", "tsflyte", "transpile");
+    if (dirname(folder) === folder) return undefined;
+  }
+}
 
 function withoutQuery(url: URL): URL {
   const bare = new URL(url);

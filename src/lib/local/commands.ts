@@ -1,14 +1,11 @@
 // What `tsflyte run`, `get execution` and `create execution --recover|--relaunch` do on the local target, as
 // plain results for the printers. Never parses oclif flags or prints; always closes the history it opened.
-import { fromBinary } from "@bufbuild/protobuf";
-import { LiteralMapSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { parseInputArgs } from "../inputs/flags.js";
-import { readInputsFile } from "../inputs/file.js";
 import { resolveInputs } from "../inputs/resolve.js";
 import { literalMapToPlain } from "../types/plain.js";
 import type { ExecutionResult } from "../engine/engine.js";
 import type { LogEcho } from "../engine/in-process.js";
-import { describeExecution, listExecutionViews, type ExecutionDetailsView, type ExecutionView } from "../engine/history.js";
+import type { ExecutionDetailsView, ExecutionView } from "../engine/history.js";
 import type { ExecutionKey, ExecutionPhase } from "../store/records.js";
 import { loadEntity, openLocalHome, recoverLocal, relaunchLocal, runLocal, type LocalHome } from "./service.js";
 
@@ -51,7 +48,8 @@ export async function runFromCommandLine(request: RunRequest): Promise<RunResult
   const loaded = await loadEntity(request.file, request.entity);
   const inputs = loaded.definition.inputs;
   const parsed = parseInputArgs(request.inputArgs, inputs, request.reservedFlags);
-  const file = request.inputsFile ? readInputsFile(request.inputsFile) : undefined;
+  // yaml and the admin message codecs load only when needed: a plain run stays quick to start.
+  const file = request.inputsFile ? (await import("../inputs/file.js")).readInputsFile(request.inputsFile) : undefined;
   const values = resolveInputs({ inputs, ...parsed, file, entity: loaded.name });
   return withHome(async (home) => toRunResult(home, await runLocal(home, loaded, values, request)));
 }
@@ -62,6 +60,7 @@ async function toRunResult(home: LocalHome, result: ExecutionResult): Promise<Ru
   const out: RunResult = { execution, phase: record.phase };
   if (result.outputs) out.outputs = literalMapToPlain(result.outputs);
   if (record.phase !== "SUCCEEDED") {
+    const { describeExecution } = await import("../engine/history.js");
     out.details = (await describeExecution(home.store, home.blobs, execution, { details: true })) as ExecutionDetailsView;
   }
   return out;
@@ -96,6 +95,7 @@ export interface GetExecutionRequest {
 
 /** `get execution [NAME]`: the newest executions, or one, optionally with every node and attempt. */
 export async function getLocalExecutions(request: GetExecutionRequest): Promise<ExecutionView[] | ExecutionView | ExecutionDetailsView> {
+  const { describeExecution, listExecutionViews } = await import("../engine/history.js");
   return withHome(async (home) => {
     if (!request.name) {
       const page = await listExecutionViews(home.store, { project: request.project, domain: request.domain, limit: request.limit });
@@ -104,9 +104,4 @@ export async function getLocalExecutions(request: GetExecutionRequest): Promise<
     const key = { project: request.project, domain: request.domain, name: request.name };
     return describeExecution(home.store, home.blobs, key, { details: Boolean(request.details || request.nodeId), nodeId: request.nodeId });
   });
-}
-
-/** The outputs of a finished execution as plain values (used by tests and `--wait` style printing). */
-export async function readOutputs(home: LocalHome, uri: string): Promise<Record<string, unknown>> {
-  return literalMapToPlain(fromBinary(LiteralMapSchema, await home.blobs.read(uri)));
 }

@@ -1,6 +1,8 @@
 // What tasks, workflows and launch plans are at run time: callable functions branded with their definition,
 // and where in the user's source they were declared. Never imports the engine, the compiler or the CLI.
+import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { packageRoot } from "../package-root.js";
 import type { AnyType } from "../types/types.js";
 import type { TaskOptions, WorkflowOptions, Schedule } from "./options.js";
 
@@ -62,8 +64,7 @@ export function isEntity(value: unknown): value is Entity {
   return definitionOf(value) !== undefined;
 }
 
-const packageRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const internalDirs = ["src/", "dist/"].map((d) => packageRoot + d);
+const internalDirs = ["src", "dist"].map((d) => join(packageRoot, d) + sep);
 
 /** Records the caller's position cheaply; V8 formats the stack only if it is read. */
 export function captureCallSite(): Error {

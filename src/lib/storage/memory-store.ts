@@ -1,10 +1,11 @@
 // A blob store in memory, for entities called directly from user code: their data never outlives the call.
 // Never touches the disk except to read a local file the caller uploads or to write one it downloads.
-import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
 import type { BlobStore } from "./blob-store.js";
+import { directoryDigest, hashBytes, listFiles } from "./content-hash.js";
+import { joinUri } from "./file-uri.js";
 
 export class MemoryBlobStore implements BlobStore {
   readonly baseUri = "memory://tsflyte";
@@ -26,16 +27,15 @@ export class MemoryBlobStore implements BlobStore {
   async uploadFile(localPath: string, uri: string): Promise<{ sha256: string; size: number }> {
     const bytes = readFileSync(localPath);
     this.blobs.set(uri, bytes);
-    return { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+    return { sha256: hashBytes(bytes), size: bytes.length };
   }
   async uploadDirectory(localPath: string, uri: string): Promise<{ sha256: string; files: number }> {
-    const files = listFiles(localPath);
-    const hash = createHash("sha256");
-    for (const rel of files) {
-      const { sha256 } = await this.uploadFile(join(localPath, rel), `${uri}/${rel}`);
-      hash.update(`${rel}\0${sha256}\0`);
+    const entries = [];
+    for (const relativePath of await listFiles(localPath)) {
+      const { sha256 } = await this.uploadFile(join(localPath, ...relativePath.split("/")), joinUri(uri, relativePath));
+      entries.push({ relativePath, sha256 });
     }
-    return { sha256: hash.digest("hex"), files: files.length };
+    return { sha256: directoryDigest(entries), files: entries.length };
   }
   async downloadFile(uri: string, localPath: string): Promise<void> {
     mkdirSync(dirname(localPath), { recursive: true });
@@ -54,15 +54,3 @@ export class MemoryBlobStore implements BlobStore {
   }
 }
 
-function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) out.push(relative(root, path).split(sep).join("/"));
-    }
-  };
-  walk(root);
-  return out.sort();
-}

@@ -169,13 +169,15 @@ describe("loadModules", () => {
   });
 
   test("works from the build without tsx: .js → .ts, extensionless, folder index and .mjs → .mts imports", async () => {
-    // Compile our three source files the way tsc lays out dist/, then load a project in a plain node process.
-    const dist = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "tsflyte-dist-")));
-    tempDirs.push(dist);
-    fs.writeFileSync(path.join(dist, "package.json"), JSON.stringify({ type: "module" }));
-    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dist, "node_modules"), "junction");
+    // Compile our source files into a package laid out like an installed tsflyte, then load a project in a
+    // plain node process.
+    const pkg = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "tsflyte-dist-")));
+    tempDirs.push(pkg);
+    fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "tsflyte", type: "module" }));
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(pkg, "node_modules"), "junction");
+    const dist = path.join(pkg, "dist");
     await build({
-      entryPoints: ["errors.ts", "compiler/load.ts", "compiler/loader-hooks.ts"].map((f) => path.join(repoRoot, "src/lib", f)),
+      entryPoints: ["errors.ts", "package-root.ts", "compiler/load.ts", "compiler/loader-hooks.ts"].map((f) => path.join(repoRoot, "src/lib", f)),
       outbase: path.join(repoRoot, "src/lib"),
       outdir: path.join(dist, "lib"),
       format: "esm",

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { task, workflow, launchPlan, t } from "../../../src/index.js";
-import { UserError } from "../../../src/lib/errors.js";
+import { ExecutionFailedError, UserError } from "../../../src/lib/errors.js";
 
 const Employee = z.object({ name: z.string(), pay: z.number() });
 
@@ -58,7 +58,12 @@ test("bad inputs are all reported together, with their types, before anything ru
 
 test("a task returning the wrong type fails with the output named", async () => {
   const wrong = task({ inputs: {}, outputs: { n: t.int() } }, async () => ({ n: "one" }) as never);
-  await assert.rejects(() => wrong(), /returned bad outputs: output n: expected int, got string "one"/);
+  await assert.rejects(() => wrong(), (e: unknown) => {
+    assert.ok(e instanceof ExecutionFailedError);
+    assert.equal(e.kind, "USER");
+    assert.match(e.message, /failed: output n: expected int, got string "one"/);
+    return true;
+  });
 });
 
 test("a failing node names the workflow node and keeps the user's error", async () => {
