@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "build/", "src/lib/idl/gen/", "node_modules/", "test/fixtures/**/*.js", "oclif.manifest.json"] },
+  { ignores: ["dist/", "build/", "src/lib/idl/gen/", "node_modules/", "test/fixtures/**/*.js", "oclif.manifest.json", ".tmp-*/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -65,6 +65,8 @@ export interface ExecutionRequest {
   /** Task attempts running at once. Default 25, like Flyte's. */
   maxParallelism?: number;
   owner?: ExecutionRecord["owner"];
+  /** Stops the execution (Ctrl-C, terminate): running attempts are abandoned and it ends ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface ExecutionResult {
@@ -122,6 +124,8 @@ interface Run {
   maxSystemFailures: number;
   /** In-flight cache keys of serialized tasks: identical nodes wait for the first instead of running. */
   serialized: Map<string, Promise<LiteralMap | undefined>>;
+  /** Attempts running now, so that stopping the execution reaches each of them. */
+  running: Set<AttemptStop>;
   firstFailure?: NodeFailure;
 }
 
@@ -145,7 +149,10 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
     abort: new AbortController(),
     maxSystemFailures: env.maxSystemFailures ?? 3,
     serialized: env.store ? shared.serialized : new Map(),
+    running: new Set(),
   };
+  const onTerminate = () => abortRun(run);
+  request.signal?.addEventListener("abort", onTerminate, { once: true });
   // Inputs are completed before anything is recorded: a missing input means no execution starts.
   const inputs = completeInputs(def, request.inputs, request.nameOf(request.entity));
   const base = env.blobs.baseUri;
@@ -169,8 +176,10 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
   };
   if (env.store) {
     env.blobs.put(record.inputsUri, toBinary(LiteralMapSchema, inputs));
+    // The inputs and then the RUNNING row are durable before any task runs: after a crash the execution is
+    // visible, and recover and relaunch can read what it was started with.
+    await env.blobs.flush();
     run.recorder.record({ table: "execution", row: record });
-    // The RUNNING row is durable before any task runs, so a crash is always visible afterwards.
     await run.recorder.flush();
   }
 
@@ -185,8 +194,14 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
   } catch (e) {
     if (!(e instanceof NodeFailed) && !(e instanceof Aborted)) throw e;
   }
+  request.signal?.removeEventListener("abort", onTerminate);
   const ended = now();
-  if (run.firstFailure) {
+  if (request.signal?.aborted && !run.firstFailure) {
+    record.phase = "ABORTED";
+    const reason = request.signal.reason;
+    record.error = { kind: "USER", code: "Aborted", message: reason instanceof Error ? reason.message : String(reason ?? "the execution was stopped") };
+    outputs = undefined;
+  } else if (run.firstFailure) {
     record.phase = "FAILED";
     record.error = run.firstFailure.error;
     outputs = undefined;
@@ -261,7 +276,8 @@ async function runWorkflow(
   for (const node of plan.nodes) {
     const upstream = node.upstream.map((id) => done.get(id)!);
     const task = (async () => {
-      if (upstream.length) await Promise.all(upstream);
+      if (upstream.length === 1) await upstream[0];
+      else if (upstream.length) await Promise.all(upstream);
       if (run.abort.signal.aborted) throw new Aborted();
       const nodeInputs: Record<string, Literal> = {};
       for (const input in node.inputs) nodeInputs[input] = resolveBinding(node.inputs[input], outputs);
@@ -269,7 +285,7 @@ async function runWorkflow(
       try {
         outputs.set(node.id, await runNode(run, node, uniqueId, parentNodeId, create(LiteralMapSchema, { literals: nodeInputs })));
       } catch (e) {
-        if (e instanceof NodeFailed && failFast && !run.abort.signal.aborted) run.abort.abort();
+        if (e instanceof NodeFailed && failFast) abortRun(run);
         throw e;
       }
     })();
@@ -336,7 +352,7 @@ async function runNode(
     record.inputsUri = nodeInputsUri(blobs.baseUri, run.key, uniqueId);
     blobs.put(record.inputsUri, toBinary(LiteralMapSchema, inputs));
   }
-  const recovered = await recoverNode(run, uniqueId);
+  const recovered = run.request.recover ? await recoverNode(run, uniqueId) : undefined;
   if (recovered) {
     finishNode(run, record, "RECOVERED", { outputsUri: recovered.uri, recoveredFrom: run.request.recover!.executionName, cacheStatus: recovered.cacheStatus });
     return recovered.outputs;
@@ -464,7 +480,7 @@ async function runAttempts(run: Run, node: PlannedNode, def: TaskDefinition, rec
     let outcome: AttemptOutcome;
     let aborted = false;
     try {
-      ({ outcome, aborted } = await runOneAttempt(run, node, def, record, inputs, attempt, prefix, timeoutMs, lastUserAttempt));
+      ({ outcome, aborted } = await runOneAttempt(run, def, record, inputs, attempt, prefix, timeoutMs, lastUserAttempt));
     } finally {
       run.limiter.release();
     }
@@ -535,10 +551,33 @@ function errorDocument(error: AttemptError): Uint8Array {
   );
 }
 
+/**
+ * What ends an attempt early: its timeout, or the execution stopping. The AbortSignal the task sees is made
+ * only if the task asks for it, and the execution reaches its running attempts without one listener each.
+ */
+class AttemptStop {
+  private controller?: AbortController;
+  private resolveStopped?: (value: { outcome: AttemptOutcome; aborted: boolean }) => void;
+  private reason?: Error;
+  readonly stopped = new Promise<{ outcome: AttemptOutcome; aborted: boolean }>((resolve) => (this.resolveStopped = resolve));
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.reason && !this.controller.signal.aborted) this.controller.abort(this.reason);
+    return this.controller.signal;
+  }
+
+  stop(outcome: AttemptOutcome, aborted: boolean, reason: Error): void {
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.resolveStopped?.({ outcome, aborted });
+    this.resolveStopped = undefined;
+  }
+}
+
 /** One attempt, ended early by its timeout or by the execution stopping; the runner gets the abort signal. */
 async function runOneAttempt(
   run: Run,
-  node: PlannedNode,
   def: TaskDefinition,
   record: NodeExecutionRecord,
   inputs: LiteralMap,
@@ -547,23 +586,18 @@ async function runOneAttempt(
   timeoutMs: number | undefined,
   lastAttempt: boolean,
 ): Promise<{ outcome: AttemptOutcome; aborted: boolean }> {
-  const controller = new AbortController();
+  const stop = new AttemptStop();
   let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stopped = new Promise<{ outcome: AttemptOutcome; aborted: boolean }>((resolve) => {
-    if (timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        const message = `the task did not finish within its timeout of ${formatMs(timeoutMs)}`;
-        controller.abort(new Error(message));
-        resolve({ outcome: { ok: false, error: { kind: "USER", recoverable: true, code: "Timeout", message }, logs: "" }, aborted: false });
-      }, timeoutMs);
-    }
-    onAbort = () => {
-      controller.abort(new Error("the execution stopped"));
-      resolve({ outcome: { ok: false, error: { kind: "SYSTEM", recoverable: false, code: "Aborted", message: "the execution stopped" }, logs: "" }, aborted: true });
-    };
-    run.abort.signal.addEventListener("abort", onAbort, { once: true });
-  });
+  if (timeoutMs !== undefined) {
+    timer = setTimeout(() => {
+      const message = `the task did not finish within its timeout of ${formatMs(timeoutMs)}`;
+      stop.stop({ ok: false, error: { kind: "USER", recoverable: true, code: "Timeout", message }, logs: "" }, false, new Error(message));
+    }, timeoutMs);
+  }
+  run.running.add(stop);
+  // The task may block this thread; what earlier nodes wrote goes to disk meanwhile.
+  run.env.blobs.send();
+  const blobs = run.env.blobs;
   try {
     const running = run.env.runner
       .run({
@@ -574,16 +608,28 @@ async function runOneAttempt(
         inputs,
         inputsUri: record.inputsUri ?? "",
         outputPrefix: prefix,
-        rawOutputPrefix: rawOutputPrefix(run.env.blobs.baseUri, run.key, record.nodeId, attempt),
-        blobs: run.env.blobs,
-        signal: controller.signal,
+        rawOutputPrefix: rawOutputPrefix(blobs.baseUri, run.key, record.nodeId, attempt),
+        blobs,
+        get signal() {
+          return stop.signal;
+        },
         interruptible: Boolean(def.options.interruptible) && !lastAttempt,
       })
       .then((outcome) => ({ outcome, aborted: false }));
-    return await Promise.race([running, stopped]);
+    return await Promise.race([running, stop.stopped]);
   } finally {
     if (timer) clearTimeout(timer);
-    run.abort.signal.removeEventListener("abort", onAbort!);
+    run.running.delete(stop);
+  }
+}
+
+/** Stops every running attempt of the execution: they end ABORTED and the engine stops waiting for them. */
+function abortRun(run: Run): void {
+  if (run.abort.signal.aborted) return;
+  run.abort.abort();
+  const reason = new Error("the execution stopped");
+  for (const stop of run.running) {
+    stop.stop({ ok: false, error: { kind: "SYSTEM", recoverable: false, code: "Aborted", message: reason.message }, logs: "" }, true, reason);
   }
 }
 

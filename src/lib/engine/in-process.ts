@@ -125,8 +125,13 @@ export class InProcessRunner implements TaskRunner {
         executionId: attempt.execution.name,
         nodeId: attempt.nodeId,
         attempt: attempt.attempt,
-        signal: attempt.signal,
-        logger: loggerFor(sink),
+        // Made on first use: most tasks never look at their signal or logger.
+        get signal() {
+          return attempt.signal;
+        },
+        get logger() {
+          return loggerFor(sink);
+        },
       };
       const result = await sinks.run(sink, () => def.fn(inputs, context));
       const outputs = await toLiterals(def.outputs, def.singleOutput, result, attempt);
@@ -138,8 +143,17 @@ export class InProcessRunner implements TaskRunner {
   }
 }
 
+const needsData = new WeakMap<Record<string, AnyType>, boolean>();
+
+/** Whether any of these types holds files, directories or tables; asked once per task's inputs and outputs. */
+function anyNeedsData(types: Record<string, AnyType>): boolean {
+  let answer = needsData.get(types);
+  if (answer === undefined) needsData.set(types, (answer = Object.values(types).some(typeNeedsData)));
+  return answer;
+}
+
 async function toValues(types: Record<string, AnyType>, map: LiteralMap, attempt: TaskAttempt): Promise<Record<string, unknown>> {
-  if (Object.values(types).some(typeNeedsData)) return literalMapToValues(types, map, { store: attempt.blobs, at: "input" });
+  if (anyNeedsData(types)) return literalMapToValues(types, map, { store: attempt.blobs, at: "input" });
   const values: Record<string, unknown> = {};
   for (const name in types) {
     const literal = map.literals[name];
@@ -156,7 +170,7 @@ async function toLiterals(types: Record<string, AnyType>, single: boolean, resul
   if (single) values = { [names[0]]: result };
   else if (typeof result === "object" && result !== null && !Array.isArray(result)) values = result as Record<string, unknown>;
   else throw new TypeError(`the task returned ${describeValue(result)}; it must return an object with ${names.join(", ")}`);
-  if (names.some((n) => typeNeedsData(types[n]))) {
+  if (anyNeedsData(types)) {
     return valuesToLiteralMap(types, values, { store: attempt.blobs, rawPrefix: attempt.rawOutputPrefix, at: "output" });
   }
   const literals: Record<string, Literal> = {};

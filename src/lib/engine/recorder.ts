@@ -10,7 +10,7 @@ export class Recorder {
 
   constructor(private readonly store: MetadataStore | undefined) {}
 
-  /** Queues a row's latest state; the row objects are copied so later mutations do not leak into the batch. */
+  /** Queues a row's latest state. The row is read when the batch is taken, so its latest state is written. */
   record(write: StoreWrite): void {
     if (!this.store) return;
     const row = write.row as unknown as Record<string, unknown>;
@@ -22,7 +22,7 @@ export class Recorder {
           : write.table === "task"
             ? `t\0${row.nodeId as string}\0${row.attempt as number}`
             : `c\0${row.key as string}`;
-    this.pending.set(key, { table: write.table, row: { ...write.row } } as StoreWrite);
+    this.pending.set(key, write);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => void this.drain());
@@ -32,7 +32,8 @@ export class Recorder {
   private drain(): Promise<void> {
     this.scheduled = false;
     if (!this.store || this.pending.size === 0) return this.writing;
-    const batch = [...this.pending.values()];
+    // Copied now, so a row that changes while an asynchronous store writes it keeps the state it had here.
+    const batch = Array.from(this.pending.values(), (w) => ({ table: w.table, row: { ...w.row } }) as StoreWrite);
     this.pending.clear();
     const store = this.store;
     this.writing = this.writing.then(() => store.write(batch)).catch((e: unknown) => {

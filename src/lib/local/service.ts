@@ -157,21 +157,32 @@ async function start(
   options: StartOptions,
   extra: { mode?: ExecutionRecord["mode"]; sourceExecution?: string; recover?: RecoverSource },
 ): Promise<ExecutionResult> {
-  return runExecution(
-    {
-      key,
-      entity: loaded.entity,
-      nameOf: loaded.nameOf,
-      launch: { kind: loaded.definition.kind, name: loaded.name, version: "local" },
-      inputs,
-      source: { file: loaded.file, exportName: loaded.exportName },
-      overwriteCache: options.overwriteCache,
-      maxParallelism: options.maxParallelism,
-      owner: currentOwner(),
-      ...extra,
-    },
-    { store: home.store, blobs: home.blobs, runner: new InProcessRunner({ echo: options.echo ?? "stderr", containCrashes: true }) },
-  );
+  // Ctrl-C or a kill ends the execution as ABORTED, recorded, instead of leaving it RUNNING for the next start.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => stop.abort(new Error(`interrupted by ${signal}`));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await runExecution(
+      {
+        key,
+        entity: loaded.entity,
+        nameOf: loaded.nameOf,
+        launch: { kind: loaded.definition.kind, name: loaded.name, version: "local" },
+        inputs,
+        source: { file: loaded.file, exportName: loaded.exportName },
+        overwriteCache: options.overwriteCache,
+        maxParallelism: options.maxParallelism,
+        owner: currentOwner(),
+        signal: stop.signal,
+        ...extra,
+      },
+      { store: home.store, blobs: home.blobs, runner: new InProcessRunner({ echo: options.echo ?? "stderr", containCrashes: true }) },
+    );
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
 
 export interface RestartOptions extends Omit<StartOptions, "project" | "domain"> {

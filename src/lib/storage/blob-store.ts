@@ -9,6 +9,11 @@ export interface BlobStore {
    * Errors surface from `flush`. This keeps slow file creation off the engine's critical path.
    */
   put(uri: string, bytes: Uint8Array): void;
+  /**
+   * Hands queued writes to the writer now rather than at the end of this turn of the event loop, without
+   * waiting: a task about to run on this thread may block it, and the data before it must not wait for that.
+   */
+  send(): void;
   /** Resolves when every queued write is on disk; rejects with the first write that failed. */
   flush(): Promise<void>;
   /** The bytes at `uri`; a UserError naming the URI when there are none. */

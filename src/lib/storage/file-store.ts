@@ -39,6 +39,10 @@ export class FileBlobStore implements BlobStore {
     this.queue.put(uri, bytes);
   }
 
+  send(): void {
+    this.queue.sendPending();
+  }
+
   flush(): Promise<void> {
     return this.queue.flush();
   }

@@ -14,6 +14,7 @@ export class MemoryBlobStore implements BlobStore {
   put(uri: string, bytes: Uint8Array): void {
     this.blobs.set(uri, bytes);
   }
+  send(): void {}
   async flush(): Promise<void> {}
   async read(uri: string): Promise<Uint8Array> {
     const bytes = this.blobs.get(uri);

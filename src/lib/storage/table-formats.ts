@@ -343,9 +343,11 @@ export function parseCsv(text: string, at: string): Table {
   header.forEach((name, c) => {
     const cells = body.map((row) => row[c]);
     const numeric = cells.every((cell) => cell.trim() === "" || Number.isFinite(Number(cell)));
-    const data = numeric
-      ? vectorFromArray(cells.map((cell) => (cell.trim() === "" ? null : Number(cell))), new Float64()).data[0]
-      : vectorFromArray(cells.map((cell) => (cell === "" ? null : cell)), new Utf8()).data[0];
+    // Whole numbers that fit 32 bits become Int32, so a column declared t.int() accepts them (ids, counts).
+    const whole = numeric && cells.every((cell) => cell.trim() === "" || (/^\s*[-+]?\d+\s*$/.test(cell) && Math.abs(Number(cell)) <= 2 ** 31 - 1));
+    const data = !numeric
+      ? vectorFromArray(cells.map((cell) => (cell === "" ? null : cell)), new Utf8()).data[0]
+      : vectorFromArray(cells.map((cell) => (cell.trim() === "" ? null : Number(cell))), whole ? new Int32() : new Float64()).data[0];
     fields.push(new Field(name, data.type, true));
     datas.push(data);
   });

@@ -197,6 +197,11 @@ export class WriteBehindQueue {
     return out;
   }
 
+  /** Posts what is queued to the worker at once; before the worker is ready, its ready message does this. */
+  sendPending(): void {
+    if (this.thread?.ready) this.send();
+  }
+
   flush(): Promise<void> {
     const upto = this.nextIndex;
     if (this.doneIndex < upto && !this.thread?.ready && this.inflight.length === 0 && this.unsent.length <= SYNC_DRAIN_LIMIT) {
