@@ -17,6 +17,7 @@ export default class Run extends BaseCommand {
     "<%= config.bin %> run examples/spend.ts calculateSpend --inputs-file inputs.yaml",
     "<%= config.bin %> run examples/spend.ts calculateSpend --help",
   ];
+  static override usage = "run FILE ENTITY [--<input> VALUE]... [--inputs-file FILE] [--name NAME] [--overwrite-cache] [--max-parallelism N] [-q] [-p PROJECT] [-d DOMAIN] [-v] [--json]";
   static override strict = false;
   /** Unknown flags are the entity's inputs: oclif passes them through as arguments instead of refusing them. */
   static "--" = false;

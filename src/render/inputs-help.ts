@@ -24,7 +24,13 @@ export function renderInputsHelp(help: EntityInputsHelp, bin: string): string {
     );
     lines.push(...table.split("\n").map((l) => `  ${l}`));
   }
-  const required = help.inputs.filter((r) => r.required).map((r) => `${r.flag.split(",")[0].replace("--[no-]", "--")} …`);
+  const required = help.inputs
+    .filter((r) => r.required)
+    .map((r) => {
+      const flag = r.flag.split(",")[0];
+      // A switch takes no value: show both spellings rather than a placeholder.
+      return flag.startsWith("--[no-]") ? `--${flag.slice(7)}|--no-${flag.slice(7)}` : `${flag} …`;
+    });
   lines.push("", "USAGE", `  $ ${bin} run ${help.file} ${help.entity}${required.length ? ` ${required.join(" ")}` : ""} [--inputs-file FILE]`);
   return lines.join("\n");
 }

@@ -359,7 +359,7 @@ async function runNode(
   }
   run.recorder.record({ table: "node", row: record });
   const def = node.definition;
-  if (def.kind === "task") return runTaskNode(run, node, def, record, inputs);
+  if (def.kind === "task") return runTaskNode(run, def, record, inputs);
   const childInputs = completeInputs(def, inputs, record.entityName);
   try {
     const outputs = await runWorkflow(run, workflowOf(def), childInputs, `${uniqueId}-0-`, uniqueId);
@@ -390,11 +390,11 @@ async function recoverNode(run: Run, uniqueId: string): Promise<{ outputs: Liter
   }
 }
 
-async function runTaskNode(run: Run, node: PlannedNode, def: TaskDefinition, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
+async function runTaskNode(run: Run, def: TaskDefinition, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
   const cache = def.options.cache;
   if (!cache || !run.env.store) {
     record.cacheStatus = "CACHE_DISABLED";
-    return runAttempts(run, node, def, record, inputs);
+    return runAttempts(run, def, record, inputs);
   }
   const key = cacheKey(record.entityName, def, cache.version, inputs, cache.ignoredInputs);
   record.cacheKey = key;
@@ -415,7 +415,7 @@ async function runTaskNode(run: Run, node: PlannedNode, def: TaskDefinition, rec
     }
   }
   record.cacheStatus = "CACHE_MISS";
-  const running = runAttempts(run, node, def, record, inputs).then((outputs) => {
+  const running = runAttempts(run, def, record, inputs).then((outputs) => {
     const t = now();
     run.recorder.record({
       table: "cache",
@@ -449,7 +449,7 @@ async function lookupCache(run: Run, key: string): Promise<{ outputs: LiteralMap
 }
 
 /** Runs attempts until one succeeds or a budget is spent: user errors `retries + 1` attempts, system errors their own. */
-async function runAttempts(run: Run, node: PlannedNode, def: TaskDefinition, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
+async function runAttempts(run: Run, def: TaskDefinition, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
   const { blobs, store } = run.env;
   const userAttempts = (def.options.retries ?? 0) + 1;
   const timeoutMs = def.options.timeout === undefined ? undefined : parseDuration(def.options.timeout);

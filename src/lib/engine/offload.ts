@@ -252,7 +252,10 @@ class Offloader {
     const fileFormat = tf.tableFormatOfName(path) ?? tf.tableFormat(recorded || declared.format, at);
     if (fileFormat === "csv") {
       // Tasks always get a table: CSV is parsed once here and stored in the declared format.
-      const table = tf.parseCsv(await readFile(path, "utf8"), `${at} (${path})`);
+      const floats = new Set(
+        declared.columns.filter((c) => c.literalType?.type.case === "simple" && c.literalType.type.value === SimpleType.FLOAT).map((c) => c.name),
+      );
+      const table = tf.parseCsv(await readFile(path, "utf8"), `${at} (${path})`, floats);
       checkColumns(tf, type, declared, table, at);
       return this.storeTable(tf, type, table, storedFormat(tf, declared.format, at), folder, at);
     }

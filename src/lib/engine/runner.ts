@@ -23,7 +23,7 @@ export interface TaskAttempt {
   attempt: number;
   task: RunnableTask;
   inputs: LiteralMap;
-  /** Where the node's inputs.pb is (queued for writing; flushed before out-of-process runners start). */
+  /** Where the node's inputs.pb is. It may still be queued: a runner that starts another process awaits `blobs.flush()` first. */
   inputsUri: string;
   /** `--output-prefix`: outputs.pb or error.pb go here. */
   outputPrefix: string;

@@ -323,7 +323,8 @@ function bigFixed<T extends DataType>(type: T, Ctor: BigInt64ArrayConstructor | 
  * Parses CSV (RFC 4180: quoted fields, `""` escapes, CRLF or LF) with a header row. A column whose every non-empty
  * cell is a number becomes float64, any other a string column; empty cells are nulls.
  */
-export function parseCsv(text: string, at: string): Table {
+/** `floatColumns`: columns declared float, kept Float64 even when every value is a whole number. */
+export function parseCsv(text: string, at: string, floatColumns: ReadonlySet<string> = new Set()): Table {
   const rows = csvRows(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, at);
   if (rows.length === 0) throw new UserError(`${at}: the CSV file is empty; it needs a header row`);
   const header = rows[0].map((h, i) => h.trim() || `column_${i}`);
@@ -344,7 +345,7 @@ export function parseCsv(text: string, at: string): Table {
     const cells = body.map((row) => row[c]);
     const numeric = cells.every((cell) => cell.trim() === "" || Number.isFinite(Number(cell)));
     // Whole numbers that fit 32 bits become Int32, so a column declared t.int() accepts them (ids, counts).
-    const whole = numeric && cells.every((cell) => cell.trim() === "" || (/^\s*[-+]?\d+\s*$/.test(cell) && Math.abs(Number(cell)) <= 2 ** 31 - 1));
+    const whole = numeric && !floatColumns.has(name) && cells.every((cell) => cell.trim() === "" || (/^\s*[-+]?\d+\s*$/.test(cell) && Math.abs(Number(cell)) <= 2 ** 31 - 1));
     const data = !numeric
       ? vectorFromArray(cells.map((cell) => (cell === "" ? null : cell)), new Utf8()).data[0]
       : vectorFromArray(cells.map((cell) => (cell.trim() === "" ? null : Number(cell))), whole ? new Int32() : new Float64()).data[0];

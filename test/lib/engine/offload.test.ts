@@ -189,7 +189,7 @@ test(
 );
 
 test(
-  "a CSV file given as a dataframe becomes a stored table: numbers as floats, the rest strings",
+  "a CSV file given as a dataframe becomes a stored table: whole numbers as ints unless declared float, the rest strings",
   withStore(async (f) => {
     const csv = path.join(f.dir, "people.csv");
     fs.writeFileSync(csv, 'name,age,note\r\nAnn,41,"likes ""tea"", cake"\r\nBob,,\r\n');
