@@ -112,6 +112,11 @@ const makeBlobWriter = new Function(`${blobWriterSource}\nreturn makeBlobWriter;
 
 /** Writes queued before the worker is up are done on the caller's thread at `flush` if there are at most this many. */
 const SYNC_DRAIN_LIMIT = 256;
+/**
+ * The first writes of a process are done on the caller's thread at the end of their turn of the event loop: a
+ * short run (one task) never pays for starting the writer thread. Past this many, the thread takes over.
+ */
+const MAIN_THREAD_WRITES = 64;
 
 interface QueuedWrite {
   index: number;
@@ -162,6 +167,7 @@ export class WriteBehindQueue {
   private waiters: Waiter[] = [];
   private thread?: WriterThread;
   private sendScheduled = false;
+  private mainThreadWrites = 0;
   private closed = false;
   private localWriter?: BlobWriter;
   private readonly knownDirs: string[];
@@ -179,7 +185,7 @@ export class WriteBehindQueue {
     this.latest.set(uri, write);
     this.unsent.push(write);
     if (this.nextIndex - this.doneIndex === 1) this.becameBusy();
-    if (this.thread?.ready && !this.sendScheduled) {
+    if ((!this.thread || this.thread.ready) && !this.sendScheduled) {
       this.sendScheduled = true;
       setImmediate(this.sendNow);
     }
@@ -199,7 +205,7 @@ export class WriteBehindQueue {
 
   /** Posts what is queued to the worker at once; before the worker is ready, its ready message does this. */
   sendPending(): void {
-    if (this.thread?.ready) this.send();
+    if (!this.thread || this.thread.ready) this.send();
   }
 
   flush(): Promise<void> {
@@ -207,7 +213,7 @@ export class WriteBehindQueue {
     if (this.doneIndex < upto && !this.thread?.ready && this.inflight.length === 0 && this.unsent.length <= SYNC_DRAIN_LIMIT) {
       // The worker is still starting (it takes tens of milliseconds): a few writes are quicker done here.
       this.writeHere(this.unsent.splice(0));
-    } else if (this.thread?.ready) {
+    } else if (!this.thread || this.thread.ready) {
       this.send();
     }
     if (this.doneIndex >= upto) {
@@ -264,8 +270,7 @@ export class WriteBehindQueue {
   private becameBusy(): void {
     busyQueues.add(this);
     installExitHook();
-    if (!this.thread) this.startThread();
-    else this.thread.worker.ref();
+    this.thread?.worker.ref();
   }
 
   private becameIdle(): void {
@@ -299,6 +304,15 @@ export class WriteBehindQueue {
 
   private send(): void {
     this.sendScheduled = false;
+    if (!this.thread && this.unsent.length > 0) {
+      if (this.mainThreadWrites + this.unsent.length <= MAIN_THREAD_WRITES) {
+        this.mainThreadWrites += this.unsent.length;
+        this.writeHere(this.unsent.splice(0));
+      } else {
+        this.startThread(); // its ready message sends what is queued
+      }
+      return;
+    }
     const thread = this.thread;
     if (!thread?.ready || this.unsent.length === 0) return;
     const batch = this.unsent;
