@@ -113,7 +113,8 @@ function registerLoaderHooks(): void {
   flags[hooksRegistered] = true;
 }
 
-async function describeLoadError(
+/** The message, the original reason and the user's `file:line:col` for an error thrown while importing `file`. */
+export async function describeLoadError(
   error: unknown,
   file: string,
   relPath: string,

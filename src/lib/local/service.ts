@@ -2,12 +2,13 @@
 // entity by name, and starting, recovering and relaunching executions on the in-process engine. No flags here.
 import { randomBytes } from "node:crypto";
 import { homedir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { UserError } from "../errors.js";
-import { loadModules } from "../compiler/load.js";
+import { collectModuleFiles, describeLoadError, findProjectRoot, loadModules, type LoadResult } from "../compiler/load.js";
+import { EntryLoadError, importPrebuilt } from "../compiler/prebuilt.js";
 import { discoverEntities, type DiscoveredEntity } from "../compiler/names.js";
 import type { Definition, Entity } from "../sdk/entity.js";
 import { definitionOf } from "../sdk/entity.js";
@@ -66,11 +67,7 @@ export interface LoadedEntity {
 
 /** Loads one module and finds an entity by export name or full name; an unknown one lists what the file exports. */
 export async function loadEntity(file: string, wanted: string): Promise<LoadedEntity> {
-  const loaded = await loadModules([file]);
-  if (loaded.problems.length) {
-    const p = loaded.problems[0];
-    throw new UserError(`${p.relPath} failed to load: ${p.reason}${p.location ? ` (at ${p.location})` : ""}`);
-  }
+  const loaded = await loadOne(file);
   const module = loaded.modules[0];
   const discovery = discoverEntities(loaded.projectRoot, loaded.modules);
   const inModule = discovery.entities.filter((e) => e.modulePath === module.relPath || Object.values(module.exports).includes(e.entity));
@@ -85,6 +82,33 @@ export async function loadEntity(file: string, wanted: string): Promise<LoadedEn
     return (def && byDefinition.get(def)?.name) ?? def?.explicitName ?? entityLabel(entity);
   };
   return { entity: found.entity, definition: found.definition, name: found.name, exportName: found.exportName, file: module.file, nameOf };
+}
+
+/**
+ * Loads one module: from a cached bundle of its graph when the project has node_modules (no loader thread to
+ * start, so a run starts quickly), otherwise through the loader hooks that `compile` uses.
+ */
+async function loadOne(file: string): Promise<LoadResult> {
+  const [absolute] = collectModuleFiles([file]);
+  const projectRoot = findProjectRoot(absolute);
+  const relPath = relative(projectRoot, absolute).split(sep).join("/");
+  let exports: Record<string, unknown> | undefined;
+  try {
+    exports = await importPrebuilt(absolute);
+  } catch (error) {
+    if (!(error instanceof EntryLoadError)) throw error;
+    const described = error.at
+      ? { reason: error.message, location: `${relative(projectRoot, error.at.file).split(sep).join("/")}:${error.at.line}:${error.at.column}` }
+      : await describeLoadError(error.cause, absolute, relPath, projectRoot);
+    throw new UserError(`${relPath} failed to load: ${described.reason}${described.location ? ` (at ${described.location})` : ""}`);
+  }
+  if (exports) return { projectRoot, modules: [{ file: absolute, relPath, exports }], problems: [] };
+  const loaded = await loadModules([absolute]);
+  if (loaded.problems.length) {
+    const p = loaded.problems[0];
+    throw new UserError(`${p.relPath} failed to load: ${p.reason}${p.location ? ` (at ${p.location})` : ""}`);
+  }
+  return loaded;
 }
 
 function unknownEntity(file: string, wanted: string, exports: Record<string, unknown>, entities: DiscoveredEntity[]): UserError {

@@ -1,0 +1,188 @@
+// Imports one workflow module for `tsflyte run` without Node's loader-hooks thread: its TypeScript graph is
+// bundled once with esbuild (packages stay imports) into the project's node_modules/.cache, and reused while
+// every source file hashes the same. Never changes what the code sees: import.meta and stack lines stay its own.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, extname, isAbsolute, join, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Plugin } from "esbuild";
+import { tsflyteVersion } from "../version.js";
+
+interface Manifest {
+  /** Every source file of the project the bundle holds, with the sha256 of its content. */
+  inputs: { path: string; sha256: string }[];
+}
+
+/** Why a module could not be loaded: esbuild's syntax error with its place, or what the module threw. */
+export class EntryLoadError extends Error {
+  constructor(
+    message: string,
+    /** Where esbuild found a syntax error: an absolute path, line and 1-based column. */
+    readonly at: { file: string; line: number; column: number } | undefined,
+    override readonly cause: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The folder the bundles go to, or undefined when the project has no node_modules (then the hooks are used). */
+function cacheFolder(file: string): string | undefined {
+  for (let folder = dirname(file); ; folder = dirname(folder)) {
+    if (existsSync(join(folder, "node_modules"))) return join(folder, "node_modules", ".cache", "tsflyte", "run");
+    if (dirname(folder) === folder) return undefined;
+  }
+}
+
+function sha256(bytes: string | Buffer): string {
+  return createHash("sha256").update(bytes).digest("base64url");
+}
+
+function fresh(manifest: Manifest): boolean {
+  for (const input of manifest.inputs) {
+    let content: Buffer;
+    try {
+      content = readFileSync(input.path);
+    } catch {
+      return false;
+    }
+    if (sha256(content) !== input.sha256) return false;
+  }
+  return true;
+}
+
+/**
+ * Imports `file` from a bundle of its project-local module graph, building the bundle when a source changed.
+ * Returns undefined when bundling does not apply (no node_modules to cache in); the caller then uses the hooks.
+ */
+export async function importPrebuilt(file: string): Promise<Record<string, unknown> | undefined> {
+  const entry = resolve(file);
+  const folder = cacheFolder(entry);
+  if (!folder) return undefined;
+  const key = sha256(`${entry}\0${tsflyteVersion}\0${esbuildVersion()}`).slice(0, 32);
+  const out = join(folder, `${key}.mjs`);
+  const manifestPath = join(folder, `${key}.json`);
+  let manifest: Manifest | undefined;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest;
+  } catch {
+    manifest = undefined;
+  }
+  if (!manifest || !existsSync(out) || !fresh(manifest)) await bundle(entry, out, manifestPath);
+  // Stack traces of the user's code point at the .ts lines through the bundle's inline source map.
+  process.setSourceMapsEnabled(true);
+  try {
+    return (await import(pathToFileURL(out).href)) as Record<string, unknown>;
+  } catch (error) {
+    // A package that resolves from the project but not from node_modules/.cache (a package importing itself by
+    // name) fails while linking, before any of the module ran: the hooks load it as Node would.
+    if ((error as { code?: unknown } | null)?.code === "ERR_MODULE_NOT_FOUND") return undefined;
+    throw new EntryLoadError(error instanceof Error ? error.message : String(error), undefined, error);
+  }
+}
+
+function esbuildVersion(): string {
+  try {
+    const manifest = join(dirname(new URL(import.meta.resolve("esbuild")).pathname), "..", "package.json");
+    return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+async function bundle(entry: string, out: string, manifestPath: string): Promise<void> {
+  const { build } = await import("esbuild");
+  let result;
+  try {
+    result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      packages: "external",
+      // Resolve imports as Node does when `compile` loads the same module (tsconfig `paths` are not Node's).
+      tsconfigRaw: {},
+      write: false,
+      outfile: out,
+      sourcemap: "inline",
+      metafile: true,
+      logLevel: "silent",
+      plugins: [ownImportMeta, selfReference(entry)],
+    });
+  } catch (error) {
+    const first = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
+    if (!first) throw error;
+    const at = first.location ? { file: resolve(first.location.file), line: first.location.line, column: first.location.column + 1 } : undefined;
+    throw new EntryLoadError(first.text, at, error);
+  }
+  const base = process.cwd();
+  const inputs = Object.keys(result.metafile.inputs)
+    .map((p) => (isAbsolute(p) ? p : resolve(base, p)))
+    .filter((p) => !p.split(sep).includes("node_modules"))
+    .map((path) => ({ path, sha256: sha256(readFileSync(path)) }));
+  mkdirSync(dirname(out), { recursive: true });
+  // Written then renamed: another tsflyte bundling the same module at the same moment never sees half a file.
+  const temp = `.${process.pid}.tmp`;
+  writeFileSync(out + temp, result.outputFiles[0].contents);
+  renameSync(out + temp, out);
+  writeFileSync(manifestPath + temp, JSON.stringify({ inputs } satisfies Manifest));
+  renameSync(manifestPath + temp, manifestPath);
+}
+
+const metaReplacements: [RegExp, string, (path: string) => string][] = [
+  // Same length as what they replace, so no column of the line moves; defined at the end, so no line moves.
+  [/\bimport\.meta\.url\b/g, "__tsflyte_url()", (p) => pathToFileURL(p).href],
+  [/\bimport\.meta\.filename\b/g, "__tsflyte_filename()", (p) => p],
+  [/\bimport\.meta\.dirname\b/g, "__tsflyte_dirname()", (p) => dirname(p)],
+];
+
+/** Keeps `import.meta.url`, `.filename` and `.dirname` pointing at each module's own file inside the bundle. */
+const ownImportMeta: Plugin = {
+  name: "tsflyte-own-import-meta",
+  setup(b) {
+    b.onLoad({ filter: /\.(ts|tsx|mts|js|mjs|jsx)$/ }, (args) => {
+      if (args.path.split(sep).includes("node_modules")) return undefined;
+      let contents = readFileSync(args.path, "utf8");
+      if (!contents.includes("import.meta")) return undefined;
+      const defined: string[] = [];
+      for (const [pattern, call, value] of metaReplacements) {
+        if (contents.search(pattern) < 0) continue;
+        contents = contents.replace(pattern, call);
+        defined.push(`function ${call.slice(0, -2)}() { return ${JSON.stringify(value(args.path))}; }`);
+      }
+      return { contents: `${contents}\n${defined.join("\n")}\n`, loader: loaderFor(args.path) };
+    });
+  },
+};
+
+/**
+ * In tsflyte's own repository the examples import "tsflyte" by the package's own name, which Node resolves only
+ * from inside the package, not from node_modules/.cache: point those imports at this tsflyte's files.
+ */
+function selfReference(entry: string): Plugin {
+  return {
+    name: "tsflyte-self-reference",
+    setup(b) {
+      b.onResolve({ filter: /^tsflyte(\/.*)?$/ }, (args) => {
+        if (projectPackageName(entry) !== "tsflyte") return undefined;
+        return { path: import.meta.resolve(args.path), external: true };
+      });
+    },
+  };
+}
+
+function projectPackageName(file: string): string | undefined {
+  for (let folder = dirname(file); dirname(folder) !== folder; folder = dirname(folder)) {
+    const manifest = join(folder, "package.json");
+    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name;
+  }
+  return undefined;
+}
+
+function loaderFor(path: string): "ts" | "tsx" | "js" | "jsx" {
+  const ext = extname(path);
+  if (ext === ".tsx") return "tsx";
+  if (ext === ".jsx") return "jsx";
+  if (ext === ".ts" || ext === ".mts") return "ts";
+  return "js";
+}
