@@ -3,6 +3,7 @@
 import { Command, Flags, Errors } from "@oclif/core";
 import { UserError } from "./lib/errors.js";
 import { renderError } from "./render/errors.js";
+import type { RunResult } from "./lib/local/commands.js";
 
 /** Exit codes: 1 the user can fix it (bad input, compile problems), 2 bad usage, 70 a bug in tsflyte. */
 export const exitCodes = { userError: 1, usage: 2, bug: 70 } as const;
@@ -26,6 +27,21 @@ export abstract class BaseCommand extends Command {
     }
     return this.exit(code);
   }
+}
+
+/** Prints a finished run (stdout: name and outputs; stderr: the error trace) and exits 1 unless it succeeded. */
+export async function reportRun(command: BaseCommand, result: RunResult, verbose: boolean): Promise<RunResult> {
+  const { renderRunResult } = await import("./render/run.js");
+  if (command.jsonEnabled()) {
+    if (result.phase === "SUCCEEDED") return result;
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    const rendered = renderRunResult(result, { verbose });
+    command.log(rendered.stdout);
+    if (rendered.stderr) process.stderr.write(`${rendered.stderr}\n`);
+    if (result.phase === "SUCCEEDED") return result;
+  }
+  return command.exit(exitCodes.userError);
 }
 
 function errorJson(err: Error, code: number): Record<string, unknown> {

@@ -1,7 +1,7 @@
 // `tsflyte run FILE ENTITY --input value …`: runs a workflow, task or launch plan locally and records it.
 // Thin: the entity's inputs are parsed by the lib, which also runs it; this prints the name, outputs or trace.
 import { Args, Flags } from "@oclif/core";
-import { BaseCommand, exitCodes } from "../base-command.js";
+import { BaseCommand, reportRun } from "../base-command.js";
 import type { RunResult } from "../lib/local/commands.js";
 
 export default class Run extends BaseCommand {
@@ -53,17 +53,7 @@ export default class Run extends BaseCommand {
       maxParallelism: flags["max-parallelism"],
       echo: flags.quiet || this.jsonEnabled() ? "none" : "stderr",
     });
-    const { renderRunResult } = await import("../render/run.js");
-    const rendered = renderRunResult(result, { verbose: flags.verbose });
-    if (!this.jsonEnabled()) {
-      this.log(rendered.stdout);
-      if (rendered.stderr) process.stderr.write(`${rendered.stderr}\n`);
-    }
-    if (result.phase !== "SUCCEEDED") {
-      if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      this.exit(exitCodes.userError);
-    }
-    return result;
+    return reportRun(this, result, flags.verbose);
   }
 
   /** The command line after FILE and ENTITY, which holds the entity's inputs; oclif leaves unknown flags alone. */

@@ -1,7 +1,7 @@
 // `tsflyte create execution --recover NAME | --relaunch NAME`: a new local execution from an earlier one.
 // Thin: flags in, one lib call, the run printer out; exits 1 when the new execution fails.
 import { Flags } from "@oclif/core";
-import { BaseCommand, exitCodes } from "../../base-command.js";
+import { BaseCommand, reportRun } from "../../base-command.js";
 import type { RunResult } from "../../lib/local/commands.js";
 
 export default class CreateExecution extends BaseCommand {
@@ -34,16 +34,6 @@ export default class CreateExecution extends BaseCommand {
       overwriteCache: flags.overwriteCache,
       echo: flags.quiet || this.jsonEnabled() ? "none" : "stderr",
     });
-    const { renderRunResult } = await import("../../render/run.js");
-    const rendered = renderRunResult(result, { verbose: flags.verbose });
-    if (!this.jsonEnabled()) {
-      this.log(rendered.stdout);
-      if (rendered.stderr) process.stderr.write(`${rendered.stderr}\n`);
-    }
-    if (result.phase !== "SUCCEEDED") {
-      if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      this.exit(exitCodes.userError);
-    }
-    return result;
+    return reportRun(this, result, flags.verbose);
   }
 }

@@ -7,7 +7,7 @@ import type { ExecutionResult } from "../engine/engine.js";
 import type { LogEcho } from "../engine/in-process.js";
 import type { ExecutionDetailsView, ExecutionView } from "../engine/history.js";
 import type { ExecutionKey, ExecutionPhase } from "../store/records.js";
-import { loadEntity, openLocalHome, recoverLocal, relaunchLocal, runLocal, type LocalHome } from "./service.js";
+import { loadEntity, openLocalHome, recoverLocal, relaunchLocal, runLocal, type LocalHome, type StartOptions } from "./service.js";
 
 /** What a finished local run reports: its name and phase, outputs as plain values, and on failure every detail. */
 export interface RunResult {
@@ -18,7 +18,7 @@ export interface RunResult {
   details?: ExecutionDetailsView;
 }
 
-export interface RunRequest {
+export interface RunRequest extends StartOptions {
   file: string;
   entity: string;
   /** The command line after FILE ENTITY: the entity's inputs as `--name value`. */
@@ -26,12 +26,6 @@ export interface RunRequest {
   /** Flags of `run` itself, which inputs may not be named after. */
   reservedFlags: string[];
   inputsFile?: string;
-  project: string;
-  domain: string;
-  name?: string;
-  overwriteCache?: boolean;
-  maxParallelism?: number;
-  echo?: LogEcho;
 }
 
 async function withHome<T>(fn: (home: LocalHome) => Promise<T>): Promise<T> {
