@@ -1,8 +1,8 @@
 // The blob store on this machine's disk: `file://` URIs are paths, metadata writes go through a write-behind queue
 // (see write-behind.ts), uploads and downloads are awaited copies. Never writes a file in place: temp name + rename.
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, mkdirSync } from "node:fs";
-import { copyFile, mkdir, readFile, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { copyFile, mkdir, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { threadId } from "node:worker_threads";
@@ -65,7 +65,9 @@ export class FileBlobStore implements BlobStore {
     if (queued) return queued;
     const path = fileUriToPath(uri);
     try {
-      return await readFile(path);
+      // Synchronously: what the engine reads is mostly a small inputs.pb or outputs.pb, which the page cache holds,
+      // and a round trip through libuv's thread pool costs far more than the read (a cached re-run reads one per node).
+      return readFileSync(path);
     } catch (e) {
       throw missingOr(e, uri);
     }
