@@ -5,7 +5,7 @@ import { LiteralMapSchema, type Literal, type LiteralMap } from "../idl/gen/flyt
 import { ContainerError_Kind, ErrorDocumentSchema } from "../idl/gen/flyteidl/core/errors_pb.js";
 import { ExecutionError_ErrorKind } from "../idl/gen/flyteidl/core/execution_pb.js";
 import { UserError } from "../errors.js";
-import { definitionOf, type Definition, type Entity, type LaunchPlanDefinition, type TaskDefinition, type WorkflowDefinition } from "../sdk/entity.js";
+import { definitionOf, type Definition, type Entity, type TaskDefinition, type WorkflowDefinition } from "../sdk/entity.js";
 import { startNodeId } from "../sdk/trace.js";
 import { acceptsNone, type AnyType } from "../types/types.js";
 import { parseDuration } from "../types/duration.js";
@@ -189,7 +189,7 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
       const node: PlannedNode = { id: "n0", entity: request.entity, definition: def, inputs: {}, upstream: [] };
       outputs = await runNode(run, node, "n0", undefined, inputs);
     } else {
-      outputs = await runWorkflow(run, workflowOf(def), inputs, "", undefined);
+      outputs = await runWorkflow(run, workflowEntityOf(request.entity), inputs, "", undefined);
     }
   } catch (e) {
     if (!(e instanceof NodeFailed) && !(e instanceof Aborted)) throw e;
@@ -223,8 +223,10 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
   return { record, outputs, failure: run.firstFailure };
 }
 
-function workflowOf(def: WorkflowDefinition | LaunchPlanDefinition): WorkflowDefinition {
-  return def.kind === "workflow" ? def : (definitionOf(def.workflow) as WorkflowDefinition);
+/** The workflow a workflow or launch plan entity runs. */
+function workflowEntityOf(entity: Entity): Entity {
+  const def = definitionOf(entity)!;
+  return def.kind === "launchPlan" ? def.workflow : entity;
 }
 
 /**
@@ -263,13 +265,13 @@ function defaultLiteral(type: AnyType, name: string): Literal | undefined {
 /** Runs a workflow's nodes; `prefix` makes node ids unique inside subworkflows (`n1-0-`). */
 async function runWorkflow(
   run: Run,
-  def: WorkflowDefinition,
+  workflow: Entity,
   inputs: LiteralMap,
   prefix: string,
   parentNodeId: string | undefined,
 ): Promise<LiteralMap> {
-  const name = run.request.nameOf(entityFor(def, run));
-  const plan = planWorkflow(def, run.request.nameOf, name);
+  const def = definitionOf(workflow) as WorkflowDefinition;
+  const plan = planWorkflow(def, run.request.nameOf, run.request.nameOf(workflow));
   const outputs = new Map<string, LiteralMap>([[startNodeId, inputs]]);
   const done = new Map<string, Promise<void>>();
   const failFast = (def.options.onFailure ?? "fail-immediately") === "fail-immediately";
@@ -301,15 +303,6 @@ async function runWorkflow(
   const literals: Record<string, Literal> = {};
   for (const output in plan.outputs) literals[output] = resolveBinding(plan.outputs[output], outputs);
   return create(LiteralMapSchema, { literals });
-}
-
-// Planning needs the entity only for its name; the definition is enough to find it again.
-function entityFor(def: Definition, run: Run): Entity {
-  const root = run.request.entity;
-  if (definitionOf(root) === def) return root;
-  const rootDef = definitionOf(root);
-  if (rootDef?.kind === "launchPlan" && definitionOf(rootDef.workflow) === def) return rootDef.workflow;
-  return { [Symbol.for("tsflyte.entity")]: def } as unknown as Entity;
 }
 
 function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId: string | undefined): NodeExecutionRecord {
@@ -362,7 +355,7 @@ async function runNode(
   if (def.kind === "task") return runTaskNode(run, def, record, inputs);
   const childInputs = completeInputs(def, inputs, record.entityName);
   try {
-    const outputs = await runWorkflow(run, workflowOf(def), childInputs, `${uniqueId}-0-`, uniqueId);
+    const outputs = await runWorkflow(run, workflowEntityOf(node.entity), childInputs, `${uniqueId}-0-`, uniqueId);
     const extra: Partial<NodeExecutionRecord> = {};
     if (run.env.store) {
       extra.outputsUri = `${attemptOutputPrefix(blobs.baseUri, run.key, uniqueId, 0)}/outputs.pb`;

@@ -25,30 +25,11 @@ import { UserError } from "../../../src/lib/errors.js";
 import { FileBlobStore } from "../../../src/lib/storage/file-store.js";
 import { attemptOutputPrefix, executionInputsUri, executionOutputsUri, nodeInputsUri } from "../../../src/lib/storage/layout.js";
 import { openSqliteStore } from "../../../src/lib/store/sqlite.js";
-import type { ExecutionRecord, NodeExecutionRecord, StoreWrite, TaskExecutionRecord } from "../../../src/lib/store/records.js";
+import { executionRecord, t0 } from "../../render/history-fixtures.js";
+import type { NodeExecutionRecord, StoreWrite, TaskExecutionRecord } from "../../../src/lib/store/records.js";
 
-const t0 = Date.UTC(2024, 4, 1, 12, 0, 0);
 const key = { project: "flytesnacks", domain: "development", name: "a1b2c3" };
-
-function execution(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
-  return {
-    ...key,
-    launchKind: "workflow",
-    launchName: "examples.spend.calculateSpend",
-    launchVersion: "local",
-    mode: "MANUAL",
-    phase: "SUCCEEDED",
-    inputsUri: "file:///data/metadata/flytesnacks-development-a1b2c3/inputs.pb",
-    outputsUri: "file:///data/metadata/flytesnacks-development-a1b2c3/outputs.pb",
-    overwriteCache: false,
-    maxParallelism: 25,
-    createdAt: t0,
-    startedAt: t0 + 5,
-    updatedAt: t0 + 1_317,
-    endedAt: t0 + 1_317,
-    ...overrides,
-  };
-}
+const execution = executionRecord;
 
 function node(nodeId: string, overrides: Partial<NodeExecutionRecord> = {}): NodeExecutionRecord {
   return {
