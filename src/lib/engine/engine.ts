@@ -4,11 +4,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { LiteralMapSchema, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { ContainerError_Kind, ErrorDocumentSchema } from "../idl/gen/flyteidl/core/errors_pb.js";
 import { ExecutionError_ErrorKind } from "../idl/gen/flyteidl/core/execution_pb.js";
-import { UserError } from "../errors.js";
-import { definitionOf, type Definition, type Entity, type TaskDefinition, type WorkflowDefinition } from "../sdk/entity.js";
+import type { Entity } from "../sdk/entity.js";
 import { startNodeId } from "../sdk/trace.js";
-import { acceptsNone, type AnyType } from "../types/types.js";
-import { parseDuration } from "../types/duration.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import {
   attemptOutputPrefix,
@@ -30,7 +27,9 @@ import type {
   TaskExecutionRecord,
 } from "../store/records.js";
 import { cacheKey } from "./cache-key.js";
-import { planWorkflow, resolveBinding, type PlannedNode } from "./plan.js";
+import { workflowOf, type ExecTask, type ExecWorkflow, type Executable, type PlannedNode } from "./executable.js";
+import { executableOf } from "./from-sdk.js";
+import { resolveBinding } from "./plan.js";
 import { Recorder } from "./recorder.js";
 import type { AttemptError, AttemptOutcome, TaskRunner } from "./runner.js";
 
@@ -49,14 +48,28 @@ export interface RecoverSource {
   nodes: ReadonlyMap<string, NodeExecutionRecord>;
 }
 
+/** An execution picked up again after its process stopped (the control plane restarting), from its records. */
+export interface ResumeState {
+  /** Its row as recorded: QUEUED, or RUNNING when the process stopped mid-way. */
+  record: ExecutionRecord;
+  /** Its node executions by unique node id: finished ones are not run again. */
+  nodes: ReadonlyMap<string, NodeExecutionRecord>;
+  /** Its task attempts by unique node id: numbering goes on, failures count against the budgets. */
+  tasks: ReadonlyMap<string, readonly TaskExecutionRecord[]>;
+}
+
 export interface ExecutionRequest {
   key: ExecutionKey;
-  entity: Entity;
+  /** What to run: an executable (registered IR), or an SDK entity with the names to record it under. */
+  executable?: Executable;
+  entity?: Entity;
   /** Full names for records and messages: the compiler's names when known. */
-  nameOf: (entity: Entity) => string;
+  nameOf?: (entity: Entity) => string;
   launch: { kind: LaunchKind; name: string; version: string };
-  /** The launched entity's inputs; defaults, launch-plan defaults and fixed inputs are filled in here. */
+  /** The launched entity's inputs; defaults, launch-plan defaults and fixed inputs are filled in here (not when resuming: they were). */
   inputs: LiteralMap;
+  /** Continue this recorded execution instead of starting a new one. */
+  resume?: ResumeState;
   source?: ExecutionRecord["source"];
   mode?: ExecutionRecord["mode"];
   sourceExecution?: string;
@@ -85,6 +98,16 @@ export interface NodeFailure {
 }
 
 export const defaultMaxParallelism = 25;
+
+/** The abort reason of an execution terminated on request: recorded as its abort cause and who asked. */
+export class Termination extends Error {
+  constructor(
+    cause: string,
+    readonly principal: string,
+  ) {
+    super(cause);
+  }
+}
 
 /** Ends an execution's nodes: thrown through node promises once a node has failed and the workflow stops. */
 class NodeFailed extends Error {
@@ -137,8 +160,7 @@ function now(): number {
 
 /** Runs one execution to its end and returns its final record; a node's failure is a result, not a throw. */
 export async function runExecution(request: ExecutionRequest, env: EngineEnv): Promise<ExecutionResult> {
-  const def = definitionOf(request.entity);
-  if (!def) throw new UserError("only tasks, workflows and launch plans can be executed");
+  const executable = request.executable ?? executableOf(request.entity!, request.nameOf!);
   const key = request.key;
   const run: Run = {
     request,
@@ -153,11 +175,15 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
   };
   const onTerminate = () => abortRun(run);
   request.signal?.addEventListener("abort", onTerminate, { once: true });
+  if (request.signal?.aborted) abortRun(run);
   // Inputs are completed before anything is recorded: a missing input means no execution starts.
-  const inputs = completeInputs(def, request.inputs, request.nameOf(request.entity));
+  const inputs = request.resume ? request.inputs : executable.completeInputs(request.inputs);
   const base = env.blobs.baseUri;
   const started = now();
-  const record: ExecutionRecord = {
+  const resumed = request.resume?.record;
+  const record: ExecutionRecord = resumed
+    ? { ...resumed, phase: "RUNNING", startedAt: resumed.startedAt ?? started, updatedAt: started, owner: request.owner ?? resumed.owner }
+    : {
     ...key,
     launchKind: request.launch.kind,
     launchName: request.launch.name,
@@ -175,7 +201,7 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
     updatedAt: started,
   };
   if (env.store) {
-    env.blobs.put(record.inputsUri, toBinary(LiteralMapSchema, inputs));
+    if (!resumed) env.blobs.put(record.inputsUri, toBinary(LiteralMapSchema, inputs));
     // The inputs and then the RUNNING row are durable before any task runs: after a crash the execution is
     // visible, and recover and relaunch can read what it was started with.
     await env.blobs.flush();
@@ -185,11 +211,11 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
 
   let outputs: LiteralMap | undefined;
   try {
-    if (def.kind === "task") {
-      const node: PlannedNode = { id: "n0", entity: request.entity, definition: def, inputs: {}, upstream: [] };
+    if (executable.kind === "task") {
+      const node: PlannedNode = { id: "n0", target: executable, inputs: {}, upstream: [] };
       outputs = await runNode(run, node, "n0", undefined, inputs);
     } else {
-      outputs = await runWorkflow(run, workflowEntityOf(request.entity), inputs, "", undefined);
+      outputs = await runWorkflow(run, workflowOf(executable), inputs, "", undefined);
     }
   } catch (e) {
     if (!(e instanceof NodeFailed) && !(e instanceof Aborted)) throw e;
@@ -200,6 +226,7 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
     record.phase = "ABORTED";
     const reason = request.signal.reason;
     record.error = { kind: "USER", code: "Aborted", message: reason instanceof Error ? reason.message : String(reason ?? "the execution was stopped") };
+    if (reason instanceof Termination) record.abort = { cause: reason.message, principal: reason.principal };
     outputs = undefined;
   } else if (run.firstFailure) {
     record.phase = "FAILED";
@@ -223,58 +250,18 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
   return { record, outputs, failure: run.firstFailure };
 }
 
-/** The workflow a workflow or launch plan entity runs. */
-function workflowEntityOf(entity: Entity): Entity {
-  const def = definitionOf(entity)!;
-  return def.kind === "launchPlan" ? def.workflow : entity;
-}
-
-/**
- * Fills in what the caller left out: the entity's defaults, a launch plan's defaults and fixed inputs, and
- * NONE for optional inputs. A required input that is still missing is the caller's error.
- */
-export function completeInputs(def: Definition, given: LiteralMap, name: string): LiteralMap {
-  const literals: Record<string, Literal> = {};
-  const missing: string[] = [];
-  for (const [input, type] of Object.entries(def.inputs)) {
-    const literal = given.literals[input] ?? defaultLiteral(type, input);
-    if (literal) literals[input] = literal;
-    else missing.push(`${input} (${type.name})`);
-  }
-  const unknown = Object.keys(given.literals).filter((k) => !(k in def.inputs));
-  if (def.kind === "launchPlan") {
-    const wf = definitionOf(def.workflow) as WorkflowDefinition;
-    const fixed = unknown.filter((k) => k in def.fixedInputs);
-    if (fixed.length) throw new UserError(`${name}: ${fixed.join(", ")} ${fixed.length > 1 ? "are" : "is"} fixed by the launch plan and cannot be given`);
-    for (const [input, value] of Object.entries(def.fixedInputs)) literals[input] = wf.inputs[input].toLiteral(value, input);
-  }
-  const problems = [
-    ...unknown.map((k) => `unknown input "${k}" (inputs: ${Object.keys(def.inputs).join(", ") || "none"})`),
-    ...missing.map((m) => `missing input ${m}`),
-  ];
-  if (problems.length) throw new UserError(`${name}: ${problems.join("; ")}`);
-  return create(LiteralMapSchema, { literals });
-}
-
-function defaultLiteral(type: AnyType, name: string): Literal | undefined {
-  if (type.hasDefault) return type.toLiteral(type.defaultValue, name);
-  if (acceptsNone(type)) return type.toLiteral(null, name);
-  return undefined;
-}
-
 /** Runs a workflow's nodes; `prefix` makes node ids unique inside subworkflows (`n1-0-`). */
 async function runWorkflow(
   run: Run,
-  workflow: Entity,
+  workflow: ExecWorkflow,
   inputs: LiteralMap,
   prefix: string,
   parentNodeId: string | undefined,
 ): Promise<LiteralMap> {
-  const def = definitionOf(workflow) as WorkflowDefinition;
-  const plan = planWorkflow(def, run.request.nameOf, run.request.nameOf(workflow));
+  const plan = workflow.plan();
   const outputs = new Map<string, LiteralMap>([[startNodeId, inputs]]);
   const done = new Map<string, Promise<void>>();
-  const failFast = (def.options.onFailure ?? "fail-immediately") === "fail-immediately";
+  const failFast = workflow.failFast;
   for (const node of plan.nodes) {
     const upstream = node.upstream.map((id) => done.get(id)!);
     const task = (async () => {
@@ -312,9 +299,9 @@ function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId:
     nodeId: uniqueId,
     specNodeId: node.id,
     parentNodeId,
-    entityKind: node.definition.kind,
-    entityName: run.request.nameOf(node.entity),
-    isParent: node.definition.kind !== "task",
+    entityKind: node.target.kind,
+    entityName: node.target.name,
+    isParent: node.target.kind !== "task",
     phase: "RUNNING",
     createdAt: t,
     startedAt: t,
@@ -340,7 +327,16 @@ async function runNode(
   inputs: LiteralMap,
 ): Promise<LiteralMap> {
   const { blobs } = run.env;
+  const earlier = run.request.resume?.nodes.get(uniqueId);
+  if (earlier) {
+    const finished = await finishedOutputs(run, earlier);
+    if (finished) return finished;
+  }
   const record = nodeRecord(run, node, uniqueId, parentNodeId);
+  if (earlier) {
+    record.createdAt = earlier.createdAt;
+    record.startedAt = earlier.startedAt ?? record.startedAt;
+  }
   if (run.env.store) {
     record.inputsUri = nodeInputsUri(blobs.baseUri, run.key, uniqueId);
     blobs.put(record.inputsUri, toBinary(LiteralMapSchema, inputs));
@@ -351,11 +347,11 @@ async function runNode(
     return recovered.outputs;
   }
   run.recorder.record({ table: "node", row: record });
-  const def = node.definition;
-  if (def.kind === "task") return runTaskNode(run, def, record, inputs);
-  const childInputs = completeInputs(def, inputs, record.entityName);
+  const target = node.target;
+  if (target.kind === "task") return runTaskNode(run, target, record, inputs);
+  const childInputs = target.completeInputs(inputs);
   try {
-    const outputs = await runWorkflow(run, workflowEntityOf(node.entity), childInputs, `${uniqueId}-0-`, uniqueId);
+    const outputs = await runWorkflow(run, workflowOf(target), childInputs, `${uniqueId}-0-`, uniqueId);
     const extra: Partial<NodeExecutionRecord> = {};
     if (run.env.store) {
       extra.outputsUri = `${attemptOutputPrefix(blobs.baseUri, run.key, uniqueId, 0)}/outputs.pb`;
@@ -367,6 +363,16 @@ async function runNode(
     if (e instanceof NodeFailed) finishNode(run, record, "FAILED", { error: e.failure.error });
     else if (e instanceof Aborted) finishNode(run, record, "ABORTED");
     throw e;
+  }
+}
+
+/** A resumed execution's node that finished before the process stopped: its outputs, when they reached storage. */
+async function finishedOutputs(run: Run, node: NodeExecutionRecord): Promise<LiteralMap | undefined> {
+  if (!node.outputsUri || (node.phase !== "SUCCEEDED" && node.phase !== "RECOVERED")) return undefined;
+  try {
+    return fromBinary(LiteralMapSchema, await run.env.blobs.read(node.outputsUri));
+  } catch {
+    return undefined;
   }
 }
 
@@ -383,13 +389,13 @@ async function recoverNode(run: Run, uniqueId: string): Promise<{ outputs: Liter
   }
 }
 
-async function runTaskNode(run: Run, def: TaskDefinition, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
-  const cache = def.options.cache;
+async function runTaskNode(run: Run, task: ExecTask, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
+  const cache = task.cache;
   if (!cache || !run.env.store) {
     record.cacheStatus = "CACHE_DISABLED";
-    return runAttempts(run, def, record, inputs);
+    return runAttempts(run, task, record, inputs);
   }
-  const key = cacheKey(record.entityName, def, cache.version, inputs, cache.ignoredInputs);
+  const key = cacheKey(record.entityName, task.interfaceHash, cache.version, inputs, cache.ignoredInputs);
   record.cacheKey = key;
   if (!run.request.overwriteCache) {
     const hit = await lookupCache(run, key);
@@ -408,7 +414,7 @@ async function runTaskNode(run: Run, def: TaskDefinition, record: NodeExecutionR
     }
   }
   record.cacheStatus = "CACHE_MISS";
-  const running = runAttempts(run, def, record, inputs).then((outputs) => {
+  const running = runAttempts(run, task, record, inputs).then((outputs) => {
     const t = now();
     run.recorder.record({
       table: "cache",
@@ -442,13 +448,19 @@ async function lookupCache(run: Run, key: string): Promise<{ outputs: LiteralMap
 }
 
 /** Runs attempts until one succeeds or a budget is spent: user errors `retries + 1` attempts, system errors their own. */
-async function runAttempts(run: Run, def: TaskDefinition, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
+async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
   const { blobs, store } = run.env;
-  const userAttempts = (def.options.retries ?? 0) + 1;
-  const timeoutMs = def.options.timeout === undefined ? undefined : parseDuration(def.options.timeout);
-  let userFailures = 0;
-  let systemFailures = 0;
-  for (let attempt = 0; ; attempt++) {
+  const userAttempts = task.retries + 1;
+  const timeoutMs = task.timeoutMs;
+  const earlier = earlierAttempts(run, record.nodeId);
+  const { firstAttempt, lastError } = earlier;
+  let { userFailures, systemFailures } = earlier;
+  if (lastError && (userFailures >= userAttempts || systemFailures >= run.maxSystemFailures)) {
+    // Every attempt the budgets allow already ran before the process stopped.
+    const spent = lastError.kind === "USER" ? finalError(lastError, lastError, userFailures, userAttempts) : finalError(lastError, lastError, systemFailures, run.maxSystemFailures);
+    return failNode(run, record, { ...spent, recoverable: lastError.recoverable });
+  }
+  for (let attempt = firstAttempt; ; attempt++) {
     const wait = run.limiter.acquire();
     if (wait) await wait;
     if (run.abort.signal.aborted) {
@@ -473,7 +485,7 @@ async function runAttempts(run: Run, def: TaskDefinition, record: NodeExecutionR
     let outcome: AttemptOutcome;
     let aborted = false;
     try {
-      ({ outcome, aborted } = await runOneAttempt(run, def, record, inputs, attempt, prefix, timeoutMs, lastUserAttempt));
+      ({ outcome, aborted } = await runOneAttempt(run, task, record, inputs, attempt, prefix, timeoutMs, lastUserAttempt));
     } finally {
       run.limiter.release();
     }
@@ -513,11 +525,45 @@ async function runAttempts(run: Run, def: TaskDefinition, record: NodeExecutionR
     if (retry) continue;
     const final =
       error.kind === "USER" ? finalError(error, errorRecord, userFailures, userAttempts) : finalError(error, errorRecord, systemFailures, run.maxSystemFailures);
-    const failure: NodeFailure = { nodeId: record.nodeId, entityName: record.entityName, error: final, thrown: error.thrown };
-    run.firstFailure ??= failure;
-    finishNode(run, record, error.code === "Timeout" ? "TIMED_OUT" : "FAILED", { error: final });
-    throw new NodeFailed(failure);
+    return failNode(run, record, final, error.thrown);
   }
+}
+
+function failNode(run: Run, record: NodeExecutionRecord, error: ExecutionErrorRecord, thrown?: unknown): never {
+  const failure: NodeFailure = { nodeId: record.nodeId, entityName: record.entityName, error, thrown };
+  run.firstFailure ??= failure;
+  finishNode(run, record, error.code === "Timeout" || error.code.endsWith("|Timeout") ? "TIMED_OUT" : "FAILED", { error });
+  throw new NodeFailed(failure);
+}
+
+/**
+ * What a resumed execution's node already spent: the next attempt number and the failures per budget. An
+ * attempt that was running when the process stopped lost its worker: it is recorded as a system failure.
+ */
+function earlierAttempts(run: Run, nodeId: string): { firstAttempt: number; userFailures: number; systemFailures: number; lastError?: AttemptError } {
+  const earlier = run.request.resume?.tasks.get(nodeId);
+  const spent = { firstAttempt: 0, userFailures: 0, systemFailures: 0, lastError: undefined as AttemptError | undefined };
+  if (!earlier) return spent;
+  const t = now();
+  for (const attempt of earlier) {
+    spent.firstAttempt = Math.max(spent.firstAttempt, attempt.attempt + 1);
+    if (attempt.phase === "FAILED" || attempt.phase === "RETRYABLE_FAILED") {
+      if (attempt.error?.kind === "USER") spent.userFailures++;
+      else spent.systemFailures++;
+      if (attempt.error) spent.lastError = { kind: attempt.error.kind === "USER" ? "USER" : "SYSTEM", recoverable: attempt.error.recoverable ?? true, code: attempt.error.code, message: attempt.error.message };
+    } else if (attempt.phase !== "SUCCEEDED" && attempt.phase !== "ABORTED") {
+      const error: AttemptError = {
+        kind: "SYSTEM",
+        recoverable: true,
+        code: "WorkerLost",
+        message: "the control plane stopped while this attempt ran, and its worker with it",
+      };
+      spent.systemFailures++;
+      spent.lastError = error;
+      run.recorder.record({ table: "task", row: { ...attempt, phase: "RETRYABLE_FAILED", error, endedAt: t, updatedAt: t } });
+    }
+  }
+  return spent;
 }
 
 /** Flyte's wording once retries are spent: `RetriesExhausted|<code>`, `[n/max] currentAttempt done. Last Error: USER::…`. */
@@ -571,7 +617,7 @@ class AttemptStop {
 /** One attempt, ended early by its timeout or by the execution stopping; the runner gets the abort signal. */
 async function runOneAttempt(
   run: Run,
-  def: TaskDefinition,
+  task: ExecTask,
   record: NodeExecutionRecord,
   inputs: LiteralMap,
   attempt: number,
@@ -597,7 +643,8 @@ async function runOneAttempt(
         execution: run.key,
         nodeId: record.nodeId,
         attempt,
-        task: { name: record.entityName, definition: def },
+        task: task.runnable,
+        taskId: task.id,
         inputs,
         inputsUri: record.inputsUri ?? "",
         outputPrefix: prefix,
@@ -606,7 +653,7 @@ async function runOneAttempt(
         get signal() {
           return stop.signal;
         },
-        interruptible: Boolean(def.options.interruptible) && !lastAttempt,
+        interruptible: task.interruptible && !lastAttempt,
       })
       .then((outcome) => ({ outcome, aborted: false }));
     return await Promise.race([running, stop.stopped]);

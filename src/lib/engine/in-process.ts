@@ -119,6 +119,7 @@ export class InProcessRunner implements TaskRunner {
 
   private async attempt(attempt: TaskAttempt, sink: LogSink, logs: () => string): Promise<AttemptOutcome> {
     const def = attempt.task.definition;
+    if (!def) throw new Error(`the in-process runner needs the task's definition in this process; ${attempt.task.name} has none`);
     try {
       const inputs = await toValues(def.inputs, attempt.inputs, attempt);
       const context: TaskContext = {

@@ -8,7 +8,7 @@ import type { Definition, Entity, WorkflowDefinition } from "../sdk/entity.js";
 import { startNodeId, traceWorkflow } from "../sdk/trace.js";
 import { acceptsNone, type AnyType } from "../types/types.js";
 
-export interface PlannedNode {
+export interface TracedNodePlan {
   /** The node id in the workflow (`n0`). */
   id: string;
   entity: Entity;
@@ -18,18 +18,18 @@ export interface PlannedNode {
   upstream: string[];
 }
 
-export interface WorkflowPlan {
-  nodes: PlannedNode[];
+export interface TracedWorkflowPlan {
+  nodes: TracedNodePlan[];
   outputs: Record<string, BindingData>;
 }
 
-const plans = new WeakMap<WorkflowDefinition, WorkflowPlan>();
+const plans = new WeakMap<WorkflowDefinition, TracedWorkflowPlan>();
 
 /**
  * Traces a workflow body and binds every node input. A wiring mistake the compiler would report is a
  * UserError listing every problem, so a workflow never starts half-wired.
  */
-export function planWorkflow(def: WorkflowDefinition, label: (entity: Entity) => string, workflowName: string): WorkflowPlan {
+export function planWorkflow(def: WorkflowDefinition, label: (entity: Entity) => string, workflowName: string): TracedWorkflowPlan {
   const cached = plans.get(def);
   if (cached) return cached;
   const traced = traceWorkflow(def, label);
@@ -44,7 +44,7 @@ export function planWorkflow(def: WorkflowDefinition, label: (entity: Entity) =>
     ownsRef: (ref) => traced.refs.has(ref),
     upstream,
   });
-  const nodes: PlannedNode[] = traced.nodes.map((node) => {
+  const nodes: TracedNodePlan[] = traced.nodes.map((node) => {
     const upstream = new Set<string>();
     const inputs = bindInputs(node.definition.inputs, node.args, scopeFor(upstream), `node ${node.id} (${label(node.entity)})`, problems);
     return { id: node.id, entity: node.entity, definition: node.definition, inputs, upstream: [...upstream] };

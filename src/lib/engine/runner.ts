@@ -1,18 +1,20 @@
 // The task runner contract: one attempt of one task, given its input literals, ends in output literals or a
 // classified error. In-process now; subprocess, pod, Ray and Spark runners implement the same interface.
 import type { LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
+import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import type { TaskDefinition } from "../sdk/entity.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import type { ExecutionKey } from "../store/records.js";
 
-/** What a runner needs to know about the task: the definition in this process, and where to load it elsewhere. */
+/**
+ * What a runner needs to know about the task: the definition when it runs in this process, the registered
+ * template (its container args in the task container contract) when it runs anywhere else.
+ */
 export interface RunnableTask {
   /** Full name, e.g. `examples.spend.totalSpend`. */
   name: string;
-  definition: TaskDefinition;
-  /** For runners that load the code themselves: the module (relative to the project root) and its export. */
-  modulePath?: string;
-  exportName?: string;
+  definition?: TaskDefinition;
+  template?: TaskTemplate;
 }
 
 export interface TaskAttempt {
@@ -34,6 +36,8 @@ export interface TaskAttempt {
   signal: AbortSignal;
   /** False on the last attempt, so it does not run on preemptible capacity. */
   interruptible: boolean;
+  /** The registered task's id, for the `FLYTE_INTERNAL_TASK_*` environment; unset for local runs. */
+  taskId?: { project: string; domain: string; name: string; version: string };
 }
 
 /** A failed attempt, classified like Flyte's ContainerError: who is at fault and whether trying again can help. */

@@ -1,0 +1,212 @@
+// Executables from registered Flyte IR: TaskTemplates, WorkflowTemplates and LaunchPlanSpecs, as the control plane
+// keeps them. Never loads user code: tasks run through a runner that reads the template's container args.
+import { create } from "@bufbuild/protobuf";
+import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
+import type { TypedInterface } from "../idl/gen/flyteidl/core/interface_pb.js";
+import { LiteralMapSchema, type BindingData, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
+import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
+import { WorkflowMetadata_OnFailurePolicy, type Node, type WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
+import type { LaunchPlanSpec } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
+import { UserError } from "../errors.js";
+import { startNodeId } from "../sdk/trace.js";
+import { typedInterfaceHash } from "./cache-key.js";
+import type { ExecLaunchPlan, ExecTask, ExecWorkflow, Executable, PlannedNode, WorkflowPlan } from "./executable.js";
+
+/** Everything an execution can reach, keyed by `idKey`: what the control plane loads before it starts one. */
+export interface IrClosure {
+  tasks: ReadonlyMap<string, TaskTemplate>;
+  workflows: ReadonlyMap<string, WorkflowTemplate>;
+  launchPlans: ReadonlyMap<string, LaunchPlanSpec>;
+}
+
+export type IrRoot = { kind: "task" | "workflow" | "launchPlan"; id: Identifier };
+
+/** `project/domain/name/version`: one entity's key in a closure. */
+export function idKey(id: Pick<Identifier, "project" | "domain" | "name" | "version">): string {
+  return `${id.project}/${id.domain}/${id.name}/${id.version}`;
+}
+
+/** What a node of a workflow template refers to, or undefined for node kinds with no entity (branch, gate, array). */
+export function nodeReference(node: Node): IrRoot | undefined {
+  const target = node.target;
+  if (target.case === "taskNode" && target.value.reference.case === "referenceId") return { kind: "task", id: target.value.reference.value };
+  if (target.case === "workflowNode") {
+    const ref = target.value.reference;
+    if (ref.case === "launchplanRef") return { kind: "launchPlan", id: ref.value };
+    if (ref.case === "subWorkflowRef") return { kind: "workflow", id: ref.value };
+  }
+  return undefined;
+}
+
+/** Builds the executable for a root entity of a closure; a reference the closure lacks is a UserError. */
+export function executableFromIr(root: IrRoot, closure: IrClosure): Executable {
+  const built = new Map<string, Executable>();
+  const get = (ref: IrRoot): Executable => {
+    const key = `${ref.kind}:${idKey(ref.id)}`;
+    let executable = built.get(key);
+    if (!executable) built.set(key, (executable = build(ref, closure, get)));
+    return executable;
+  };
+  return get(root);
+}
+
+function build(ref: IrRoot, closure: IrClosure, get: (ref: IrRoot) => Executable): Executable {
+  const key = idKey(ref.id);
+  switch (ref.kind) {
+    case "task": {
+      const template = closure.tasks.get(key);
+      if (!template) throw new UserError(`task ${key} is not registered`);
+      return taskExecutable(ref.id, template);
+    }
+    case "workflow": {
+      const template = closure.workflows.get(key);
+      if (!template) throw new UserError(`workflow ${key} is not registered`);
+      return workflowExecutable(ref.id, template, get);
+    }
+    case "launchPlan": {
+      const spec = closure.launchPlans.get(key);
+      if (!spec?.workflowId) throw new UserError(`launch plan ${key} is not registered`);
+      const workflow = get({ kind: "workflow", id: spec.workflowId });
+      return launchPlanExecutable(ref.id, spec, workflow as ExecWorkflow);
+    }
+  }
+}
+
+function taskExecutable(id: Identifier, template: TaskTemplate): ExecTask {
+  const metadata = template.metadata;
+  const timeout = metadata?.timeout;
+  const timeoutMs = timeout && (timeout.seconds > 0n || timeout.nanos > 0) ? Number(timeout.seconds) * 1000 + Math.floor(timeout.nanos / 1e6) : undefined;
+  return {
+    kind: "task",
+    name: id.name,
+    retries: metadata?.retries?.retries ?? 0,
+    timeoutMs,
+    interruptible: metadata?.interruptibleValue.case === "interruptible" ? metadata.interruptibleValue.value : false,
+    cache: metadata?.discoverable
+      ? { version: metadata.discoveryVersion, serialize: metadata.cacheSerializable, ignoredInputs: metadata.cacheIgnoreInputVars }
+      : undefined,
+    interfaceHash: typedInterfaceHash(template.interface),
+    runnable: { name: id.name, template },
+    id: { project: id.project, domain: id.domain, name: id.name, version: id.version },
+    completeInputs: (given) => completeFromInterface(id.name, template.interface, given, {}, {}),
+  };
+}
+
+function workflowExecutable(id: Identifier, template: WorkflowTemplate, get: (ref: IrRoot) => Executable): ExecWorkflow {
+  let plan: WorkflowPlan | undefined;
+  return {
+    kind: "workflow",
+    name: id.name,
+    failFast: (template.metadata?.onFailure ?? WorkflowMetadata_OnFailurePolicy.FAIL_IMMEDIATELY) === WorkflowMetadata_OnFailurePolicy.FAIL_IMMEDIATELY,
+    plan: () => (plan ??= planTemplate(id, template, get)),
+    completeInputs: (given) => completeFromInterface(id.name, template.interface, given, {}, {}),
+  };
+}
+
+function launchPlanExecutable(id: Identifier, spec: LaunchPlanSpec, workflow: ExecWorkflow): ExecLaunchPlan {
+  const defaults: Record<string, Literal> = {};
+  for (const [name, parameter] of Object.entries(spec.defaultInputs?.parameters ?? {})) {
+    if (parameter.behavior.case === "default") defaults[name] = parameter.behavior.value;
+  }
+  const fixed = spec.fixedInputs?.literals ?? {};
+  const declared: Record<string, true> = {};
+  for (const name of Object.keys(spec.defaultInputs?.parameters ?? {})) declared[name] = true;
+  return {
+    kind: "launchPlan",
+    name: id.name,
+    workflow,
+    completeInputs: (given) => completeInputs(id.name, declared, given, defaults, fixed),
+  };
+}
+
+function completeFromInterface(name: string, iface: TypedInterface | undefined, given: LiteralMap, defaults: Record<string, Literal>, fixed: Record<string, Literal>): LiteralMap {
+  const declared: Record<string, true> = {};
+  for (const input of Object.keys(iface?.inputs?.variables ?? {})) declared[input] = true;
+  return completeInputs(name, declared, given, defaults, fixed);
+}
+
+/** The given inputs plus defaults and fixed inputs; unknown, missing and overridden fixed inputs are one UserError. */
+function completeInputs(name: string, declared: Record<string, true>, given: LiteralMap, defaults: Record<string, Literal>, fixed: Record<string, Literal>): LiteralMap {
+  const literals: Record<string, Literal> = {};
+  const problems: string[] = [];
+  for (const input of Object.keys(given.literals)) {
+    if (input in fixed) problems.push(`${input} is fixed by the launch plan and cannot be given`);
+    else if (!(input in declared)) problems.push(`unknown input "${input}" (inputs: ${Object.keys(declared).join(", ") || "none"})`);
+  }
+  for (const input of Object.keys(declared)) {
+    const literal = given.literals[input] ?? defaults[input];
+    if (literal) literals[input] = literal;
+    else problems.push(`missing input ${input}`);
+  }
+  Object.assign(literals, fixed);
+  if (problems.length) throw new UserError(`${name}: ${problems.join("; ")}`);
+  return create(LiteralMapSchema, { literals });
+}
+
+/** The template's nodes in an order where each follows its upstream nodes, with their bindings. */
+function planTemplate(id: Identifier, template: WorkflowTemplate, get: (ref: IrRoot) => Executable): WorkflowPlan {
+  const planned = new Map<string, PlannedNode>();
+  for (const node of template.nodes) {
+    const ref = nodeReference(node);
+    if (!ref) {
+      throw new UserError(`workflow ${id.name}: node ${node.id} is a ${node.target.case ?? "node without a target"}, which this control plane does not run`);
+    }
+    const inputs: Record<string, BindingData> = {};
+    const upstream = new Set(node.upstreamNodeIds.filter((n) => n !== startNodeId && n !== ""));
+    for (const binding of node.inputs) {
+      if (!binding.binding) continue;
+      inputs[binding.var] = normalizeStart(binding.binding);
+      for (const promised of promisedNodes(binding.binding)) upstream.add(promised);
+    }
+    planned.set(node.id, { id: node.id, target: get(ref), inputs, upstream: [...upstream] });
+  }
+  const outputs: Record<string, BindingData> = {};
+  for (const binding of template.outputs) if (binding.binding) outputs[binding.var] = normalizeStart(binding.binding);
+  return { nodes: topologicalOrder(id.name, planned), outputs };
+}
+
+function promisedNodes(binding: BindingData): string[] {
+  const v = binding.value;
+  switch (v.case) {
+    case "promise":
+      return v.value.nodeId === startNodeId || v.value.nodeId === "" ? [] : [v.value.nodeId];
+    case "collection":
+      return v.value.bindings.flatMap(promisedNodes);
+    case "map":
+      return Object.values(v.value.bindings).flatMap(promisedNodes);
+    default:
+      return [];
+  }
+}
+
+/** Flyte spells a workflow input's promise with node id "" or `start-node`; the engine reads `start-node`. */
+function normalizeStart(binding: BindingData): BindingData {
+  const v = binding.value;
+  if (v.case === "promise" && v.value.nodeId === "") return { ...binding, value: { case: "promise", value: { ...v.value, nodeId: startNodeId } } };
+  if (v.case === "collection") return { ...binding, value: { case: "collection", value: { ...v.value, bindings: v.value.bindings.map(normalizeStart) } } };
+  if (v.case === "map") {
+    const bindings = Object.fromEntries(Object.entries(v.value.bindings).map(([k, b]) => [k, normalizeStart(b)]));
+    return { ...binding, value: { case: "map", value: { ...v.value, bindings } } };
+  }
+  return binding;
+}
+
+function topologicalOrder(workflow: string, nodes: ReadonlyMap<string, PlannedNode>): PlannedNode[] {
+  const ordered: PlannedNode[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (node: PlannedNode) => {
+    const seen = state.get(node.id);
+    if (seen === "done") return;
+    if (seen === "visiting") throw new UserError(`workflow ${workflow}: node ${node.id} depends on itself through a cycle`);
+    state.set(node.id, "visiting");
+    for (const up of node.upstream) {
+      const upstream = nodes.get(up);
+      if (!upstream) throw new UserError(`workflow ${workflow}: node ${node.id} reads from node ${up}, which the workflow does not have`);
+      visit(upstream);
+    }
+    state.set(node.id, "done");
+    ordered.push(node);
+  };
+  for (const node of nodes.values()) visit(node);
+  return ordered;
+}
