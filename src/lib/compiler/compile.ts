@@ -183,6 +183,8 @@ export interface CompileProjectOptions {
   version?: string;
   image?: string;
   projectRoot?: string;
+  /** Uploads the code bundle (or names where it is) before tasks are emitted: their args then fetch code from it. */
+  codeBundleUri?: (bundle: CodeBundle) => string | Promise<string>;
 }
 
 export interface CompiledProject extends CompiledEntities {
@@ -215,6 +217,7 @@ export async function compileProject(options: CompileProjectOptions): Promise<Co
     domain: options.domain ?? "development",
     version,
     image,
+    codeBundleUri: options.codeBundleUri ? await options.codeBundleUri(bundle) : undefined,
   };
   const compiled = compileDiscovered(discovery, settings, loaded.projectRoot);
   problems.push(...compiled.problems);

@@ -28,6 +28,8 @@ export interface EmitSettings {
   version: string;
   /** Default container image for tasks that do not set their own. */
   image: string;
+  /** Where the uploaded code bundle is (fast registration): tasks fetch their code from it instead of the image. */
+  codeBundleUri?: string;
 }
 
 export function identifier(resourceType: ResourceType, name: string, settings: EmitSettings): Identifier {
@@ -59,7 +61,7 @@ export function typedInterface(inputs: Record<string, AnyType>, outputs: Record<
 }
 
 /** The container args of the task container contract (DESIGN.md), with FlytePropeller's template variables. */
-export function executeArgs(modulePath: string, exportName: string): string[] {
+export function executeArgs(modulePath: string, exportName: string, codeBundleUri?: string): string[] {
   return [
     "tsflyte-execute",
     "--inputs",
@@ -72,6 +74,7 @@ export function executeArgs(modulePath: string, exportName: string): string[] {
     "{{.checkpointOutputPrefix}}",
     "--prev-checkpoint",
     "{{.prevCheckpointPrefix}}",
+    ...(codeBundleUri ? ["--code-bundle", codeBundleUri] : []),
     "--",
     modulePath,
     exportName,
@@ -171,7 +174,7 @@ export function emitTaskTemplate(input: TaskEmitInput, settings: EmitSettings): 
       case: "container",
       value: {
         image,
-        args: executeArgs(input.modulePath, input.exportName),
+        args: executeArgs(input.modulePath, input.exportName, settings.codeBundleUri),
         resources: { requests, limits },
         env,
       },

@@ -38,7 +38,10 @@ export function nodeReference(node: Node): IrRoot | undefined {
   return undefined;
 }
 
-/** Builds the executable for a root entity of a closure; a reference the closure lacks is a UserError. */
+/**
+ * Builds the executable for a root entity of a closure and plans every workflow it reaches, so that a reference
+ * the closure lacks or a cycle is a UserError before anything runs, not in the middle of an execution.
+ */
 export function executableFromIr(root: IrRoot, closure: IrClosure): Executable {
   const built = new Map<string, Executable>();
   const get = (ref: IrRoot): Executable => {
@@ -47,7 +50,16 @@ export function executableFromIr(root: IrRoot, closure: IrClosure): Executable {
     if (!executable) built.set(key, (executable = build(ref, closure, get)));
     return executable;
   };
-  return get(root);
+  const executable = get(root);
+  const planned = new Set<Executable>();
+  const planAll = (e: Executable) => {
+    if (e.kind === "task" || planned.has(e)) return;
+    planned.add(e);
+    const workflow = e.kind === "launchPlan" ? e.workflow : e;
+    for (const node of workflow.plan().nodes) planAll(node.target);
+  };
+  planAll(executable);
+  return executable;
 }
 
 function build(ref: IrRoot, closure: IrClosure, get: (ref: IrRoot) => Executable): Executable {
