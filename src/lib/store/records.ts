@@ -56,6 +56,11 @@ export interface ExecutionRecord extends ExecutionKey {
   maxParallelism: number;
   /** The process running it; an execution whose owner is gone is failed by the next tsflyte start. */
   owner?: { host: string; pid: number; startedAt: number };
+  /** Why it was terminated (`DELETE executions/…` with a cause), and by whom. */
+  abort?: { cause: string; principal: string };
+  /** The project and domain of the launched entity, when they differ from the execution's own (server only). */
+  launchProject?: string;
+  launchDomain?: string;
   createdAt: number;
   startedAt?: number;
   updatedAt: number;
@@ -139,6 +144,26 @@ export interface ListExecutionsQuery {
   /** The opaque token a previous page returned. */
   token?: string;
   phase?: ExecutionPhase;
+  /** FlyteAdmin-style filters, all of which must hold (`eq(phase,FAILED)+gte(created_at,…)`). */
+  filters?: readonly ExecutionFilter[];
+  /**
+   * Default: newest first (created_at DESC, then name DESC). Other keys break ties by name in the same direction;
+   * an execution without a start or end time sorts before every time when ascending, after them when descending.
+   */
+  sortBy?: { key: ExecutionSortKey; direction: "ASC" | "DESC" };
+}
+
+/** The execution fields a list can filter on; times are milliseconds since the epoch. */
+export type ExecutionFilterField =
+  | "name" | "phase" | "mode" | "launch_kind" | "launch_name" | "launch_version" | "source_execution"
+  | "created_at" | "updated_at" | "started_at" | "ended_at";
+export type ExecutionSortKey = "created_at" | "updated_at" | "started_at" | "ended_at" | "name" | "phase";
+
+export interface ExecutionFilter {
+  field: ExecutionFilterField;
+  op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "contains" | "value_in";
+  /** One value, or several for `value_in`. Numbers for the time fields. */
+  value: string | number | readonly (string | number)[];
 }
 
 export interface Page<T> {
@@ -150,12 +175,13 @@ export interface Page<T> {
 /**
  * A metadata store. Every method is async so that PostgreSQL can implement it; SQLite answers synchronously
  * inside. Writes are upserts of whole rows; `write` applies a batch atomically, so a crash never leaves half.
+ * Text sorts and compares byte by byte (UTF-8: 'B' before 'a') in every store, whatever the database's locale.
  */
 export interface MetadataStore {
   readonly location: string;
   write(batch: readonly StoreWrite[]): Promise<void>;
   getExecution(key: ExecutionKey): Promise<ExecutionRecord | undefined>;
-  /** Newest first (by createdAt, then name). */
+  /** Newest first (by createdAt, then name), unless `query.sortBy` says otherwise. */
   listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionRecord>>;
   /** Every node execution of an execution, at every level, ordered by createdAt then nodeId. */
   listNodeExecutions(key: ExecutionKey): Promise<NodeExecutionRecord[]>;
@@ -169,3 +195,98 @@ export interface MetadataStore {
   failOrphanedExecutions(host: string, isAlive: (owner: { pid: number; startedAt: number }) => boolean, now: number): Promise<ExecutionKey[]>;
   close(): Promise<void>;
 }
+
+// ── The control plane's registry: projects, and registered tasks, workflows and launch plans. ──
+
+export type EntityResource = "task" | "workflow" | "launchPlan";
+
+export interface EntityKey {
+  project: string;
+  domain: string;
+  name: string;
+  version: string;
+}
+
+/** A registered entity. Immutable once written, except a launch plan's state. */
+export interface EntityRecord extends EntityKey {
+  resource: EntityResource;
+  /**
+   * The admin spec as binary protobuf: `flyteidl.admin.TaskSpec`, `flyteidl.admin.WorkflowSpec` or
+   * `flyteidl.admin.LaunchPlanSpec`.
+   */
+  spec: Uint8Array;
+  /** A digest of the spec's deterministic bytes: equal digests are an identical re-register. */
+  digest: string;
+  /** Launch plans only. */
+  state?: "ACTIVE" | "INACTIVE";
+  createdAt: number;
+  /** When setLaunchPlanState last changed this version's state; absent until it first does. */
+  updatedAt?: number;
+}
+
+export interface ProjectRecord {
+  id: string;
+  name: string;
+  description: string;
+  labels: Record<string, string>;
+  state: "ACTIVE" | "ARCHIVED";
+  createdAt: number;
+}
+
+export interface ListEntitiesQuery {
+  resource: EntityResource;
+  project: string;
+  domain: string;
+  /** Only versions of this name. */
+  name?: string;
+  /** Launch plans only: only those in this state. */
+  state?: "ACTIVE" | "INACTIVE";
+  /** Default 100. */
+  limit?: number;
+  token?: string;
+  /**
+   * Default: newest first (created_at DESC, then name and version DESC). `name` breaks ties by version, `version`
+   * by name, in the same direction.
+   */
+  sortBy?: { key: "created_at" | "name" | "version"; direction: "ASC" | "DESC" };
+}
+
+/** What `registerEntity` found: it wrote the record, or one was already stored under the same key. */
+export type RegisterOutcome = { created: true } | { created: false; existing: EntityRecord };
+
+/**
+ * The registry and the control plane's execution bookkeeping. Each method that changes anything is one
+ * transaction, so a request that fails half-way leaves nothing behind.
+ */
+export interface RegistryStore {
+  /**
+   * Inserts the entity unless its key is taken; never replaces. A launch plan registered ACTIVE deactivates the
+   * other versions of its name, as setLaunchPlanState does.
+   */
+  registerEntity(record: EntityRecord): Promise<RegisterOutcome>;
+  getEntity(resource: EntityResource, key: EntityKey): Promise<EntityRecord | undefined>;
+  listEntities(query: ListEntitiesQuery): Promise<Page<EntityRecord>>;
+  /** Distinct names of one resource in a project and domain, sorted by name. */
+  listEntityNames(resource: EntityResource, project: string, domain: string, limit?: number, token?: string): Promise<Page<string>>;
+  /**
+   * Sets a launch plan version's state. Activating one version deactivates every other version of the same
+   * name in the same transaction (FlyteAdmin keeps at most one active). False when the version does not exist.
+   */
+  setLaunchPlanState(key: EntityKey, state: "ACTIVE" | "INACTIVE", now: number): Promise<boolean>;
+  /** The active version of a launch plan name, if any. */
+  getActiveLaunchPlan(project: string, domain: string, name: string): Promise<EntityRecord | undefined>;
+  /** False when a project with this id exists. */
+  createProject(project: ProjectRecord): Promise<boolean>;
+  getProject(id: string): Promise<ProjectRecord | undefined>;
+  /** Sorted by id. */
+  listProjects(): Promise<ProjectRecord[]>;
+  /** Inserts a new execution row; false (and nothing written) when the name is taken in that project and domain. */
+  createExecution(record: ExecutionRecord): Promise<boolean>;
+  /** Executions that have not reached a terminal phase (QUEUED, RUNNING, SUCCEEDING, FAILING, ABORTING), oldest first. */
+  listUnfinishedExecutions(): Promise<ExecutionRecord[]>;
+  /** How many executions of a project and domain are in each phase. */
+  countExecutions(project: string, domain: string): Promise<Record<string, number>>;
+}
+
+/** What the control plane keeps everything in: both stores over one database. */
+export interface ControlPlaneStore extends MetadataStore, RegistryStore {}

@@ -3,6 +3,8 @@
 import type {
   CacheEntryRecord,
   CacheStatus,
+  EntityRecord,
+  EntityResource,
   ErrorKind,
   ExecutionErrorRecord,
   ExecutionPhase,
@@ -10,10 +12,11 @@ import type {
   LaunchKind,
   NodeExecutionRecord,
   NodePhase,
+  ProjectRecord,
   TaskExecutionRecord,
   TaskPhase,
 } from "./records.js";
-import type { CacheEntryRow, ErrorColumns, ExecutionRow, NodeExecutionRow, TaskExecutionRow } from "./schema.js";
+import type { CacheEntryRow, EntityRow, ErrorColumns, ExecutionRow, NodeExecutionRow, ProjectRow, TaskExecutionRow } from "./schema.js";
 
 export function executionToRow(r: ExecutionRecord): ExecutionRow {
   return {
@@ -40,6 +43,10 @@ export function executionToRow(r: ExecutionRecord): ExecutionRow {
     started_at: r.startedAt ?? null,
     updated_at: r.updatedAt,
     ended_at: r.endedAt ?? null,
+    abort_cause: r.abort?.cause ?? null,
+    abort_principal: r.abort?.principal ?? null,
+    launch_project: r.launchProject ?? null,
+    launch_domain: r.launchDomain ?? null,
   };
 }
 
@@ -65,6 +72,9 @@ export function executionFromRow(row: ExecutionRow): ExecutionRecord {
   if (error) r.error = error;
   if (row.outputs_uri !== null) r.outputsUri = row.outputs_uri;
   if (row.owner_host !== null) r.owner = { host: row.owner_host, pid: row.owner_pid ?? 0, startedAt: row.owner_started_at ?? 0 };
+  if (row.abort_cause !== null) r.abort = { cause: row.abort_cause, principal: row.abort_principal ?? "" };
+  if (row.launch_project !== null) r.launchProject = row.launch_project;
+  if (row.launch_domain !== null) r.launchDomain = row.launch_domain;
   if (row.started_at !== null) r.startedAt = row.started_at;
   if (row.ended_at !== null) r.endedAt = row.ended_at;
   return r;
@@ -186,6 +196,62 @@ export function cacheEntryFromRow(row: CacheEntryRow): CacheEntryRecord {
     domain: row.domain,
     executionName: row.execution_name,
     nodeId: row.node_id,
+    createdAt: row.created_at,
+  };
+}
+
+export function entityToRow(r: EntityRecord): EntityRow {
+  return {
+    resource: r.resource,
+    project: r.project,
+    domain: r.domain,
+    name: r.name,
+    version: r.version,
+    // Both drivers bind a Buffer as bytes; a view, not a copy.
+    spec: Buffer.from(r.spec.buffer, r.spec.byteOffset, r.spec.byteLength),
+    digest: r.digest,
+    state: r.state ?? null,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt ?? null,
+  };
+}
+
+export function entityFromRow(row: EntityRow): EntityRecord {
+  const r: EntityRecord = {
+    resource: row.resource as EntityResource,
+    project: row.project,
+    domain: row.domain,
+    name: row.name,
+    version: row.version,
+    // A copy in a plain Uint8Array: the drivers' Buffers may be views into a shared pool, whose other bytes a
+    // caller would reach through `.buffer`.
+    spec: new Uint8Array(row.spec),
+    digest: row.digest,
+    createdAt: row.created_at,
+  };
+  if (row.state !== null) r.state = row.state as NonNullable<EntityRecord["state"]>;
+  if (row.updated_at !== null) r.updatedAt = row.updated_at;
+  return r;
+}
+
+export function projectToRow(r: ProjectRecord): ProjectRow {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    labels: JSON.stringify(r.labels),
+    state: r.state,
+    created_at: r.createdAt,
+  };
+}
+
+export function projectFromRow(row: ProjectRow): ProjectRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    state: row.state as ProjectRecord["state"],
     createdAt: row.created_at,
   };
 }

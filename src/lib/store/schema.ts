@@ -1,11 +1,24 @@
-// The metadata tables as numbered migrations, in DDL that SQLite and PostgreSQL both accept, and their columns.
+// The metadata and registry tables as numbered migrations, in DDL that SQLite and PostgreSQL both accept, and their columns.
 // Never edit a migration that has shipped: databases in users' homes already ran it, so add a new one instead.
 
 /** One step of the schema; `statements` run in order inside the same transaction as the version row. */
 export interface Migration {
   version: number;
   description: string;
-  statements: readonly string[];
+  statements: readonly MigrationStatement[];
+}
+
+export type SqlDialect = "sqlite" | "postgres";
+
+/**
+ * A statement both databases run, or one spelled per database where their DDL cannot agree (a database without a
+ * spelling skips it). Kept for the few places that need it, so that the schema stays one text.
+ */
+export type MigrationStatement = string | { readonly sqlite?: string; readonly postgres?: string };
+
+/** The text `dialect` runs for a statement, or undefined when that database skips it. */
+export function statementFor(statement: MigrationStatement, dialect: SqlDialect): string | undefined {
+  return typeof statement === "string" ? statement : statement[dialect];
 }
 
 // Timestamps are BIGINT milliseconds and flags are INTEGER 0/1 so both databases store the same values; nested
@@ -113,7 +126,70 @@ export const migrations: readonly Migration[] = [
 )`,
     ],
   },
+  {
+    version: 2,
+    description: "the control plane: registered entities, projects, and who aborted an execution",
+    statements: [
+      "ALTER TABLE executions ADD COLUMN abort_cause TEXT",
+      "ALTER TABLE executions ADD COLUMN abort_principal TEXT",
+      "ALTER TABLE executions ADD COLUMN launch_project TEXT",
+      "ALTER TABLE executions ADD COLUMN launch_domain TEXT",
+      // The scheduler looks for these at every start; the index holds only unfinished rows, so it stays small.
+      // Queries must repeat this exact predicate for SQLite to see that the partial index applies.
+      "CREATE INDEX executions_unfinished ON executions (created_at) WHERE phase IN ('QUEUED', 'RUNNING', 'SUCCEEDING', 'FAILING', 'ABORTING')",
+      // The one difference in types: PostgreSQL has no BLOB, and BYTEA in SQLite would get NUMERIC affinity.
+      { sqlite: entitiesTableDdl("BLOB"), postgres: entitiesTableDdl("BYTEA") },
+      // Listing walks these from the newest: across names, and the versions of one name.
+      "CREATE INDEX entities_newest ON entities (resource, project, domain, created_at DESC, name DESC, version DESC)",
+      "CREATE INDEX entities_name_newest ON entities (resource, project, domain, name, created_at DESC, version DESC)",
+      // Serves the active-version lookup, and makes "at most one active version per name" a fact of the database.
+      "CREATE UNIQUE INDEX entities_one_active ON entities (project, domain, name) WHERE resource = 'launchPlan' AND state = 'ACTIVE'",
+      `CREATE TABLE projects (
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('ACTIVE', 'ARCHIVED')),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (id)
+)`,
+      // SQLite compares TEXT byte by byte; PostgreSQL would use the database's locale, so pages, sorts and range
+      // filters would differ between the two. Columns that are compared or sorted on get byte order ("C") there.
+      // A later migration that adds such a column to PostgreSQL must give it COLLATE "C" too.
+      {
+        postgres: bytewiseColumns("executions", [
+          "project", "domain", "name", "launch_kind", "launch_name", "launch_version", "mode", "source_execution", "phase",
+          "owner_host", "launch_project", "launch_domain",
+        ]),
+      },
+      { postgres: bytewiseColumns("node_executions", ["project", "domain", "execution_name", "node_id"]) },
+      { postgres: bytewiseColumns("task_executions", ["project", "domain", "execution_name", "node_id"]) },
+      { postgres: bytewiseColumns("cache_entries", ["key"]) },
+      { postgres: bytewiseColumns("entities", ["resource", "project", "domain", "name", "version", "state"]) },
+      { postgres: bytewiseColumns("projects", ["id"]) },
+    ],
+  },
 ];
+
+function entitiesTableDdl(bytesType: "BLOB" | "BYTEA"): string {
+  return `CREATE TABLE entities (
+  resource TEXT NOT NULL CHECK (resource IN ('task', 'workflow', 'launchPlan')),
+  project TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  spec ${bytesType} NOT NULL,
+  digest TEXT NOT NULL,
+  state TEXT CHECK (state IN ('ACTIVE', 'INACTIVE')),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT,
+  PRIMARY KEY (resource, project, domain, name, version)
+)`;
+}
+
+function bytewiseColumns(table: string, columns: readonly string[]): string {
+  return `ALTER TABLE ${table} ${columns.map((c) => `ALTER COLUMN ${c} TYPE TEXT COLLATE "C"`).join(", ")}`;
+}
 
 /** The newest schema this code reads and writes. */
 export const latestSchemaVersion = migrations[migrations.length - 1].version;
@@ -151,6 +227,10 @@ export interface ExecutionRow extends ErrorColumns {
   started_at: number | null;
   updated_at: number;
   ended_at: number | null;
+  abort_cause: string | null;
+  abort_principal: string | null;
+  launch_project: string | null;
+  launch_domain: string | null;
 }
 
 export interface NodeExecutionRow extends ErrorColumns {
@@ -203,6 +283,29 @@ export interface CacheEntryRow {
   created_at: number;
 }
 
+export interface EntityRow {
+  resource: string;
+  project: string;
+  domain: string;
+  name: string;
+  version: string;
+  spec: Uint8Array;
+  digest: string;
+  state: string | null;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface ProjectRow {
+  id: string;
+  name: string;
+  description: string;
+  /** JSON text of a string-to-string object. */
+  labels: string;
+  state: string;
+  created_at: number;
+}
+
 /** A table as the upsert sees it: every column of the latest schema, and the primary key. */
 export interface TableShape<Row> {
   name: string;
@@ -223,6 +326,8 @@ export const executionsTable: TableShape<ExecutionRow> = {
     inputs_uri: true, outputs_uri: true, overwrite_cache: true, max_parallelism: true,
     owner_host: true, owner_pid: true, owner_started_at: true,
     created_at: true, started_at: true, updated_at: true, ended_at: true,
+    // Last, in the order migration 2 added them, so that the list matches the table.
+    abort_cause: true, abort_principal: true, launch_project: true, launch_domain: true,
   }),
   key: ["project", "domain", "name"],
 };
@@ -256,18 +361,37 @@ export const cacheEntriesTable: TableShape<CacheEntryRow> = {
   key: ["key"],
 };
 
+export const entitiesTable: TableShape<EntityRow> = {
+  name: "entities",
+  columns: columnsOf<EntityRow>({
+    resource: true, project: true, domain: true, name: true, version: true, spec: true, digest: true, state: true,
+    created_at: true, updated_at: true,
+  }),
+  key: ["resource", "project", "domain", "name", "version"],
+};
+
+export const projectsTable: TableShape<ProjectRow> = {
+  name: "projects",
+  columns: columnsOf<ProjectRow>({ id: true, name: true, description: true, labels: true, state: true, created_at: true }),
+  key: ["id"],
+};
+
 function columnsOf<Row>(set: Record<keyof Row, true>): (keyof Row & string)[] {
   return Object.keys(set) as (keyof Row & string)[];
 }
 
 /**
  * `INSERT … ON CONFLICT (key) DO UPDATE SET every other column`, the upsert both databases run; `placeholder`
- * spells a bound parameter in the driver's syntax (`@name` for better-sqlite3, `$1` for pg).
+ * spells a bound parameter in the driver's syntax (`@name` for better-sqlite3, `$1` for pg). With `rows` above
+ * one it inserts that many rows, numbering the parameters on across rows (`index` counts from 0).
  */
-export function upsertSql<Row>(table: TableShape<Row>, placeholder: (column: string, index: number) => string): string {
+export function upsertSql<Row>(table: TableShape<Row>, placeholder: (column: string, index: number) => string, rows = 1): string {
   const updates = table.columns.filter((c) => !table.key.includes(c)).map((c) => `${c} = excluded.${c}`);
-  return (
-    `INSERT INTO ${table.name} (${table.columns.join(", ")}) VALUES (${table.columns.map(placeholder).join(", ")}) ` +
-    `ON CONFLICT (${table.key.join(", ")}) DO UPDATE SET ${updates.join(", ")}`
-  );
+  return `${insertSql(table, placeholder, rows)} ON CONFLICT (${table.key.join(", ")}) DO UPDATE SET ${updates.join(", ")}`;
+}
+
+function insertSql<Row>(table: TableShape<Row>, placeholder: (column: string, index: number) => string, rows: number): string {
+  const width = table.columns.length;
+  const tuples = Array.from({ length: rows }, (_, r) => `(${table.columns.map((c, i) => placeholder(c, r * width + i)).join(", ")})`);
+  return `INSERT INTO ${table.name} (${table.columns.join(", ")}) VALUES ${tuples.join(", ")}`;
 }

@@ -1,56 +1,64 @@
-// The metadata store in one SQLite file (better-sqlite3): local runs record executions, nodes and attempts here.
-// Never deletes, rewrites or migrates down a file it does not understand; it stops with a UserError instead.
+// The metadata store in one SQLite file (better-sqlite3): local runs record executions, nodes and attempts here,
+// and a single-machine control plane its registry. Never deletes, rewrites or migrates down a file it does not
+// understand; it stops with a UserError instead.
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
+import * as queries from "./queries.js";
 import type {
   CacheEntryRecord,
-  ExecutionErrorRecord,
+  ControlPlaneStore,
+  EntityKey,
+  EntityRecord,
+  EntityResource,
   ExecutionKey,
-  ExecutionPhase,
   ExecutionRecord,
+  ListEntitiesQuery,
   ListExecutionsQuery,
-  MetadataStore,
   NodeExecutionRecord,
-  NodePhase,
   Page,
+  ProjectRecord,
+  RegisterOutcome,
   StoreWrite,
   TaskExecutionRecord,
-  TaskPhase,
 } from "./records.js";
 import {
   cacheEntryFromRow,
   cacheEntryToRow,
-  errorToColumns,
+  entityFromRow,
+  entityToRow,
   executionFromRow,
   executionToRow,
   nodeExecutionFromRow,
   nodeExecutionToRow,
+  projectFromRow,
+  projectToRow,
   taskExecutionFromRow,
   taskExecutionToRow,
 } from "./rows.js";
 import {
   cacheEntriesTable,
+  entitiesTable,
   executionsTable,
   latestSchemaVersion,
   migrations,
   nodeExecutionsTable,
+  projectsTable,
+  statementFor,
   taskExecutionsTable,
   upsertSql,
   type CacheEntryRow,
-  type ErrorColumns,
+  type EntityRow,
   type ExecutionRow,
   type NodeExecutionRow,
+  type ProjectRow,
   type TaskExecutionRow,
 } from "./schema.js";
+import { renderSql, type SqlFragment } from "./sql.js";
 
-const defaultPageSize = 100;
-
-/** Phases in which an execution still needs its process; an orphan in one of these is failed. */
-const unfinishedExecutionPhases: readonly ExecutionPhase[] = ["QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING"];
-const terminalNodePhases: readonly NodePhase[] = ["SUCCEEDED", "FAILED", "ABORTED", "SKIPPED", "TIMED_OUT", "RECOVERED"];
-const unfinishedTaskPhases: readonly TaskPhase[] = ["QUEUED", "RUNNING", "INITIALIZING", "WAITING_FOR_RESOURCES"];
+/** More distinct query texts than this (filters make many) and the statement cache starts over. */
+const maxCachedStatements = 200;
 
 /** Opens (creating it and its folder if needed) and migrates the store at `path`. */
 export function openSqliteStore(path: string): SqliteStore {
@@ -86,26 +94,18 @@ export function openSqliteStore(path: string): SqliteStore {
   }
 }
 
-export class SqliteStore implements MetadataStore {
+export class SqliteStore implements ControlPlaneStore {
   readonly #db: Database.Database;
   readonly #upsertExecution: Database.Statement<[ExecutionRow]>;
   readonly #upsertNode: Database.Statement<[NodeExecutionRow]>;
   readonly #upsertTask: Database.Statement<[TaskExecutionRow]>;
   readonly #upsertCache: Database.Statement<[CacheEntryRow]>;
-  readonly #getExecution: Database.Statement<[string, string, string], ExecutionRow>;
-  readonly #listExecutions: Database.Statement<[string, string, number], ExecutionRow>;
-  readonly #listExecutionsAfter: Database.Statement<[string, string, number, string, number], ExecutionRow>;
-  readonly #listExecutionsInPhase: Database.Statement<[string, string, string, number], ExecutionRow>;
-  readonly #listExecutionsInPhaseAfter: Database.Statement<[string, string, string, number, string, number], ExecutionRow>;
-  readonly #listNodes: Database.Statement<[string, string, string], NodeExecutionRow>;
-  readonly #listTasks: Database.Statement<[string, string, string], TaskExecutionRow>;
-  readonly #getCacheEntry: Database.Statement<[string], CacheEntryRow>;
-  readonly #unfinishedOwnedBy: Database.Statement<[string], OwnedExecutionRow>;
-  readonly #failExecution: Database.Statement<[FailureParameters]>;
-  readonly #failNodes: Database.Statement<[FailureParameters]>;
-  readonly #failTasks: Database.Statement<[FailureParameters]>;
   readonly #writeBatch: Database.Transaction<(batch: readonly StoreWrite[]) => void>;
   readonly #failOrphans: Database.Transaction<(host: string, isAlive: OwnerCheck, now: number) => ExecutionKey[]>;
+  readonly #registerEntity: Database.Transaction<(record: EntityRecord) => RegisterOutcome>;
+  readonly #setLaunchPlanState: Database.Transaction<(key: EntityKey, state: "ACTIVE" | "INACTIVE", now: number) => boolean>;
+  /** Statements for queries.ts's SQL, by text: prepared when first run, so opening prepares only the upserts. */
+  readonly #statements = new Map<string, Database.Statement<unknown[]>>();
 
   /** Use openSqliteStore, which migrates the database first. */
   constructor(
@@ -118,42 +118,6 @@ export class SqliteStore implements MetadataStore {
     this.#upsertNode = db.prepare(upsertSql(nodeExecutionsTable, named));
     this.#upsertTask = db.prepare(upsertSql(taskExecutionsTable, named));
     this.#upsertCache = db.prepare(upsertSql(cacheEntriesTable, named));
-
-    this.#getExecution = db.prepare("SELECT * FROM executions WHERE project = ? AND domain = ? AND name = ?");
-    // Four spellings rather than optional predicates, so that each one walks its index without a filter.
-    const newestFirst = "ORDER BY created_at DESC, name DESC LIMIT ?";
-    this.#listExecutions = db.prepare(`SELECT * FROM executions WHERE project = ? AND domain = ? ${newestFirst}`);
-    this.#listExecutionsAfter = db.prepare(
-      `SELECT * FROM executions WHERE project = ? AND domain = ? AND (created_at, name) < (?, ?) ${newestFirst}`,
-    );
-    this.#listExecutionsInPhase = db.prepare(`SELECT * FROM executions WHERE project = ? AND domain = ? AND phase = ? ${newestFirst}`);
-    this.#listExecutionsInPhaseAfter = db.prepare(
-      `SELECT * FROM executions WHERE project = ? AND domain = ? AND phase = ? AND (created_at, name) < (?, ?) ${newestFirst}`,
-    );
-    this.#listNodes = db.prepare(
-      "SELECT * FROM node_executions WHERE project = ? AND domain = ? AND execution_name = ? ORDER BY created_at, node_id",
-    );
-    this.#listTasks = db.prepare(
-      "SELECT * FROM task_executions WHERE project = ? AND domain = ? AND execution_name = ? ORDER BY node_id, attempt",
-    );
-    this.#getCacheEntry = db.prepare("SELECT * FROM cache_entries WHERE key = ?");
-
-    this.#unfinishedOwnedBy = db.prepare(
-      "SELECT project, domain, name, owner_pid, owner_started_at FROM executions " +
-        `WHERE owner_host = ? AND phase IN (${sqlList(unfinishedExecutionPhases)})`,
-    );
-    const failed = `phase = 'FAILED', error_kind = @error_kind, error_code = @error_code, error_message = @error_message,
-      error_recoverable = @error_recoverable, error_stack = @error_stack, error_uri = @error_uri, ended_at = @now, updated_at = @now`;
-    const ofExecution = "project = @project AND domain = @domain AND execution_name = @name";
-    this.#failExecution = db.prepare(
-      `UPDATE executions SET ${failed} WHERE project = @project AND domain = @domain AND name = @name`,
-    );
-    this.#failNodes = db.prepare(
-      `UPDATE node_executions SET ${failed} WHERE ${ofExecution} AND phase NOT IN (${sqlList(terminalNodePhases)})`,
-    );
-    this.#failTasks = db.prepare(
-      `UPDATE task_executions SET ${failed} WHERE ${ofExecution} AND phase IN (${sqlList(unfinishedTaskPhases)})`,
-    );
 
     this.#writeBatch = db.transaction((batch: readonly StoreWrite[]) => {
       for (const w of batch) {
@@ -177,18 +141,63 @@ export class SqliteStore implements MetadataStore {
     });
     this.#failOrphans = db.transaction((host: string, isAlive: OwnerCheck, now: number) => {
       const failedKeys: ExecutionKey[] = [];
-      for (const row of this.#unfinishedOwnedBy.all(host)) {
+      for (const row of this.#all<OwnedExecutionRow>(queries.unfinishedExecutionsOwnedBy(host))) {
         if (row.owner_pid === null) continue;
         if (isAlive({ pid: row.owner_pid, startedAt: row.owner_started_at ?? 0 })) continue;
         const key = { project: row.project, domain: row.domain, name: row.name };
-        const parameters: FailureParameters = { ...key, ...errorToColumns(ownerGoneError(key, row.owner_pid)), now };
-        this.#failExecution.run(parameters);
-        this.#failNodes.run(parameters);
-        this.#failTasks.run(parameters);
+        for (const update of queries.failOrphan(key, row.owner_pid, now)) this.#run(update);
         failedKeys.push(key);
       }
       return failedKeys;
     });
+    this.#registerEntity = db.transaction((record: EntityRecord): RegisterOutcome => {
+      const activate = record.resource === "launchPlan" && record.state === "ACTIVE";
+      // Inserted inactive and then activated, so that the one-active index never sees two active versions.
+      const row = entityToRow(activate ? { ...record, state: "INACTIVE" } : record);
+      if (this.#run(queries.insertIfAbsent(entitiesTable, row)) === 0) {
+        const existing = this.#get<EntityRow>(queries.getEntity(record.resource, record));
+        if (!existing) throw new Error(`entity ${record.resource} ${record.name}@${record.version} conflicted but cannot be read`);
+        return { created: false, existing: entityFromRow(existing) };
+      }
+      if (activate) {
+        this.#run(queries.deactivateOtherLaunchPlanVersions(record, record.createdAt));
+        this.#run(queries.setLaunchPlanState(record, "ACTIVE", record.updatedAt ?? null));
+      }
+      return { created: true };
+    });
+    this.#setLaunchPlanState = db.transaction((key: EntityKey, state: "ACTIVE" | "INACTIVE", now: number) => {
+      if (this.#get(queries.launchPlanExists(key)) === undefined) return false;
+      if (state === "ACTIVE") this.#run(queries.deactivateOtherLaunchPlanVersions(key, now));
+      this.#run(queries.setLaunchPlanState(key, state, now));
+      return true;
+    });
+  }
+
+  #statement(fragment: SqlFragment): { statement: Database.Statement<unknown[]>; values: unknown[] } {
+    const { text, values } = renderSql(fragment, "sqlite");
+    let statement = this.#statements.get(text);
+    if (!statement) {
+      if (this.#statements.size >= maxCachedStatements) this.#statements.clear();
+      statement = this.#db.prepare<unknown[]>(text);
+      this.#statements.set(text, statement);
+    }
+    return { statement, values };
+  }
+
+  #all<Row>(fragment: SqlFragment): Row[] {
+    const { statement, values } = this.#statement(fragment);
+    return statement.all(...values) as Row[];
+  }
+
+  #get<Row>(fragment: SqlFragment): Row | undefined {
+    const { statement, values } = this.#statement(fragment);
+    return statement.get(...values) as Row | undefined;
+  }
+
+  /** Runs a statement that changes rows; returns how many it changed. */
+  #run(fragment: SqlFragment): number {
+    const { statement, values } = this.#statement(fragment);
+    return statement.run(...values).changes;
   }
 
   async write(batch: readonly StoreWrite[]): Promise<void> {
@@ -198,47 +207,86 @@ export class SqliteStore implements MetadataStore {
   }
 
   async getExecution(key: ExecutionKey): Promise<ExecutionRecord | undefined> {
-    const row = this.#getExecution.get(key.project, key.domain, key.name);
+    const row = this.#get<ExecutionRow>(queries.getExecution(key));
     return row && executionFromRow(row);
   }
 
   async listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionRecord>> {
-    const limit = query.limit ?? defaultPageSize;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new UserError(`A page size must be a whole number of at least 1, not ${limit}.`);
-    }
-    const after = query.token === undefined ? undefined : decodePageToken(query.token);
-    const { project, domain, phase } = query;
-    // One row more than asked says whether another page exists.
-    const rows =
-      phase === undefined
-        ? after
-          ? this.#listExecutionsAfter.all(project, domain, after.createdAt, after.name, limit + 1)
-          : this.#listExecutions.all(project, domain, limit + 1)
-        : after
-          ? this.#listExecutionsInPhaseAfter.all(project, domain, phase, after.createdAt, after.name, limit + 1)
-          : this.#listExecutionsInPhase.all(project, domain, phase, limit + 1);
-    const items = rows.slice(0, limit).map(executionFromRow);
-    const last = items[items.length - 1];
-    return rows.length > limit ? { items, token: encodePageToken(last) } : { items };
+    const page = queries.listExecutions(query, "sqlite");
+    return queries.pageOf(page, this.#all<ExecutionRow>(page.sql), executionFromRow);
   }
 
   async listNodeExecutions(key: ExecutionKey): Promise<NodeExecutionRecord[]> {
-    return this.#listNodes.all(key.project, key.domain, key.name).map(nodeExecutionFromRow);
+    return this.#all<NodeExecutionRow>(queries.listNodeExecutions(key)).map(nodeExecutionFromRow);
   }
 
   async listTaskExecutions(key: ExecutionKey): Promise<TaskExecutionRecord[]> {
-    return this.#listTasks.all(key.project, key.domain, key.name).map(taskExecutionFromRow);
+    return this.#all<TaskExecutionRow>(queries.listTaskExecutions(key)).map(taskExecutionFromRow);
   }
 
   async getCacheEntry(key: string): Promise<CacheEntryRecord | undefined> {
-    const row = this.#getCacheEntry.get(key);
+    const row = this.#get<CacheEntryRow>(queries.getCacheEntry(key));
     return row && cacheEntryFromRow(row);
   }
 
   async failOrphanedExecutions(host: string, isAlive: OwnerCheck, now: number): Promise<ExecutionKey[]> {
     // IMMEDIATE: the phases read here must still hold when they are overwritten.
     return this.#failOrphans.immediate(host, isAlive, now);
+  }
+
+  async registerEntity(record: EntityRecord): Promise<RegisterOutcome> {
+    return this.#registerEntity.immediate(record);
+  }
+
+  async getEntity(resource: EntityResource, key: EntityKey): Promise<EntityRecord | undefined> {
+    const row = this.#get<EntityRow>(queries.getEntity(resource, key));
+    return row && entityFromRow(row);
+  }
+
+  async listEntities(query: ListEntitiesQuery): Promise<Page<EntityRecord>> {
+    const page = queries.listEntities(query);
+    return queries.pageOf(page, this.#all<EntityRow>(page.sql), entityFromRow);
+  }
+
+  async listEntityNames(resource: EntityResource, project: string, domain: string, limit?: number, token?: string): Promise<Page<string>> {
+    const page = queries.listEntityNames(resource, project, domain, limit, token);
+    return queries.pageOf(page, this.#all<queries.NameRow>(page.sql), (row) => row.name);
+  }
+
+  async setLaunchPlanState(key: EntityKey, state: "ACTIVE" | "INACTIVE", now: number): Promise<boolean> {
+    return this.#setLaunchPlanState.immediate(key, state, now);
+  }
+
+  async getActiveLaunchPlan(project: string, domain: string, name: string): Promise<EntityRecord | undefined> {
+    const row = this.#get<EntityRow>(queries.getActiveLaunchPlan(project, domain, name));
+    return row && entityFromRow(row);
+  }
+
+  async createProject(project: ProjectRecord): Promise<boolean> {
+    return this.#run(queries.insertIfAbsent(projectsTable, projectToRow(project))) === 1;
+  }
+
+  async getProject(id: string): Promise<ProjectRecord | undefined> {
+    const row = this.#get<ProjectRow>(queries.getProject(id));
+    return row && projectFromRow(row);
+  }
+
+  async listProjects(): Promise<ProjectRecord[]> {
+    return this.#all<ProjectRow>(queries.listProjects()).map(projectFromRow);
+  }
+
+  async createExecution(record: ExecutionRecord): Promise<boolean> {
+    return this.#run(queries.insertIfAbsent(executionsTable, executionToRow(record))) === 1;
+  }
+
+  async listUnfinishedExecutions(): Promise<ExecutionRecord[]> {
+    return this.#all<ExecutionRow>(queries.listUnfinishedExecutions()).map(executionFromRow);
+  }
+
+  async countExecutions(project: string, domain: string): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const row of this.#all<{ phase: string; n: number }>(queries.countExecutionsByPhase(project, domain))) counts[row.phase] = row.n;
+    return counts;
   }
 
   async close(): Promise<void> {
@@ -248,45 +296,6 @@ export class SqliteStore implements MetadataStore {
 
 type OwnedExecutionRow = Pick<ExecutionRow, "project" | "domain" | "name" | "owner_pid" | "owner_started_at">;
 type OwnerCheck = (owner: { pid: number; startedAt: number }) => boolean;
-type FailureParameters = ExecutionKey & ErrorColumns & { now: number };
-
-/** The error an execution, its unfinished nodes and its running attempts get when their process is gone. */
-function ownerGoneError(key: ExecutionKey, pid: number): ExecutionErrorRecord {
-  return {
-    kind: "SYSTEM",
-    code: "OwnerProcessGone",
-    message:
-      `The tsflyte process (pid ${pid}) that ran execution ${key.name} ended before the execution finished. ` +
-      `\`tsflyte create execution --recover ${key.name} --project ${key.project} --domain ${key.domain}\` resumes it, ` +
-      "reusing the outputs of the nodes that succeeded.",
-    recoverable: true,
-  };
-}
-
-function sqlList(values: readonly string[]): string {
-  return values.map((v) => `'${v}'`).join(", ");
-}
-
-/** The keyset position after `last`: opaque to callers, so its shape can change with the ordering. */
-function encodePageToken(last: ExecutionRecord): string {
-  return Buffer.from(JSON.stringify([last.createdAt, last.name])).toString("base64url");
-}
-
-function decodePageToken(token: string): { createdAt: number; name: string } {
-  let position: unknown;
-  try {
-    position = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch {
-    position = undefined;
-  }
-  if (!Array.isArray(position) || position.length !== 2 || !Number.isSafeInteger(position[0]) || typeof position[1] !== "string") {
-    throw new UserError(
-      `The page token "${token}" is not one that a previous page of executions returned.`,
-      "Leave out the token to start from the newest execution.",
-    );
-  }
-  return { createdAt: position[0] as number, name: position[1] };
-}
 
 /** The applied schema version: 0 for a new, empty database. */
 function readSchemaVersion(db: Database.Database, location: string): number {
@@ -323,7 +332,10 @@ function migrate(db: Database.Database, location: string, versionSeen: number): 
     checkSchemaVersion(location, version);
     for (const migration of migrations) {
       if (migration.version <= version) continue;
-      for (const statement of migration.statements) db.exec(statement);
+      for (const statement of migration.statements) {
+        const text = statementFor(statement, "sqlite");
+        if (text !== undefined) db.exec(text);
+      }
       // Prepared here, not before the loop: the first migration is the one that creates schema_info.
       db.prepare("INSERT INTO schema_info (version, description, applied_at) VALUES (?, ?, ?)")
         .run(migration.version, migration.description, Date.now());

@@ -20,10 +20,13 @@ import type {
 } from "../../../src/lib/store/records.js";
 import {
   cacheEntriesTable,
+  entitiesTable,
   executionsTable,
   latestSchemaVersion,
   migrations,
   nodeExecutionsTable,
+  projectsTable,
+  statementFor,
   taskExecutionsTable,
 } from "../../../src/lib/store/schema.js";
 import { openSqliteStore, type SqliteStore } from "../../../src/lib/store/sqlite.js";
@@ -440,12 +443,74 @@ describe("openSqliteStore", () => {
     open(file);
     const db = new Database(file, { readonly: true });
     try {
-      for (const table of [executionsTable, nodeExecutionsTable, taskExecutionsTable, cacheEntriesTable]) {
+      for (const table of [executionsTable, nodeExecutionsTable, taskExecutionsTable, cacheEntriesTable, entitiesTable, projectsTable]) {
         const columns = (db.prepare("SELECT name FROM pragma_table_info(?)").all(table.name) as { name: string }[]).map((c) => c.name);
         assert.deepEqual(columns, [...table.columns], table.name);
         const key = (db.prepare("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk").all(table.name) as { name: string }[]).map((c) => c.name);
         assert.deepEqual(key, [...table.key], table.name);
       }
+    } finally {
+      db.close();
+    }
+  });
+
+  test("a database at schema 1 (as tsflyte 0.1 left it) is migrated, and its executions read as before", async () => {
+    const file = path.join(tempDir(), "metadata.db");
+    const old = new Database(file);
+    const [first] = migrations;
+    for (const statement of first.statements) old.exec(statementFor(statement, "sqlite") ?? "");
+    old.prepare("INSERT INTO schema_info VALUES (1, ?, 0)").run(first.description);
+    const v1Columns = (old.prepare("SELECT name FROM pragma_table_info('executions')").all() as { name: string }[]).map((c) => c.name);
+    const v1Row = Object.fromEntries(v1Columns.map((c) => [c, (fullExecution as unknown as Record<string, unknown>)[c] ?? null]));
+    Object.assign(v1Row, {
+      launch_kind: fullExecution.launchKind, launch_name: fullExecution.launchName, launch_version: fullExecution.launchVersion,
+      source_file: fullExecution.source?.file, source_export_name: fullExecution.source?.exportName, source_execution: fullExecution.sourceExecution,
+      error_kind: fullExecution.error?.kind, error_code: fullExecution.error?.code, error_message: fullExecution.error?.message,
+      error_recoverable: 0, error_stack: fullExecution.error?.stack, error_uri: fullExecution.error?.errorUri,
+      inputs_uri: fullExecution.inputsUri, outputs_uri: fullExecution.outputsUri, overwrite_cache: 1, max_parallelism: fullExecution.maxParallelism,
+      owner_host: fullExecution.owner?.host, owner_pid: fullExecution.owner?.pid, owner_started_at: fullExecution.owner?.startedAt,
+      created_at: fullExecution.createdAt, started_at: fullExecution.startedAt, updated_at: fullExecution.updatedAt, ended_at: fullExecution.endedAt,
+    });
+    old.prepare(`INSERT INTO executions (${v1Columns.join(", ")}) VALUES (${v1Columns.map((c) => `@${c}`).join(", ")})`).run(v1Row);
+    old.close();
+
+    const store = open(file);
+    assert.deepEqual(await store.getExecution(key), fullExecution);
+    assert.equal(await store.createExecution(execution({ name: "new", abort: { cause: "c", principal: "p" } })), true);
+    assert.deepEqual((await store.getExecution({ ...key, name: "new" }))?.abort, { cause: "c", principal: "p" });
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(db.prepare("SELECT version FROM schema_info ORDER BY version").all(), migrations.map((m) => ({ version: m.version })));
+    } finally {
+      db.close();
+    }
+  });
+
+  test("the listings walk their indexes: no full scans, no sorting in a temporary tree", async () => {
+    const file = path.join(tempDir(), "metadata.db");
+    const store = open(file);
+    await store.write([{ table: "execution", row: execution() }]);
+    const db = new Database(file, { readonly: true });
+    const plan = (sql: string, ...values: unknown[]) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...values) as { detail: string }[]).map((row) => row.detail).join("; ");
+    try {
+      const newest = plan("SELECT * FROM executions WHERE project = ? AND domain = ? ORDER BY created_at DESC, name DESC LIMIT ?", "p", "d", 10);
+      assert.match(newest, /USING INDEX executions_newest/);
+      assert.doesNotMatch(newest, /TEMP B-TREE/);
+      const unfinished = plan(
+        "SELECT * FROM executions WHERE phase IN ('QUEUED', 'RUNNING', 'SUCCEEDING', 'FAILING', 'ABORTING') ORDER BY created_at, project, domain, name",
+      );
+      assert.match(unfinished, /USING INDEX executions_unfinished/);
+      const active = plan(
+        "SELECT * FROM entities WHERE resource = 'launchPlan' AND state = 'ACTIVE' AND project = ? AND domain = ? AND name = ?", "p", "d", "n",
+      );
+      // Either index narrows the search to the versions of one name; without statistics SQLite may take either.
+      assert.match(active, /^SEARCH entities USING INDEX entities_(one_active|name_newest) \(.*name=\?\)$/);
+      const entities = plan(
+        "SELECT * FROM entities WHERE resource = ? AND project = ? AND domain = ? ORDER BY created_at DESC, name DESC, version DESC LIMIT ?", "workflow", "p", "d", 10,
+      );
+      assert.match(entities, /USING INDEX entities_newest/);
+      assert.doesNotMatch(entities, /TEMP B-TREE/);
     } finally {
       db.close();
     }
