@@ -6,6 +6,7 @@ import { UserError } from "../errors.js";
 import {
   ExecutionMetadata_ExecutionMode,
   ExecutionSchema,
+  ExecutionState,
   type Execution,
 } from "../idl/gen/flyteidl/admin/execution_pb.js";
 import { NodeExecutionSchema, type NodeExecution } from "../idl/gen/flyteidl/admin/node_execution_pb.js";
@@ -20,7 +21,7 @@ import {
   type ExecutionError,
 } from "../idl/gen/flyteidl/core/execution_pb.js";
 import { ResourceType } from "../idl/gen/flyteidl/core/identifier_pb.js";
-import { LiteralMapSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
+import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import type {
   CacheStatus,
@@ -61,13 +62,31 @@ const launchResourceType: Record<LaunchKind, ResourceType> = {
   launchPlan: ResourceType.LAUNCH_PLAN,
 };
 
+/** An entity's identifying parts, as a core.Identifier carries them. */
+export interface EntityIdParts {
+  project: string;
+  domain: string;
+  name: string;
+  version: string;
+}
+
+/** What the control plane knows about an execution beyond its record, for the fields FlyteAdmin fills in. */
+export interface ExecutionAdminContext {
+  /** The workflow a launch plan launched (`closure.workflow_id`); the record names only the launch plan. */
+  workflowId?: EntityIdParts;
+  /** The execution's inputs (`spec.inputs`), read from its inputs.pb. */
+  inputs?: LiteralMap;
+  /** FlyteAdmin reports every execution as active since its creation (`closure.state_change_details`). */
+  reportActiveState?: boolean;
+}
+
 /** The execution as FlyteAdmin returns it from `GET /api/v1/executions/{p}/{d}/{n}`. */
-export function executionToAdmin(record: ExecutionRecord): Execution {
+export function executionToAdmin(record: ExecutionRecord, context: ExecutionAdminContext = {}): Execution {
   const id = { project: record.project, domain: record.domain, name: record.name };
   const entityId = (resourceType: ResourceType) => ({
     resourceType,
-    project: record.project,
-    domain: record.domain,
+    project: record.launchProject ?? record.project,
+    domain: record.launchDomain ?? record.domain,
     name: record.launchName,
     version: record.launchVersion,
   });
@@ -75,6 +94,7 @@ export function executionToAdmin(record: ExecutionRecord): Execution {
     id,
     spec: {
       launchPlan: entityId(launchResourceType[record.launchKind]),
+      inputs: context.inputs,
       metadata: {
         mode: ExecutionMetadata_ExecutionMode[record.mode],
         referenceExecution: record.sourceExecution
@@ -87,17 +107,26 @@ export function executionToAdmin(record: ExecutionRecord): Execution {
     },
     closure: {
       phase: WorkflowExecution_Phase[record.phase],
-      outputResult: record.error
-        ? { case: "error", value: errorMessage(record.error) }
-        : record.outputsUri
-          ? { case: "outputs", value: { data: { case: "uri", value: record.outputsUri } } }
-          : { case: undefined },
+      // A terminated execution reports who stopped it and why, as FlyteAdmin's abort_metadata does.
+      outputResult: record.abort
+        ? { case: "abortMetadata", value: { cause: record.abort.cause, principal: record.abort.principal } }
+        : record.error
+          ? { case: "error", value: errorMessage(record.error) }
+          : record.outputsUri
+            ? { case: "outputs", value: { data: { case: "uri", value: record.outputsUri } } }
+            : { case: undefined },
       startedAt: ts(record.startedAt),
       duration: elapsed(record.startedAt, record.endedAt),
       createdAt: ts(record.createdAt),
       updatedAt: ts(record.updatedAt),
       // A workflow's default launch plan has the workflow's name and version.
-      workflowId: record.launchKind === "workflow" ? entityId(ResourceType.WORKFLOW) : undefined,
+      workflowId:
+        record.launchKind === "workflow"
+          ? entityId(ResourceType.WORKFLOW)
+          : context.workflowId
+            ? { resourceType: ResourceType.WORKFLOW, ...context.workflowId }
+            : undefined,
+      stateChangeDetails: context.reportActiveState ? { state: ExecutionState.EXECUTION_ACTIVE, occurredAt: ts(record.createdAt) } : undefined,
     },
   });
 }
@@ -155,19 +184,27 @@ export function nodeExecutionToAdmin(record: NodeExecutionRecord): NodeExecution
   });
 }
 
+/** What the control plane knows about an attempt beyond its record. */
+export interface TaskExecutionAdminContext {
+  /** The registered task the attempt ran; local runs know only its name. */
+  taskId?: EntityIdParts;
+  /** A link to the attempt's logs that a client can open, instead of the blob store URI. */
+  logUri?: string;
+  /** The node's inputs.pb. */
+  inputUri?: string;
+}
+
 /**
  * One attempt as FlyteAdmin returns it from `GET /api/v1/task_executions/…`. Local runs record no task version,
  * so the execution's launch version is used when given.
  */
-export function taskExecutionToAdmin(record: TaskExecutionRecord, taskVersion = ""): TaskExecution {
+export function taskExecutionToAdmin(record: TaskExecutionRecord, taskVersion = "", context: TaskExecutionAdminContext = {}): TaskExecution {
+  const logUri = context.logUri ?? record.logsUri;
   return create(TaskExecutionSchema, {
     id: {
       taskId: {
         resourceType: ResourceType.TASK,
-        project: record.project,
-        domain: record.domain,
-        name: record.taskName,
-        version: taskVersion,
+        ...(context.taskId ?? { project: record.project, domain: record.domain, name: record.taskName, version: taskVersion }),
       },
       nodeExecutionId: {
         nodeId: record.nodeId,
@@ -175,6 +212,7 @@ export function taskExecutionToAdmin(record: TaskExecutionRecord, taskVersion = 
       },
       retryAttempt: record.attempt,
     },
+    inputUri: context.inputUri ?? "",
     closure: {
       phase: TaskExecution_Phase[record.phase],
       outputResult: record.error
@@ -186,7 +224,7 @@ export function taskExecutionToAdmin(record: TaskExecutionRecord, taskVersion = 
       duration: elapsed(record.startedAt, record.endedAt),
       createdAt: ts(record.startedAt),
       updatedAt: ts(record.updatedAt),
-      logs: record.logsUri ? [{ uri: record.logsUri, name: "logs" }] : [],
+      logs: logUri ? [{ uri: logUri, name: "logs" }] : [],
     },
   });
 }

@@ -1,0 +1,13 @@
+// The seam between the control plane's HTTP API and its scheduler: the API writes an execution's QUEUED row
+// and inputs, then hands its key over; the scheduler runs it. Never carries HTTP or SQL concerns.
+import type { ExecutionKey } from "../store/records.js";
+
+export interface ExecutionControl {
+  /** The execution's QUEUED row and inputs are durable: run it (now, or when a slot frees up). */
+  start(key: ExecutionKey): void;
+  /**
+   * Terminates an execution that has not finished: its running attempts are stopped and it ends ABORTED with
+   * this cause. Resolves once the ABORTED phase is recorded; false when it had already finished.
+   */
+  terminate(key: ExecutionKey, cause: string, principal: string): Promise<boolean>;
+}
