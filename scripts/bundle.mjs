@@ -18,6 +18,9 @@ const entryPoints = [
   "src/index.ts",
   "src/help.ts",
   "src/lib/compiler/loader-hooks.ts",
+  // The task container entrypoint (bin/tsflyte-execute) and the warm worker the subprocess runner starts.
+  { in: "src/lib/execute/main.ts", out: "execute" },
+  { in: "src/lib/engine/worker-process.ts", out: "execute-worker" },
   ...commandFiles(join(root, "src/commands")).map((f) => relative(root, f)),
 ];
 
@@ -34,7 +37,7 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   // Kept as imports: oclif must be the instance that loads the commands; the rest are native, CommonJS, or
   // large and loaded lazily.
-  external: ["@oclif/core", "@oclif/plugin-help", "better-sqlite3", "esbuild", "apache-arrow", "hyparquet", "hyparquet-writer", "yaml"],
+  external: ["@oclif/core", "@oclif/plugin-help", "better-sqlite3", "esbuild", "apache-arrow", "hyparquet", "hyparquet-writer", "yaml", "pg"],
   sourcemap: "linked",
   sourcesContent: false,
   logLevel: "warning",

@@ -2,8 +2,6 @@
 // timeouts, the cache and recovery, recording every state in the store. Never decides where a task runs.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { LiteralMapSchema, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
-import { ContainerError_Kind, ErrorDocumentSchema } from "../idl/gen/flyteidl/core/errors_pb.js";
-import { ExecutionError_ErrorKind } from "../idl/gen/flyteidl/core/execution_pb.js";
 import type { Entity } from "../sdk/entity.js";
 import { startNodeId } from "../sdk/trace.js";
 import type { BlobStore } from "../storage/blob-store.js";
@@ -27,6 +25,7 @@ import type {
   TaskExecutionRecord,
 } from "../store/records.js";
 import { cacheKey } from "./cache-key.js";
+import { encodeErrorDocument } from "./error-document.js";
 import { workflowOf, type ExecTask, type ExecWorkflow, type Executable, type PlannedNode } from "./executable.js";
 import { executableOf } from "./from-sdk.js";
 import { resolveBinding } from "./plan.js";
@@ -506,7 +505,7 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
       taskRecord.phase = "SUCCEEDED";
       if (store) {
         taskRecord.outputsUri = `${prefix}/outputs.pb`;
-        blobs.put(taskRecord.outputsUri, toBinary(LiteralMapSchema, outcome.outputs));
+        if (!outcome.stored) blobs.put(taskRecord.outputsUri, toBinary(LiteralMapSchema, outcome.outputs));
       }
       run.recorder.record({ table: "task", row: taskRecord });
       finishNode(run, record, "SUCCEEDED", { outputsUri: taskRecord.outputsUri });
@@ -518,7 +517,7 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
     const retry = error.recoverable && userFailures < userAttempts && systemFailures < run.maxSystemFailures;
     const { thrown: _thrown, ...recorded } = error;
     const errorRecord: ExecutionErrorRecord = { ...recorded, errorUri: store ? `${prefix}/error.pb` : undefined };
-    if (store) blobs.put(errorRecord.errorUri!, errorDocument(error));
+    if (store && !outcome.stored) blobs.put(errorRecord.errorUri!, encodeErrorDocument(error));
     taskRecord.phase = retry ? "RETRYABLE_FAILED" : "FAILED";
     taskRecord.error = errorRecord;
     run.recorder.record({ table: "task", row: taskRecord });
@@ -574,20 +573,6 @@ function finalError(error: AttemptError, recorded: ExecutionErrorRecord, failure
     code: `RetriesExhausted|${error.code}`,
     message: `[${failures}/${max}] currentAttempt done. Last Error: ${error.kind}::${error.message}`,
   };
-}
-
-function errorDocument(error: AttemptError): Uint8Array {
-  return toBinary(
-    ErrorDocumentSchema,
-    create(ErrorDocumentSchema, {
-      error: {
-        code: error.code,
-        message: error.stack ?? error.message,
-        kind: error.recoverable ? ContainerError_Kind.RECOVERABLE : ContainerError_Kind.NON_RECOVERABLE,
-        origin: error.kind === "USER" ? ExecutionError_ErrorKind.USER : ExecutionError_ErrorKind.SYSTEM,
-      },
-    }),
-  );
 }
 
 /**

@@ -52,9 +52,10 @@ export interface AttemptError {
   thrown?: unknown;
 }
 
+/** `stored`: the attempt's own process already wrote its outputs.pb or error.pb under the output prefix. */
 export type AttemptOutcome =
-  | { ok: true; outputs: LiteralMap; logs: string }
-  | { ok: false; error: AttemptError; logs: string };
+  | { ok: true; outputs: LiteralMap; logs: string; stored?: boolean }
+  | { ok: false; error: AttemptError; logs: string; stored?: boolean };
 
 export interface TaskRunner {
   /** Recorded with every attempt: `in-process`, `subprocess`, `pod`, `ray`, `spark`. */

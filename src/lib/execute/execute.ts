@@ -1,0 +1,184 @@
+// tsflyte-execute's work, shared by the one-shot program (a pod, a cold worker) and the warm worker process: read the
+// inputs, load the task, run it with the in-process runner, write exactly one of outputs.pb and error.pb.
+// Never fails without error.pb unless error.pb itself cannot be written; never exits the process itself.
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
+import type { InProcessRunner } from "../engine/in-process.js";
+import type { AttemptError, AttemptOutcome, TaskAttempt } from "../engine/runner.js";
+import type { BlobStore } from "../storage/blob-store.js";
+import { FileBlobStore } from "../storage/file-store.js";
+import { pathToFileUri } from "../storage/file-uri.js";
+import { openBlobStore } from "../storage/open.js";
+import { executeUsage, parseExecuteArgs, UsageError, type ExecuteArgs } from "./args.js";
+import { codeBundleFolder } from "./code-bundle.js";
+import { attemptIdentity } from "./env.js";
+import { encodeErrorDocument } from "../engine/error-document.js";
+import { ExecuteFailure, systemFailure } from "./failure.js";
+import { loadTaskDefinition } from "./load-task.js";
+
+export interface ExecuteIo {
+  /** The attempt's environment: FLYTE_INTERNAL_*, FLYTE_ATTEMPT_NUMBER, TSFLYTE_NODE_ID, TSFLYTE_EXECUTE_CACHE. */
+  env: Record<string, string | undefined>;
+  /** Where MODULE is found without a code bundle, and where packages are looked up. */
+  cwd: string;
+  /** Runs the task: converts values, captures its console output, contains process.exit and uncaught errors. */
+  runner: InProcessRunner;
+  /** tsflyte-execute's own messages (usage, a failure to write error.pb); never the task's output. */
+  stderr(text: string): void;
+  /** The task's context signal: aborted when the process is asked to stop. */
+  signal?: AbortSignal;
+}
+
+export interface ExecuteResult {
+  /** 0: outputs.pb or error.pb is written; 1: not even error.pb could be written; 2: the command line is wrong. */
+  exitCode: 0 | 1 | 2;
+  outcome?: AttemptOutcome;
+}
+
+const neverAborted = new AbortController().signal;
+
+/** Runs one attempt as `tsflyte-execute <argv>` would. */
+export async function runTsflyteExecute(argv: readonly string[], io: ExecuteIo): Promise<ExecuteResult> {
+  let args: ExecuteArgs;
+  try {
+    args = normalize(parseExecuteArgs(argv));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`tsflyte-execute: ${e.message}\n\n${executeUsage}`);
+    return { exitCode: 2 };
+  }
+  let store: BlobStore;
+  try {
+    store = storeFor(args);
+  } catch (e) {
+    io.stderr(`tsflyte-execute: cannot write under ${args.outputPrefix}: ${(e as Error).message}\n`);
+    return { exitCode: 1 };
+  }
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await runAttempt(args, store, io);
+  } catch (e) {
+    outcome = { ok: false, error: e instanceof ExecuteFailure ? e.error : executorBug(e), logs: "" };
+  }
+  return writeOutcome(args, store, outcome, io);
+}
+
+async function runAttempt(args: ExecuteArgs, store: BlobStore, io: ExecuteIo): Promise<AttemptOutcome> {
+  const inputs = await readInputs(store, args.inputs);
+  const cacheDir = io.env.TSFLYTE_EXECUTE_CACHE || join(tmpdir(), `tsflyte-execute-${process.getuid?.() ?? "user"}`);
+  const bundle = args.codeBundle ? await codeBundleFolder(store, args.codeBundle, cacheDir) : undefined;
+  const definition = await loadTaskDefinition({
+    codeDir: bundle?.dir ?? io.cwd,
+    module: args.module,
+    exportName: args.exportName,
+    bundleDigest: bundle?.digest,
+    cwd: io.cwd,
+    cacheDir,
+  });
+  const identity = attemptIdentity(io.env, args.outputPrefix);
+  const attempt: TaskAttempt = {
+    ...identity,
+    task: { name: identity.taskId?.name || `${args.module}:${args.exportName}`, definition },
+    inputs,
+    inputsUri: args.inputs,
+    outputPrefix: args.outputPrefix,
+    rawOutputPrefix: args.rawOutputPrefix,
+    blobs: store,
+    signal: io.signal ?? neverAborted,
+    interruptible: false,
+  };
+  return io.runner.run(attempt);
+}
+
+async function readInputs(store: BlobStore, uri: string): Promise<LiteralMap> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.read(uri);
+  } catch (e) {
+    throw systemFailure("InputsUnavailable", `could not read the inputs ${uri}`, e);
+  }
+  try {
+    return fromBinary(LiteralMapSchema, bytes);
+  } catch (e) {
+    throw systemFailure("InputsUnreadable", `${uri} is not a binary flyteidl.core.LiteralMap`, e);
+  }
+}
+
+async function writeOutcome(args: ExecuteArgs, store: BlobStore, outcome: AttemptOutcome, io: ExecuteIo): Promise<ExecuteResult> {
+  const errorUri = `${args.outputPrefix}/error.pb`;
+  try {
+    if (outcome.ok) store.put(`${args.outputPrefix}/outputs.pb`, toBinary(LiteralMapSchema, outcome.outputs));
+    else store.put(errorUri, encodeErrorDocument(outcome.error));
+    await flushNow(store);
+    return { exitCode: 0, outcome };
+  } catch (e) {
+    let failure = e;
+    if (outcome.ok) {
+      const error = systemFailure("OutputsNotWritten", `could not write ${args.outputPrefix}/outputs.pb`, e).error;
+      try {
+        store.put(errorUri, encodeErrorDocument(error));
+        await flushNow(store);
+        return { exitCode: 0, outcome: { ok: false, error, logs: outcome.logs } };
+      } catch (again) {
+        failure = again;
+      }
+    }
+    io.stderr(`tsflyte-execute: could not write ${errorUri}: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+    return { exitCode: 1, outcome };
+  }
+}
+
+/**
+ * The attempt's last writes, done before "done" is reported. On this machine's disk they are written right here:
+ * nothing else waits on this thread, and handing a few small files to the writer thread and back costs more.
+ */
+async function flushNow(store: BlobStore): Promise<void> {
+  if (store instanceof FileBlobStore) store.flushSync();
+  else await store.flush();
+}
+
+/** A failure of tsflyte-execute itself, reported as SYSTEM so the attempt is retried on the system budget. */
+function executorBug(e: unknown): AttemptError {
+  const message = e instanceof Error ? e.message : String(e);
+  return { kind: "SYSTEM", recoverable: true, code: "ExecutorFailed", message: `tsflyte-execute failed: ${message}`, stack: e instanceof Error ? e.stack : undefined };
+}
+
+/** Plain absolute paths are accepted wherever a file:// URI is, as openBlobStore accepts them. */
+function normalize(args: ExecuteArgs): ExecuteArgs {
+  const uri = (value: string) => (isAbsolute(value) ? pathToFileUri(value) : value);
+  return {
+    ...args,
+    inputs: uri(args.inputs),
+    outputPrefix: uri(args.outputPrefix),
+    rawOutputPrefix: uri(args.rawOutputPrefix),
+    codeBundle: args.codeBundle === undefined ? undefined : uri(args.codeBundle),
+  };
+}
+
+/** Stores by base URI: a warm worker opens each once. */
+const stores = new Map<string, BlobStore>();
+
+/**
+ * The store is rooted where the output and raw prefixes meet (a bucket, in Flyte's terms): a file the task returns
+ * from under that root is already stored and passed on as is; one from anywhere else is uploaded under the raw prefix.
+ */
+function storeFor(args: ExecuteArgs): BlobStore {
+  const base = commonBase(args.outputPrefix, args.rawOutputPrefix);
+  let store = stores.get(base);
+  if (!store) {
+    store = openBlobStore(base);
+    stores.set(base, store);
+  }
+  return store;
+}
+
+function commonBase(a: string, b: string): string {
+  const x = a.split("/");
+  const y = b.split("/");
+  let n = 0;
+  while (n < x.length && n < y.length && x[n] === y[n]) n++;
+  // "file:///" splits into "file:", "", "": a common part no longer than that is the machine's root, not a store.
+  return n > 3 ? x.slice(0, n).join("/") : b;
+}
