@@ -1,0 +1,35 @@
+// `tsflyte serve`: runs the control plane (HTTP API, scheduler, task workers) in the foreground until stopped.
+// Thin: flags in, one lib call; never prints the auth token or a database password.
+import { Flags } from "@oclif/core";
+import { BaseCommand } from "../base-command.js";
+
+export default class Serve extends BaseCommand {
+  static override summary = "run the control plane: the FlyteAdmin-shaped API, the scheduler and task workers";
+  static override description =
+    "Executions sent with --remote, registered entities and their history live in the database; task attempts run in warm worker processes. Stop it with Ctrl-C; unfinished executions resume when it starts again.";
+  static override examples = [
+    "<%= config.bin %> serve",
+    "<%= config.bin %> serve --port 30080 --db sqlite:./tsflyte.db --storage file:///var/lib/tsflyte/data",
+    "<%= config.bin %> serve --host 0.0.0.0 --db postgres://tsflyte@db.internal/tsflyte --auth-token-file /etc/tsflyte/token --workers 8",
+  ];
+  static override flags = {
+    host: Flags.string({ summary: "address to listen on", default: "127.0.0.1" }),
+    port: Flags.integer({ summary: "port to listen on (0 picks a free one)", default: 30080, min: 0, max: 65535 }),
+    db: Flags.string({ summary: "database: sqlite:PATH or postgres://… (default: sqlite under $TSFLYTE_HOME/server)" }),
+    storage: Flags.string({ summary: "blob store: file://DIR (default: $TSFLYTE_HOME/server/data)" }),
+    workers: Flags.integer({ summary: "task attempts running at once, each in a warm worker process (default: CPUs)", min: 1 }),
+    "auth-token-file": Flags.file({ summary: "require Authorization: Bearer <token>, the first line of this file", exists: true }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Serve);
+    const { serveUntilStopped } = await import("../lib/server/server.js");
+    const { tsflyteHome } = await import("../lib/local/service.js");
+    const { describeServing } = await import("../render/serve.js");
+    await serveUntilStopped(
+      { host: flags.host, port: flags.port, db: flags.db, storage: flags.storage, workers: flags.workers, authTokenFile: flags["auth-token-file"] },
+      tsflyteHome(),
+      (server, options) => this.log(describeServing(server, options)),
+    );
+  }
+}
