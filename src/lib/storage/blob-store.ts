@@ -16,6 +16,11 @@ export interface BlobStore {
   send(): void;
   /** Resolves when every queued write is on disk; rejects with the first write that failed. */
   flush(): Promise<void>;
+  /**
+   * Writes one blob now, past the queue, and resolves once it is in place (temp name + rename): for a request that must not answer
+   * before its data is stored and should not wait for everyone else's queued writes. Never for a URI with queued writes.
+   */
+  write(uri: string, bytes: Uint8Array): Promise<void>;
   /** The bytes at `uri`; a UserError naming the URI when there are none. */
   read(uri: string): Promise<Uint8Array>;
   exists(uri: string): Promise<boolean>;

@@ -16,6 +16,9 @@ export class MemoryBlobStore implements BlobStore {
   }
   send(): void {}
   async flush(): Promise<void> {}
+  async write(uri: string, bytes: Uint8Array): Promise<void> {
+    this.blobs.set(uri, bytes);
+  }
   async read(uri: string): Promise<Uint8Array> {
     const bytes = this.blobs.get(uri);
     if (bytes) return bytes;

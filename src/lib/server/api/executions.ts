@@ -76,8 +76,8 @@ async function launch(ctx: ApiContext, inFlight: CreatesInFlight, record: Execut
   inFlight.add(flight);
   try {
     if (await ctx.deps.store.getExecution(key)) throw taken();
-    ctx.deps.blobs.put(record.inputsUri, inputs);
-    await ctx.deps.blobs.flush();
+    // Only this execution's inputs are waited for, not every node file the running executions have queued.
+    await ctx.deps.blobs.write(record.inputsUri, inputs);
     if (!(await ctx.deps.store.createExecution(record))) throw taken();
   } finally {
     inFlight.delete(flight);
