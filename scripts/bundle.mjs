@@ -21,6 +21,8 @@ const entryPoints = [
   // The task container entrypoint (bin/tsflyte-execute) and the warm worker the subprocess runner starts.
   { in: "src/lib/execute/main.ts", out: "execute" },
   { in: "src/lib/engine/worker-process.ts", out: "execute-worker" },
+  // The scheduler thread of `tsflyte serve`.
+  { in: "src/lib/server/scheduler-thread.ts", out: "server-scheduler" },
   ...commandFiles(join(root, "src/commands")).map((f) => relative(root, f)),
 ];
 

@@ -10,10 +10,13 @@ import { UserError } from "../errors.js";
 import { idKey, nodeReference, type IrClosure, type IrRoot } from "../engine/from-ir.js";
 import type { EntityResource, RegistryStore } from "../store/records.js";
 
-const kept = new Map<string, IrClosure>();
+// Per store: two registries (two servers in one process) may hold different entities under one id.
+const keptByStore = new WeakMap<RegistryStore, Map<string, IrClosure>>();
 const keptLimit = 500;
 
 export async function loadClosure(store: RegistryStore, root: IrRoot): Promise<IrClosure> {
+  let kept = keptByStore.get(store);
+  if (!kept) keptByStore.set(store, (kept = new Map()));
   const rootKey = `${root.kind}:${idKey(root.id)}`;
   const cached = kept.get(rootKey);
   if (cached) return cached;

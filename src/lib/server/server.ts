@@ -8,9 +8,8 @@ import { pathToFileURL } from "node:url";
 import { UserError } from "../errors.js";
 import { openBlobStore } from "../storage/open.js";
 import { openControlPlaneStore } from "../store/open.js";
-import { SubprocessRunner } from "../engine/subprocess.js";
 import { createApiHandler, seedDefaults } from "./api/index.js";
-import { Scheduler } from "./scheduler.js";
+import { startSchedulerThread, type SchedulerThread } from "./scheduler-client.js";
 
 export const defaultServePort = 30080;
 
@@ -29,6 +28,8 @@ export interface ServeOptions {
   /** Where workers run tasks: the folder whose node_modules their code imports from. Default: the current one. */
   cwd?: string;
   log?: (line: string) => void;
+  /** Called if the scheduler thread dies: executions no longer run, so the server should stop. */
+  onSchedulerCrash?: (error: Error) => void;
 }
 
 export interface RunningServer {
@@ -45,13 +46,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? "127.0.0.1";
   const store = await openControlPlaneStore(options.db);
   const blobs = openBlobStore(options.storage);
-  const runner = new SubprocessRunner({ size: options.workers ?? Math.max(1, cpus().length), cwd: options.cwd ?? process.cwd() });
-  const scheduler = new Scheduler({ store, blobs, runner, log: options.log });
   let url = "";
   let server: Server | undefined;
+  let scheduler: SchedulerThread | undefined;
   try {
+    // The schema is migrated (by the store above) and the defaults exist before the scheduler thread opens its own connection.
     await seedDefaults(store);
-    const handler = createApiHandler({ store, blobs, control: scheduler, authToken: options.authToken, publicUrl: () => url, log: options.log });
+    // Executions run on a thread of their own: however busy the engine is, the API answers at once.
+    scheduler = await startSchedulerThread(
+      { db: options.db, storage: options.storage, workers: options.workers ?? Math.max(1, cpus().length), cwd: options.cwd ?? process.cwd() },
+      options.log,
+      options.onSchedulerCrash,
+    );
+    const handler = createApiHandler({ store, blobs, control: scheduler.control, authToken: options.authToken, publicUrl: () => url, log: options.log });
     server = createServer(handler);
     const listening = server;
     await new Promise<void>((resolve, reject) => {
@@ -59,27 +66,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       listening.listen(options.port ?? defaultServePort, host, () => resolve());
     });
   } catch (e) {
-    await runner.close();
+    await scheduler?.close();
     await store.close();
     throw listenError(e, host, options.port ?? defaultServePort);
   }
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : (options.port ?? defaultServePort);
   url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  const resumed = await scheduler.resumeUnfinished();
   const httpServer = server;
+  const running = scheduler;
   return {
     url,
     host,
     port,
-    resumed,
+    resumed: running.resumed,
     async close() {
-      scheduler.close();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();
       });
-      await runner.close();
+      await running.close();
       await blobs.flush();
       await store.close();
     },
@@ -137,12 +143,16 @@ export async function serveUntilStopped(flags: ServeFlags, home: string, announc
     authToken: flags.authTokenFile ? readAuthToken(flags.authTokenFile) : undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   };
-  const server = await startServer(options);
+  let crashed: ((error: Error) => void) | undefined;
+  const crash = new Promise<Error>((resolve) => (crashed = resolve));
+  const server = await startServer({ ...options, onSchedulerCrash: (e) => crashed?.(e) });
   announce(server, options);
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  const outcome = await Promise.race([stopped, crash]);
   await server.close();
+  if (outcome instanceof Error) throw new Error(`the scheduler stopped, so executions could no longer run: ${outcome.message}`);
 }

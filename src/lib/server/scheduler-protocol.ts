@@ -1,0 +1,24 @@
+// Messages between the API thread and the scheduler thread of `tsflyte serve`. Types only: plain, cloneable data,
+// never a store, a socket or a secret.
+import type { ExecutionKey } from "../store/records.js";
+
+/** What the scheduler thread opens on its own: its own database connection, blob store and task workers. */
+export interface SchedulerThreadConfig {
+  db: string;
+  storage: string;
+  workers: number;
+  cwd: string;
+  maxRunningExecutions?: number;
+}
+
+export type ToScheduler =
+  | { type: "start"; key: ExecutionKey }
+  | { type: "terminate"; id: number; key: ExecutionKey; cause: string; principal: string }
+  | { type: "close" };
+
+export type FromScheduler =
+  | { type: "ready"; resumed: number }
+  | { type: "failed"; message: string; hint?: string }
+  | { type: "terminated"; id: number; result: boolean; error?: string }
+  | { type: "log"; line: string }
+  | { type: "closed" };
