@@ -491,7 +491,8 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
     const ended = now();
     taskRecord.endedAt = ended;
     taskRecord.updatedAt = ended;
-    if (outcome.logs && store) {
+    // An attempt that ran in a process of its own always gets its log, empty or not, so its log link leads somewhere.
+    if ((outcome.logs || outcome.stored) && store) {
       taskRecord.logsUri = `${prefix}/logs.txt`;
       blobs.put(taskRecord.logsUri, new TextEncoder().encode(outcome.logs));
     }
