@@ -81,8 +81,7 @@ interface LaunchPlanRef {
 
 /**
  * Compiles the fixture with the real compiler, its code bundle uploaded to this server, and registers tasks,
- * workflows and launch plans. Each server gets its own version: the server keeps loaded closures per process, by
- * entity id, and both servers run in this one process with their code bundles at different URIs.
+ * workflows and launch plans, under a version of its own per database run.
  */
 async function register(client: Client, version: string): Promise<LaunchPlanRef> {
   const { create, toJson } = await import("@bufbuild/protobuf");
@@ -173,7 +172,7 @@ interface ClientJob {
 }
 
 /**
- * Drives the server from a worker thread: the client's own work (fetch, JSON) then runs on another event loop, and
+ * Drives the server from a worker thread: the client's own work (HTTP, JSON) then runs on another event loop, and
  * the latencies are the server's, not the time a response waited for the client to get round to reading it.
  */
 function driveFromThread(job: ClientJob): Promise<Samples> {
@@ -259,7 +258,7 @@ async function main(): Promise<void> {
   const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
   console.log(`goal: p99 CreateExecution under ${goalCreateP99Ms} ms, ${executions.toLocaleString("en-US")} executions of a one-task workflow at ${inFlight} in flight`);
   console.log(`node ${process.version}, ${cpus().length} CPUs (= task workers); this machine is shared and noisy — loadavg at start: ${load()}`);
-  console.log(`a real server in this process (startServer, port 0, file:// blobs in ${tmpdir()}), driven over HTTP by fetch from a worker thread`);
+  console.log(`a real server in this process (startServer, port 0, file:// blobs in ${tmpdir()}), driven over keep-alive HTTP from a worker thread; executions run on the server's scheduler thread and ${cpus().length} warm workers`);
   console.log(`each of ${inFlight} lanes: POST /api/v1/executions (timed), then GET /api/v1/executions/… every ${pollIntervalMs} ms until terminal (each timed), then the next`);
   console.log(`executions/s = executions / wall time until the last is terminal; ${warmUpExecutions} warm-up executions first, not counted; every execution must SUCCEED`);
   console.log("");
