@@ -3,10 +3,11 @@
 // every source file hashes the same. Never changes what the code sees: import.meta and stack lines stay its own.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, extname, isAbsolute, join, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
 import { tsflyteVersion } from "../version.js";
+import { ownImportMeta } from "./own-import-meta.js";
 
 interface Manifest {
   /** Every source file of the project the bundle holds, with the sha256 of its content. */
@@ -129,32 +130,6 @@ async function bundle(entry: string, out: string, manifestPath: string): Promise
   renameSync(manifestPath + temp, manifestPath);
 }
 
-const metaReplacements: [RegExp, string, (path: string) => string][] = [
-  // Same length as what they replace, so no column of the line moves; defined at the end, so no line moves.
-  [/\bimport\.meta\.url\b/g, "__tsflyte_url()", (p) => pathToFileURL(p).href],
-  [/\bimport\.meta\.filename\b/g, "__tsflyte_filename()", (p) => p],
-  [/\bimport\.meta\.dirname\b/g, "__tsflyte_dirname()", (p) => dirname(p)],
-];
-
-/** Keeps `import.meta.url`, `.filename` and `.dirname` pointing at each module's own file inside the bundle. */
-const ownImportMeta: Plugin = {
-  name: "tsflyte-own-import-meta",
-  setup(b) {
-    b.onLoad({ filter: /\.(ts|tsx|mts|js|mjs|jsx)$/ }, (args) => {
-      if (args.path.split(sep).includes("node_modules")) return undefined;
-      let contents = readFileSync(args.path, "utf8");
-      if (!contents.includes("import.meta")) return undefined;
-      const defined: string[] = [];
-      for (const [pattern, call, value] of metaReplacements) {
-        if (contents.search(pattern) < 0) continue;
-        contents = contents.replace(pattern, call);
-        defined.push(`function ${call.slice(0, -2)}() { return ${JSON.stringify(value(args.path))}; }`);
-      }
-      return { contents: `${contents}\n${defined.join("\n")}\n`, loader: loaderFor(args.path) };
-    });
-  },
-};
-
 /**
  * In tsflyte's own repository the examples import "tsflyte" by the package's own name, which Node resolves only
  * from inside the package, not from node_modules/.cache: point those imports at this tsflyte's files.
@@ -179,10 +154,3 @@ function projectPackageName(file: string): string | undefined {
   return undefined;
 }
 
-function loaderFor(path: string): "ts" | "tsx" | "js" | "jsx" {
-  const ext = extname(path);
-  if (ext === ".tsx") return "tsx";
-  if (ext === ".jsx") return "jsx";
-  if (ext === ".ts" || ext === ".mts") return "ts";
-  return "js";
-}

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
-import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Message, OnResolveResult, Plugin } from "esbuild";
 import { describeValue } from "../errors.js";
@@ -14,6 +14,7 @@ import { packageRoot, runningFromSource } from "../package-root.js";
 import { definitionOf, type TaskDefinition } from "../sdk/entity.js";
 import { tsflyteVersion } from "../version.js";
 import { ExecuteFailure, systemFailure, userFailure } from "./failure.js";
+import { ownImportMeta } from "../compiler/own-import-meta.js";
 
 export interface TaskModuleRequest {
   /** The folder `module` is relative to: the extracted code bundle, or the working directory. */
@@ -237,40 +238,6 @@ function tsflyteImport(specifier: string): OnResolveResult {
   } catch (error) {
     return { errors: [{ text: `"${specifier}" is not part of tsflyte ${tsflyteVersion}: ${(error as Error).message}` }] };
   }
-}
-
-const metaReplacements: [RegExp, string, (path: string) => string][] = [
-  // As long as what they replace, so no column moves; defined after the last line, so no line moves.
-  [/\bimport\.meta\.url\b/g, "__tsflyte_url()", (p) => pathToFileURL(p).href],
-  [/\bimport\.meta\.filename\b/g, "__tsflyte_filename()", (p) => p],
-  [/\bimport\.meta\.dirname\b/g, "__tsflyte_dirname()", (p) => dirname(p)],
-];
-
-/** Keeps `import.meta.url`, `.filename` and `.dirname` naming each source file, not the compiled file in the cache. */
-const ownImportMeta: Plugin = {
-  name: "tsflyte-execute-own-import-meta",
-  setup(b) {
-    b.onLoad({ filter: /\.(ts|tsx|mts|cts|js|mjs|cjs|jsx)$/ }, (args) => {
-      if (args.path.split(sep).includes("node_modules")) return undefined;
-      let contents = readFileSync(args.path, "utf8");
-      if (!contents.includes("import.meta")) return undefined;
-      const defined: string[] = [];
-      for (const [pattern, call, value] of metaReplacements) {
-        if (contents.search(pattern) < 0) continue;
-        contents = contents.replace(pattern, call);
-        defined.push(`function ${call.slice(0, -2)}() { return ${JSON.stringify(value(args.path))}; }`);
-      }
-      return { contents: `${contents}\n${defined.join("\n")}\n`, loader: loaderFor(args.path) };
-    });
-  },
-};
-
-function loaderFor(path: string): "ts" | "tsx" | "js" | "jsx" {
-  const ext = extname(path);
-  if (ext === ".tsx") return "tsx";
-  if (ext === ".jsx") return "jsx";
-  if (ext === ".ts" || ext === ".mts" || ext === ".cts") return "ts";
-  return "js";
 }
 
 // ── small helpers ──────────────────────────────────────────────────────────────────────────────────────────
