@@ -1,7 +1,7 @@
 // The blob store on this machine's disk: `file://` URIs are paths, metadata writes go through a write-behind queue
 // (see write-behind.ts), uploads and downloads are awaited copies. Never writes a file in place: temp name + rename.
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -13,8 +13,6 @@ import { fileUriToPath, isFileUri, joinUri, pathToFileUri } from "./file-uri.js"
 import { WriteBehindQueue } from "./write-behind.js";
 
 const copyConcurrency = 16;
-/** Blobs up to this size are written by `write` on the calling thread. */
-const syncWriteLimit = 256 << 10;
 let tempSeq = 0;
 
 export class FileBlobStore implements BlobStore {
@@ -54,16 +52,11 @@ export class FileBlobStore implements BlobStore {
     const target = fileUriToPath(uri);
     const tmp = tempName(target);
     try {
-      if (bytes.length <= syncWriteLimit) {
-        // Five trips through libuv's thread pool (mkdir, open, write, close, rename) cost more than a small write.
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(tmp, bytes);
-        renameSync(tmp, target);
-      } else {
-        await mkdir(dirname(target), { recursive: true });
-        await writeFile(tmp, bytes);
-        await rename(tmp, target);
-      }
+      // Off the calling thread: creating a folder and a file can take milliseconds on a slow disk, and a server
+      // writing for many requests at once must not stall them all.
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(tmp, bytes);
+      await rename(tmp, target);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
       throw e;

@@ -68,14 +68,15 @@ type CreatesInFlight = Set<string>;
  * Writes the inputs and the QUEUED row, then hands the execution to the scheduler. The name is checked before the
  * inputs are written, so a taken name never has its inputs replaced.
  */
-async function launch(ctx: ApiContext, inFlight: CreatesInFlight, record: ExecutionRecord, inputs: Uint8Array): Promise<void> {
+async function launch(ctx: ApiContext, inFlight: CreatesInFlight, record: ExecutionRecord, inputs: Uint8Array, generatedName: boolean): Promise<void> {
   const key: ExecutionKey = { project: record.project, domain: record.domain, name: record.name };
   const taken = () => alreadyExists(`an execution named ${record.name} already exists in ${record.project}/${record.domain}; choose another name or leave it out`);
   const flight = keyText(key);
   if (inFlight.has(flight)) throw taken();
   inFlight.add(flight);
   try {
-    if (await ctx.deps.store.getExecution(key)) throw taken();
+    // A generated name is new: 19 random characters out of 36 do not repeat, and the insert below checks anyway.
+    if (!generatedName && (await ctx.deps.store.getExecution(key))) throw taken();
     // Only this execution's inputs are waited for, not every node file the running executions have queued.
     await ctx.deps.blobs.write(record.inputsUri, inputs);
     if (!(await ctx.deps.store.createExecution(record))) throw taken();
@@ -154,7 +155,7 @@ async function createExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req
     overwriteCache: spec.overwriteCache || planOverwriteCache,
     maxParallelism: spec.maxParallelism || planParallelism || defaultMaxParallelism,
   });
-  await launch(ctx, inFlight, record, toBinary(LiteralMapSchema, inputs));
+  await launch(ctx, inFlight, record, toBinary(LiteralMapSchema, inputs), !request.name);
   sendMessage(req, res, ExecutionCreateResponseSchema, create(ExecutionCreateResponseSchema, { id: key }));
 }
 
@@ -194,7 +195,7 @@ async function relaunchExecution(ctx: ApiContext, inFlight: CreatesInFlight, { r
     overwriteCache: request.overwriteCache,
     maxParallelism: source.maxParallelism,
   });
-  await launch(ctx, inFlight, record, inputs);
+  await launch(ctx, inFlight, record, inputs, !request.name);
   sendMessage(req, res, ExecutionCreateResponseSchema, create(ExecutionCreateResponseSchema, { id: key }));
 }
 
@@ -212,7 +213,7 @@ async function recoverExecution(ctx: ApiContext, inFlight: CreatesInFlight, { re
     overwriteCache: source.overwriteCache,
     maxParallelism: source.maxParallelism,
   });
-  await launch(ctx, inFlight, record, inputs);
+  await launch(ctx, inFlight, record, inputs, !request.name);
   sendMessage(req, res, ExecutionCreateResponseSchema, create(ExecutionCreateResponseSchema, { id: key }));
 }
 

@@ -50,12 +50,19 @@ function projectMessage(record: ProjectRecord): Project {
  * Checks that the project exists and is active and that the domain is one of the fixed ones, as FlyteAdmin does
  * before any create: a clear 400 for a bad id or domain, 404 for a project nobody registered.
  */
+// Projects are never deleted or archived through this API, so one seen active stays so: most requests then skip a query.
+const activeProjects = new WeakMap<ApiContext, Set<string>>();
+
 export async function requireProjectAndDomain(ctx: ApiContext, project: string, domain: string): Promise<void> {
   checkProjectId(project);
   checkDomain(domain);
+  let known = activeProjects.get(ctx);
+  if (known?.has(project)) return;
   const record = await ctx.deps.store.getProject(project);
   if (!record) throw notFound(`project "${project}" does not exist; create it with POST /api/v1/projects (the default project is ${defaultProject})`);
   if (record.state !== "ACTIVE") throw invalidArgument(`project "${project}" is archived`);
+  if (!known) activeProjects.set(ctx, (known = new Set()));
+  known.add(project);
 }
 
 // Kubernetes label rules, which FlyteAdmin applies to project labels.
