@@ -20,7 +20,8 @@ import {
   taskExecutionsTable,
 } from "../../../src/lib/store/schema.js";
 import { startPostgres, type TestPostgres } from "../../support/postgres.js";
-import { describeControlPlaneStore, execution, key } from "./control-plane-suite.js";
+import { describeControlPlaneStore } from "./control-plane-suite.js";
+import { execution, key } from "./record-fixtures.js";
 
 let server: TestPostgres;
 before(async () => {

@@ -8,15 +8,13 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { UserError } from "../../../src/lib/errors.js";
+import { cacheEntry, execution, fullExecution, fullNode, fullTask, key, node, task } from "./record-fixtures.js";
 import { currentOwner, isOwnerAlive } from "../../../src/lib/store/owner.js";
 import type {
-  CacheEntryRecord,
   ExecutionKey,
   ExecutionRecord,
-  NodeExecutionRecord,
   NodePhase,
   StoreWrite,
-  TaskExecutionRecord,
 } from "../../../src/lib/store/records.js";
 import {
   cacheEntriesTable,
@@ -50,110 +48,6 @@ function open(file = path.join(tempDir(), "home", "metadata.db")): SqliteStore {
   return store;
 }
 
-const key: ExecutionKey = { project: "flytesnacks", domain: "development", name: "abc123" };
-
-function execution(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
-  return {
-    ...key,
-    launchKind: "workflow",
-    launchName: "examples.spend.calculateSpend",
-    launchVersion: "local",
-    mode: "MANUAL",
-    phase: "RUNNING",
-    inputsUri: "file:///tmp/metadata/flytesnacks-development-abc123/inputs.pb",
-    overwriteCache: false,
-    maxParallelism: 25,
-    createdAt: 1_700_000_000_000,
-    updatedAt: 1_700_000_000_500,
-    ...overrides,
-  };
-}
-
-const fullExecution: ExecutionRecord = execution({
-  launchKind: "launchPlan",
-  source: { file: "/home/me/project/workflows/spend.ts", exportName: "calculateSpend" },
-  mode: "RECOVERED",
-  sourceExecution: "zzz999",
-  phase: "FAILED",
-  error: { kind: "USER", code: "ValueError", message: "boom", recoverable: false, stack: "at spend.ts:3:7", errorUri: "file:///e/error.pb" },
-  outputsUri: "file:///tmp/metadata/flytesnacks-development-abc123/outputs.pb",
-  overwriteCache: true,
-  owner: { host: "box", pid: 4242, startedAt: 123_456_789 },
-  startedAt: 1_700_000_000_100,
-  endedAt: 1_700_000_000_900,
-});
-
-function node(overrides: Partial<NodeExecutionRecord> = {}): NodeExecutionRecord {
-  return {
-    project: key.project,
-    domain: key.domain,
-    executionName: key.name,
-    nodeId: "n0",
-    specNodeId: "n0",
-    entityKind: "task",
-    entityName: "examples.spend.sum",
-    isParent: false,
-    phase: "RUNNING",
-    createdAt: 1_700_000_000_000,
-    updatedAt: 1_700_000_000_000,
-    ...overrides,
-  };
-}
-
-const fullNode: NodeExecutionRecord = node({
-  nodeId: "n1-0-n0",
-  specNodeId: "n0",
-  parentNodeId: "n1",
-  entityKind: "workflow",
-  isParent: true,
-  phase: "RECOVERED",
-  cacheStatus: "CACHE_HIT",
-  cacheKey: "k-1",
-  inputsUri: "file:///in.pb",
-  outputsUri: "file:///out.pb",
-  error: { kind: "SYSTEM", code: "X", message: "" , recoverable: true, stack: "", errorUri: "file:///err.pb" },
-  recoveredFrom: "old111",
-  startedAt: 1_700_000_000_001,
-  endedAt: 1_700_000_000_002,
-});
-
-function task(overrides: Partial<TaskExecutionRecord> = {}): TaskExecutionRecord {
-  return {
-    project: key.project,
-    domain: key.domain,
-    executionName: key.name,
-    nodeId: "n0",
-    attempt: 0,
-    taskName: "examples.spend.sum",
-    runner: "in-process",
-    phase: "RUNNING",
-    startedAt: 1_700_000_000_000,
-    updatedAt: 1_700_000_000_000,
-    ...overrides,
-  };
-}
-
-const fullTask: TaskExecutionRecord = task({
-  attempt: 2,
-  runner: "subprocess",
-  phase: "RETRYABLE_FAILED",
-  error: { kind: "UNKNOWN", code: "OOM", message: "killed" },
-  outputsUri: "file:///o.pb",
-  logsUri: "file:///logs.txt",
-  endedAt: 1_700_000_000_003,
-});
-
-const cacheEntry: CacheEntryRecord = {
-  key: "examples.spend.sum:v1:abcdef",
-  taskName: "examples.spend.sum",
-  cacheVersion: "v1",
-  outputsUri: "file:///cached/outputs.pb",
-  project: key.project,
-  domain: key.domain,
-  executionName: key.name,
-  nodeId: "n0",
-  createdAt: 1_700_000_000_000,
-};
 
 describe("SqliteStore round-trips", () => {
   test("an execution with every field, and one with only the required ones", async () => {
@@ -455,27 +349,30 @@ describe("openSqliteStore", () => {
   });
 
   test("a database at schema 1 (as tsflyte 0.1 left it) is migrated, and its executions read as before", async () => {
+    // What schema 1 could hold: no abort metadata, no launch project or domain of their own.
+    const { abort: _abort, launchProject: _project, launchDomain: _domain, ...schemaOne } = fullExecution;
+    const v1Execution: ExecutionRecord = { ...schemaOne, phase: "FAILED" };
     const file = path.join(tempDir(), "metadata.db");
     const old = new Database(file);
     const [first] = migrations;
     for (const statement of first.statements) old.exec(statementFor(statement, "sqlite") ?? "");
     old.prepare("INSERT INTO schema_info VALUES (1, ?, 0)").run(first.description);
     const v1Columns = (old.prepare("SELECT name FROM pragma_table_info('executions')").all() as { name: string }[]).map((c) => c.name);
-    const v1Row = Object.fromEntries(v1Columns.map((c) => [c, (fullExecution as unknown as Record<string, unknown>)[c] ?? null]));
+    const v1Row = Object.fromEntries(v1Columns.map((c) => [c, (v1Execution as unknown as Record<string, unknown>)[c] ?? null]));
     Object.assign(v1Row, {
-      launch_kind: fullExecution.launchKind, launch_name: fullExecution.launchName, launch_version: fullExecution.launchVersion,
-      source_file: fullExecution.source?.file, source_export_name: fullExecution.source?.exportName, source_execution: fullExecution.sourceExecution,
-      error_kind: fullExecution.error?.kind, error_code: fullExecution.error?.code, error_message: fullExecution.error?.message,
-      error_recoverable: 0, error_stack: fullExecution.error?.stack, error_uri: fullExecution.error?.errorUri,
-      inputs_uri: fullExecution.inputsUri, outputs_uri: fullExecution.outputsUri, overwrite_cache: 1, max_parallelism: fullExecution.maxParallelism,
-      owner_host: fullExecution.owner?.host, owner_pid: fullExecution.owner?.pid, owner_started_at: fullExecution.owner?.startedAt,
-      created_at: fullExecution.createdAt, started_at: fullExecution.startedAt, updated_at: fullExecution.updatedAt, ended_at: fullExecution.endedAt,
+      launch_kind: v1Execution.launchKind, launch_name: v1Execution.launchName, launch_version: v1Execution.launchVersion,
+      source_file: v1Execution.source?.file, source_export_name: v1Execution.source?.exportName, source_execution: v1Execution.sourceExecution,
+      error_kind: v1Execution.error?.kind, error_code: v1Execution.error?.code, error_message: v1Execution.error?.message,
+      error_recoverable: 0, error_stack: v1Execution.error?.stack, error_uri: v1Execution.error?.errorUri,
+      inputs_uri: v1Execution.inputsUri, outputs_uri: v1Execution.outputsUri, overwrite_cache: 1, max_parallelism: v1Execution.maxParallelism,
+      owner_host: v1Execution.owner?.host, owner_pid: v1Execution.owner?.pid, owner_started_at: v1Execution.owner?.startedAt,
+      created_at: v1Execution.createdAt, started_at: v1Execution.startedAt, updated_at: v1Execution.updatedAt, ended_at: v1Execution.endedAt,
     });
     old.prepare(`INSERT INTO executions (${v1Columns.join(", ")}) VALUES (${v1Columns.map((c) => `@${c}`).join(", ")})`).run(v1Row);
     old.close();
 
     const store = open(file);
-    assert.deepEqual(await store.getExecution(key), fullExecution);
+    assert.deepEqual(await store.getExecution(key), v1Execution);
     assert.equal(await store.createExecution(execution({ name: "new", abort: { cause: "c", principal: "p" } })), true);
     assert.deepEqual((await store.getExecution({ ...key, name: "new" }))?.abort, { cause: "c", principal: "p" });
     const db = new Database(file, { readonly: true });
