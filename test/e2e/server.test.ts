@@ -118,6 +118,41 @@ for (const backend of backends) {
       assert.equal(data.full_outputs.literals.o0.scalar.primitive.integer, "3");
     });
 
+    test("recover reuses the finished node and runs the failed one with the gate open; relaunch runs everything again", async () => {
+      const ledger = join(work.path, `ledger-recover-${backend.name}.txt`);
+      const gate = join(work.path, `gate-${backend.name}`);
+      writeFileSync(ledger, "");
+      const inputs = { x: literal.int(4), gate: literal.str(gate), ledger: literal.str(ledger) };
+      const created = await api.ok("POST", "/api/v1/executions", createExecutionBody(project, domain, launch("test.fixtures.server.flows.gated"), inputs));
+      const failed = await api.waitForExecution(project, domain, created.id.name);
+      assert.equal(failed.closure.phase, "FAILED");
+      assert.match(failed.closure.error.message, /the gate .* is closed/);
+      writeFileSync(gate, "open");
+      const recovered = await api.ok("POST", "/api/v1/executions/recover", { id: { project, domain, name: created.id.name } });
+      const done = await api.waitForExecution(project, domain, recovered.id.name);
+      assert.equal(done.closure.phase, "SUCCEEDED", JSON.stringify(done.closure.error));
+      const nodes = await api.ok("GET", `/api/v1/node_executions/${project}/${domain}/${recovered.id.name}`);
+      const phases = Object.fromEntries(nodes.node_executions.map((n: any) => [n.id.node_id, n.closure.phase]));
+      assert.deepEqual(phases, { n0: "RECOVERED", n1: "SUCCEEDED" });
+      const data = await api.ok("GET", `/api/v1/data/executions/${project}/${domain}/${recovered.id.name}`);
+      assert.equal(data.full_outputs.literals.o0.scalar.primitive.integer, "108");
+      assert.deepEqual(readFileSync(ledger, "utf8").trim().split("\n"), ["double 4"], "recover did not run the finished node again");
+
+      const relaunched = await api.ok("POST", "/api/v1/executions/relaunch", { id: { project, domain, name: created.id.name } });
+      assert.equal((await api.waitForExecution(project, domain, relaunched.id.name)).closure.phase, "SUCCEEDED");
+      assert.deepEqual(readFileSync(ledger, "utf8").trim().split("\n"), ["double 4", "double 4"], "relaunch ran everything again");
+    });
+
+    test("a task runs on its own as an execution", async () => {
+      const body = createExecutionBody(project, domain, launch("test.fixtures.server.flows.double"), { x: literal.int(5), ledger: literal.str("") }) as any;
+      body.spec.launchPlan.resourceType = "TASK";
+      const created = await api.ok("POST", "/api/v1/executions", body);
+      const execution = await api.waitForExecution(project, domain, created.id.name);
+      assert.equal(execution.closure.phase, "SUCCEEDED", JSON.stringify(execution.closure.error));
+      const data = await api.ok("GET", `/api/v1/data/executions/${project}/${domain}/${created.id.name}`);
+      assert.equal(data.full_outputs.literals.o0.scalar.primitive.integer, "10");
+    });
+
     test("terminate with a cause ends a running execution ABORTED and records the cause", async () => {
       const ledger = join(work.path, `ledger-abort-${backend.name}.txt`);
       writeFileSync(ledger, "");

@@ -480,6 +480,9 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
       updatedAt: started,
     };
     run.recorder.record({ table: "task", row: taskRecord });
+    // A process of its own may outlive ours for a moment: its attempt is on record before it starts, so a crash
+    // in between never leaves an attempt that ran but that no restart counts.
+    if (run.env.runner.isolated && store) await run.recorder.flush();
     const lastUserAttempt = userFailures + 1 >= userAttempts;
     let outcome: AttemptOutcome;
     let aborted = false;

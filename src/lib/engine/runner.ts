@@ -60,6 +60,8 @@ export type AttemptOutcome =
 export interface TaskRunner {
   /** Recorded with every attempt: `in-process`, `subprocess`, `pod`, `ray`, `spark`. */
   readonly name: string;
+  /** Attempts run outside this process: the engine records each as RUNNING before the runner starts it. */
+  readonly isolated?: boolean;
   /** Runs one attempt. Never throws for a task failure: it resolves with the classified error instead. */
   run(attempt: TaskAttempt): Promise<AttemptOutcome>;
 }

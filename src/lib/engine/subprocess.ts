@@ -14,6 +14,7 @@ import { describeExit } from "./worker-warm.js";
 
 export class SubprocessRunner implements TaskRunner {
   readonly name = "subprocess";
+  readonly isolated = true;
   readonly pool: WorkerPool;
   private readonly ownsPool: boolean;
 
