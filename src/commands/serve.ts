@@ -24,7 +24,7 @@ export default class Serve extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
     const { serveUntilStopped } = await import("../lib/server/server.js");
-    const { tsflyteHome } = await import("../lib/local/service.js");
+    const { tsflyteHome } = await import("../lib/home.js");
     const { describeServing } = await import("../render/serve.js");
     await serveUntilStopped(
       { host: flags.host, port: flags.port, db: flags.db, storage: flags.storage, workers: flags.workers, authTokenFile: flags["auth-token-file"] },

@@ -1,12 +1,12 @@
 // The embedded local target: $TSFLYTE_HOME with its SQLite history and file:// blob store, loading a module's
 // entity by name, and starting, recovering and relaunching executions on the in-process engine. No flags here.
 import { randomBytes } from "node:crypto";
-import { homedir } from "node:os";
-import { join, relative, resolve, sep } from "node:path";
+import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { UserError } from "../errors.js";
+import { tsflyteHome } from "../home.js";
 import { collectModuleFiles, describeLoadError, findProjectRoot, loadModules, type LoadResult } from "../compiler/load.js";
 import { EntryLoadError, importPrebuilt } from "../compiler/prebuilt.js";
 import { discoverEntities, type DiscoveredEntity } from "../compiler/names.js";
@@ -23,10 +23,7 @@ import { InProcessRunner, type LogEcho } from "../engine/in-process.js";
 import { valuesToLiteralMap } from "../engine/offload.js";
 import { entityLabel } from "../engine/direct.js";
 
-/** `$TSFLYTE_HOME`, or `~/.tsflyte`. */
-export function tsflyteHome(): string {
-  return resolve(process.env.TSFLYTE_HOME || join(homedir(), ".tsflyte"));
-}
+export { tsflyteHome } from "../home.js";
 
 export interface LocalHome {
   home: string;

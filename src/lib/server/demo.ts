@@ -3,10 +3,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UserError } from "../errors.js";
+import { tsflyteHome } from "../home.js";
 import { packageRoot } from "../package-root.js";
 import { isOwnerAlive } from "../store/owner.js";
 
@@ -21,12 +21,9 @@ const stopGraceMs = 10_000;
 const killWaitMs = 5_000;
 const requestTimeoutMs = 2_000;
 
-/**
- * `$TSFLYTE_HOME`, or `~/.tsflyte`: the rule of `tsflyteHome()` in lib/local/service.ts, repeated here because that
- * module loads the compiler, which the demo commands never need.
- */
+/** `$TSFLYTE_HOME`, whose `demo` folder holds the demo. */
 export function demoHome(): string {
-  return resolve(process.env.TSFLYTE_HOME || join(homedir(), ".tsflyte"));
+  return tsflyteHome();
 }
 
 /** Where a demo keeps everything: one folder, so `teardown --delete-data` removes exactly this. */
