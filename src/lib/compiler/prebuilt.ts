@@ -1,17 +1,17 @@
 // Imports one workflow module for `tsflyte run` without Node's loader-hooks thread: its TypeScript graph is
 // bundled once with esbuild (packages stay imports) into the project's node_modules/.cache, and reused while
 // every source file hashes the same. Never changes what the code sees: import.meta and stack lines stay its own.
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
 import { tsflyteVersion } from "../version.js";
 import { ownImportMeta } from "./own-import-meta.js";
+import { digestSources, sha256, sourcesUnchanged, type SourceDigest } from "./source-digests.js";
 
 interface Manifest {
   /** Every source file of the project the bundle holds, with the sha256 of its content. */
-  inputs: { path: string; sha256: string }[];
+  inputs: SourceDigest[];
 }
 
 /** Why a module could not be loaded: esbuild's syntax error with its place, or what the module threw. */
@@ -34,22 +34,6 @@ function cacheFolder(file: string): string | undefined {
   }
 }
 
-function sha256(bytes: string | Buffer): string {
-  return createHash("sha256").update(bytes).digest("base64url");
-}
-
-function fresh(manifest: Manifest): boolean {
-  for (const input of manifest.inputs) {
-    let content: Buffer;
-    try {
-      content = readFileSync(input.path);
-    } catch {
-      return false;
-    }
-    if (sha256(content) !== input.sha256) return false;
-  }
-  return true;
-}
 
 /**
  * Imports `file` from a bundle of its project-local module graph, building the bundle when a source changed.
@@ -68,7 +52,7 @@ export async function importPrebuilt(file: string): Promise<Record<string, unkno
   } catch {
     manifest = undefined;
   }
-  if (!manifest || !existsSync(out) || !fresh(manifest)) await bundle(entry, out, manifestPath);
+  if (!manifest || !existsSync(out) || !sourcesUnchanged(manifest.inputs)) await bundle(entry, out, manifestPath);
   // Stack traces of the user's code point at the .ts lines through the bundle's inline source map.
   process.setSourceMapsEnabled(true);
   try {
@@ -117,10 +101,11 @@ async function bundle(entry: string, out: string, manifestPath: string): Promise
     throw new EntryLoadError(first.text, at, error);
   }
   const base = process.cwd();
-  const inputs = Object.keys(result.metafile.inputs)
-    .map((p) => (isAbsolute(p) ? p : resolve(base, p)))
-    .filter((p) => !p.split(sep).includes("node_modules"))
-    .map((path) => ({ path, sha256: sha256(readFileSync(path)) }));
+  const inputs = digestSources(
+    Object.keys(result.metafile.inputs)
+      .map((p) => (isAbsolute(p) ? p : resolve(base, p)))
+      .filter((p) => !p.split(sep).includes("node_modules")),
+  );
   mkdirSync(dirname(out), { recursive: true });
   // Written then renamed: another tsflyte bundling the same module at the same moment never sees half a file.
   const temp = `.${process.pid}.tmp`;

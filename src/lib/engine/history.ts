@@ -48,6 +48,15 @@ function errorMessage(e: ExecutionErrorRecord): ExecutionError {
   return create(ExecutionErrorSchema, { code: e.code, message: e.message, errorUri: e.errorUri ?? "", kind: ExecutionError_ErrorKind[e.kind] });
 }
 
+/** A node's or attempt's `output_result` oneof: its error, else where its outputs are. */
+function outputResult(record: { error?: ExecutionErrorRecord; outputsUri?: string }):
+  | { case: "error"; value: ExecutionError }
+  | { case: "outputUri"; value: string }
+  | { case: undefined } {
+  if (record.error) return { case: "error", value: errorMessage(record.error) };
+  return record.outputsUri ? { case: "outputUri", value: record.outputsUri } : { case: undefined };
+}
+
 function elapsed(startedAt: number | undefined, endedAt: number | undefined) {
   return startedAt !== undefined && endedAt !== undefined ? durationFromMs(Math.max(0, endedAt - startedAt)) : undefined;
 }
@@ -149,11 +158,7 @@ export function nodeExecutionToAdmin(record: NodeExecutionRecord): NodeExecution
     inputUri: record.inputsUri ?? "",
     closure: {
       phase: NodeExecution_Phase[record.phase],
-      outputResult: record.error
-        ? { case: "error", value: errorMessage(record.error) }
-        : record.outputsUri
-          ? { case: "outputUri", value: record.outputsUri }
-          : { case: undefined },
+      outputResult: outputResult(record),
       startedAt: ts(record.startedAt),
       duration: elapsed(record.startedAt, record.endedAt),
       createdAt: ts(record.createdAt),
@@ -215,11 +220,7 @@ export function taskExecutionToAdmin(record: TaskExecutionRecord, taskVersion = 
     inputUri: context.inputUri ?? "",
     closure: {
       phase: TaskExecution_Phase[record.phase],
-      outputResult: record.error
-        ? { case: "error", value: errorMessage(record.error) }
-        : record.outputsUri
-          ? { case: "outputUri", value: record.outputsUri }
-          : { case: undefined },
+      outputResult: outputResult(record),
       startedAt: ts(record.startedAt),
       duration: elapsed(record.startedAt, record.endedAt),
       createdAt: ts(record.startedAt),

@@ -2,7 +2,6 @@
 // one cached .mjs (per content: a code bundle's digest, or the hashes of the files it reads); every package import
 // stays an import, resolved to a file: `tsflyte` to the tsflyte running this, any other package from the importing
 // folder, the working directory or tsflyte's own node_modules. Imported once per process and kept; never runs the task.
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -15,6 +14,7 @@ import { definitionOf, type TaskDefinition } from "../sdk/entity.js";
 import { tsflyteVersion } from "../version.js";
 import { ExecuteFailure, systemFailure, userFailure } from "./failure.js";
 import { ownImportMeta } from "../compiler/own-import-meta.js";
+import { digestSources, sha256, sourcesUnchanged, type SourceDigest } from "../compiler/source-digests.js";
 
 export interface TaskModuleRequest {
   /** The folder `module` is relative to: the extracted code bundle, or the working directory. */
@@ -134,7 +134,7 @@ interface Manifest {
   /** The compiled file, in the same folder. */
   out: string;
   /** The project files it was compiled from, with the sha256 of their content. */
-  inputs: { path: string; sha256: string }[];
+  inputs: SourceDigest[];
 }
 
 /** The compiled file of `entry`, built unless the cache holds one made from the same content. */
@@ -147,7 +147,7 @@ async function compiledModule(entry: string, request: TaskModuleRequest, rebuild
   const manifestPath = join(folder, `${key}.json`);
   if (!rebuild) {
     const manifest = readManifest(manifestPath);
-    if (manifest && existsSync(join(folder, manifest.out)) && (request.bundleDigest || fresh(manifest))) {
+    if (manifest && existsSync(join(folder, manifest.out)) && (request.bundleDigest || sourcesUnchanged(manifest.inputs))) {
       return { file: join(folder, manifest.out), inputs: manifest.inputs.map((i) => i.path) };
     }
   }
@@ -196,10 +196,11 @@ async function bundle(entry: string, request: TaskModuleRequest, outfile: string
     });
     throw userFailure("ModuleBuildFailed", `${request.module} does not compile:\n${lines.join("\n")}${errors.length > 5 ? `\n(and ${errors.length - 5} more)` : ""}`);
   }
-  const inputs = Object.keys(result.metafile.inputs)
-    .map((p) => (isAbsolute(p) ? p : resolve(request.codeDir, p)))
-    .filter((p) => existsSync(p))
-    .map((path) => ({ path, sha256: sha256(readFileSync(path)) }));
+  const inputs = digestSources(
+    Object.keys(result.metafile.inputs)
+      .map((p) => (isAbsolute(p) ? p : resolve(request.codeDir, p)))
+      .filter((p) => existsSync(p)),
+  );
   return { code: result.outputFiles[0].text, inputs };
 }
 
@@ -263,19 +264,6 @@ function readManifest(path: string): Manifest | undefined {
   }
 }
 
-function fresh(manifest: Manifest): boolean {
-  for (const input of manifest.inputs) {
-    let content: Buffer;
-    try {
-      content = readFileSync(input.path);
-    } catch {
-      return false;
-    }
-    if (sha256(content) !== input.sha256) return false;
-  }
-  return true;
-}
-
 /** Written then renamed: a process reading the cache at the same moment never sees half a file. */
 function writeAtomically(path: string, text: string): void {
   const temp = `${path}.${process.pid}.tmp`;
@@ -292,9 +280,6 @@ function isFile(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
-function sha256(data: string | Buffer): string {
-  return createHash("sha256").update(data).digest("base64url");
-}
 
 function errorCode(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code;
