@@ -13,7 +13,16 @@ const { version } = JSON.parse(readFileSync(join(idlPackage, "package.json"), "u
 const outDir = join(root, "src/lib/idl/gen");
 const stamp = join(outDir, ".flyteidl-version");
 
-if (existsSync(stamp) && readFileSync(stamp, "utf8") === version && !process.argv.includes("--force")) process.exit(0);
+const jsonNames = join(outDir, "json-names.ts");
+/** The JSON field-name table `get execution` reads instead of loading the codecs (scripts/gen-json-names.ts). */
+function writeJsonNames() {
+  execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts/gen-json-names.ts"), jsonNames], { cwd: root, stdio: "inherit" });
+}
+
+if (existsSync(stamp) && readFileSync(stamp, "utf8") === version && !process.argv.includes("--force")) {
+  if (!existsSync(jsonNames)) writeJsonNames();
+  process.exit(0);
+}
 
 // buf ignores inputs under node_modules, so work on a copy.
 const work = join(root, "build/protos");
@@ -37,5 +46,6 @@ rmSync(outDir, { recursive: true, force: true });
 const buf = join(root, "node_modules/.bin/buf");
 const paths = ["core", "admin", "event"].flatMap((d) => ["--path", `flyteidl/${d}`]);
 execFileSync(buf, ["generate", ...paths], { cwd: work, stdio: "inherit" });
+writeJsonNames();
 writeFileSync(stamp, version);
 console.log(`generated Flyte IDL ${version} codecs in ${outDir}`);

@@ -1,50 +1,71 @@
 // The base of every tsflyte command: the shared flags, and one place that turns errors into a clear message
 // and a stable exit code (also in --json mode). Never holds a command's logic.
 import { Command, Flags, Errors } from "@oclif/core";
-import { UserError } from "./lib/errors.js";
+import { NotFoundError, UnreachableError, UserError } from "./lib/errors.js";
 import { renderError } from "./render/errors.js";
 import type { RunResult } from "./lib/local/commands.js";
+import type { ResolvedConfig } from "./lib/config/config.js";
 
-/** Exit codes: 1 the user can fix it (bad input, compile problems), 2 bad usage, 70 a bug in tsflyte. */
-export const exitCodes = { userError: 1, usage: 2, bug: 70 } as const;
+/**
+ * Exit codes, documented in the README: 1 the execution failed, 2 bad usage or bad input (compile problems
+ * included), 3 not found, 4 the control plane is unreachable or refused us, 70 a bug in tsflyte.
+ */
+export const exitCodes = { executionFailed: 1, usage: 2, badInput: 2, notFound: 3, unreachable: 4, bug: 70 } as const;
+
+/** The exit code for an error that ends a command. */
+export function exitCodeOf(err: Error & { oclif?: { exit?: number } }): number {
+  if (err instanceof NotFoundError) return exitCodes.notFound;
+  if (err instanceof UnreachableError) return exitCodes.unreachable;
+  if (err instanceof UserError) return exitCodes.badInput;
+  if (err instanceof Errors.CLIError && err.oclif?.exit === 2) return exitCodes.usage;
+  return exitCodes.bug;
+}
 
 export abstract class BaseCommand extends Command {
   static override baseFlags = {
-    project: Flags.string({ char: "p", summary: "project of the entities", default: "flytesnacks", helpGroup: "GLOBAL" }),
-    domain: Flags.string({ char: "d", summary: "domain of the entities", default: "development", helpGroup: "GLOBAL" }),
+    config: Flags.string({ char: "c", summary: "config file (default: $FLYTECTL_CONFIG, then ~/.flyte/config.yaml)", helpGroup: "GLOBAL" }),
+    project: Flags.string({ char: "p", summary: "project (default: task.project in the config, else flytesnacks)", helpGroup: "GLOBAL" }),
+    domain: Flags.string({ char: "d", summary: "domain (default: task.domain in the config, else development)", helpGroup: "GLOBAL" }),
     verbose: Flags.boolean({ char: "v", summary: "show stack traces, also tsflyte's own frames", helpGroup: "GLOBAL" }),
   };
+
+  /** The config this command runs with: flags, then environment, then the config file, then defaults. */
+  async resolvedConfig(flags: { config?: string; project?: string; domain?: string }): Promise<ResolvedConfig> {
+    const { resolveConfig } = await import("./lib/config/config.js");
+    return resolveConfig({ config: flags.config, project: flags.project, domain: flags.domain });
+  }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     const verbose = this.argv.includes("-v") || this.argv.includes("--verbose");
     if (err instanceof Errors.ExitError) throw err;
-    const isUsage = err instanceof Errors.CLIError && !(err instanceof UserError) && err.oclif?.exit === 2;
-    const code = err instanceof UserError ? exitCodes.userError : isUsage ? exitCodes.usage : exitCodes.bug;
+    const code = exitCodeOf(err);
+    const isUsage = code === exitCodes.usage && !(err instanceof UserError);
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ error: errorJson(err, code) }, null, 2)}\n`);
     } else {
-      process.stderr.write(`${renderError(err, { verbose, usage: code === exitCodes.usage })}\n`);
+      process.stderr.write(`${renderError(err, { verbose, usage: isUsage })}\n`);
     }
     return this.exit(code);
   }
 }
 
 /** Prints a finished run (stdout: name and outputs; stderr: the error trace) and exits 1 unless it succeeded. */
-export async function reportRun(command: BaseCommand, result: RunResult, verbose: boolean): Promise<RunResult> {
+export async function reportRun(command: BaseCommand, result: RunResult, verbose: boolean, where?: string): Promise<RunResult> {
   const { renderRunResult } = await import("./render/run.js");
   if (command.jsonEnabled()) {
     if (result.phase === "SUCCEEDED") return result;
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
-    const rendered = renderRunResult(result, { verbose });
+    const rendered = renderRunResult(result, { verbose, where });
     command.log(rendered.stdout);
     if (rendered.stderr) process.stderr.write(`${rendered.stderr}\n`);
     if (result.phase === "SUCCEEDED") return result;
   }
-  return command.exit(exitCodes.userError);
+  return command.exit(exitCodes.executionFailed);
 }
 
 function errorJson(err: Error, code: number): Record<string, unknown> {
   const problems = (err as { problems?: unknown }).problems;
-  return { message: err.message, exitCode: code, ...(problems ? { problems } : {}) };
+  const hint = (err as { hint?: unknown }).hint;
+  return { message: err.message, exitCode: code, ...(typeof hint === "string" ? { hint } : {}), ...(problems ? { problems } : {}) };
 }

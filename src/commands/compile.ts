@@ -27,6 +27,7 @@ export default class Compile extends BaseCommand {
 
   async run(): Promise<CompileResult> {
     const { argv, flags } = await this.parse(Compile);
+    const config = await this.resolvedConfig(flags);
     const { compileToPackage } = await import("../lib/compiler/service.js");
     const result = await compileToPackage({
       paths: argv as string[],
@@ -34,8 +35,8 @@ export default class Compile extends BaseCommand {
       image: flags.image,
       version: flags.version,
       format: flags.format as "pb" | "json",
-      project: flags.project,
-      domain: flags.domain,
+      project: config.project,
+      domain: config.domain,
     });
     if (!this.jsonEnabled()) this.log(renderCompileResult(result));
     return result;

@@ -22,6 +22,36 @@ export class UserError extends Error {
   }
 }
 
+const notFoundBrand = Symbol.for("tsflyte.NotFoundError");
+const unreachableBrand = Symbol.for("tsflyte.UnreachableError");
+
+/** What was asked for does not exist: an execution, an entity, a version, a project (exit code 3). */
+export class NotFoundError extends UserError {
+  readonly [notFoundBrand] = true;
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = "NotFoundError";
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[notFoundBrand] === true;
+  }
+}
+
+/**
+ * The control plane could not be reached or refused us: DNS, connection refused, TLS, timeout, 401/403 (exit
+ * code 4). The message names the endpoint, what failed and the config file used; never a token.
+ */
+export class UnreachableError extends UserError {
+  readonly [unreachableBrand] = true;
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = "UnreachableError";
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[unreachableBrand] === true;
+  }
+}
+
 /** One problem found while compiling an entity, with the user's source location when known. */
 export interface CompileProblem {
   entity: string;
@@ -120,5 +150,34 @@ export class ExecutionFailedError extends Error {
   }
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[executionFailedBrand] === true;
+  }
+}
+
+const executionSpecErrorBrand = Symbol.for("tsflyte.ExecutionSpecError");
+
+/** One problem in an execution spec file (`--execFile`), where it was written: `key` is a path like `inputs.x`. */
+export interface ExecutionSpecProblem {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  col: number;
+  /** The key path (`envs.FOO`, `inputs.x[1]`); empty for the file as a whole. */
+  key: string;
+  message: string;
+}
+
+/** Every problem found in an execution spec file, one line each: `file:line:col: key: message`. */
+export class ExecutionSpecError extends UserError {
+  readonly [executionSpecErrorBrand] = true;
+  constructor(readonly problems: ExecutionSpecProblem[]) {
+    super(
+      problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.key ? `${p.key}: ` : ""}${p.message}`).join("\n"),
+      "fix the file, or write a fresh one with `tsflyte get task|launchplan NAME --execFile FILE`",
+    );
+    this.name = "ExecutionSpecError";
+  }
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[executionSpecErrorBrand] === true;
   }
 }

@@ -3,9 +3,9 @@
 import type { RunResult } from "../lib/local/commands.js";
 import { renderErrorTrace } from "./error-trace.js";
 
-export function renderRunResult(result: RunResult, options: { verbose: boolean }): { stdout: string; stderr?: string } {
+export function renderRunResult(result: RunResult, options: { verbose: boolean; where?: string }): { stdout: string; stderr?: string } {
   const { project, domain, name } = result.execution;
-  const lines = [`Execution ${name} ${result.phase} (local, ${project}/${domain})`];
+  const lines = [`Execution ${name} ${result.phase} (${options.where ?? "local"}, ${project}/${domain})`];
   if (result.outputs && Object.keys(result.outputs).length) {
     // One line per output, its value as JSON: exact, greppable, and no YAML parser to load.
     lines.push("Outputs:", ...Object.entries(result.outputs).map(([name, value]) => `  ${name}: ${JSON.stringify(value)}`));

@@ -69,7 +69,7 @@ test("compile --json returns the result object and the version is stable", async
   }
 });
 
-test("compile of a module that fails to load exits 1, names the file, and writes nothing", async () => {
+test("compile of a module that fails to load exits 2, names the file, and writes nothing", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tsflyte-compile-bad-"));
   try {
     writeFileSync(join(dir, "package.json"), '{"type":"module"}');
@@ -77,7 +77,7 @@ test("compile of a module that fails to load exits 1, names the file, and writes
     writeFileSync(join(dir, "flows/broken.ts"), 'export const x: number = ;\n');
     const out = join(dir, "out");
     const { stderr, exitCode } = await captureStderr(() => Compile.run([join(dir, "flows"), "-o", out], root));
-    assert.equal(exitCode, 1);
+    assert.equal(exitCode, 2);
     assert.match(stderr, /Error: compile failed with 1 problem:\n {2}flows\/broken\.ts:1:\d+ {2}flows\/broken\.ts: failed to load: Unexpected ";"/);
     assert.doesNotMatch(stderr, /\n\s+at /);
     assert.throws(() => readdirSync(out), /ENOENT/);

@@ -240,7 +240,7 @@ describe("tsflyte demo", () => {
     const port = (holder.address() as { port: number }).port;
     try {
       const result = await cli.run(["demo", "start", "--port", String(port)]);
-      assertExit(result, 1);
+      assertExit(result, 2);
       assert.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${port}: the port is in use`));
       assert.match(result.stderr, /another program listens there/);
       assert.equal(existsSync(recordFile), false);
@@ -250,12 +250,12 @@ describe("tsflyte demo", () => {
     }
   });
 
-  test("a server that fails at start-up: start shows the end of its log, exits 1 and leaves no record", async () => {
+  test("a server that fails at start-up: start shows the end of its log, exits 2 and leaves no record", async () => {
     // A folder where the SQLite file should be: the server cannot open its database and exits.
     mkdirSync(join(demoDir, "tsflyte.db"), { recursive: true });
     try {
       const result = await cli.run(["demo", "start", "--port", String(await freePort())]);
-      assertExit(result, 1);
+      assertExit(result, 2);
       assert.match(result.stderr, /the demo control plane did not start: it exited during start-up/);
       assert.match(result.stderr, /server\.log:/);
       assert.equal(existsSync(recordFile), false);

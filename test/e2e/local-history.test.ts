@@ -109,9 +109,9 @@ describe("tsflyte get execution, create execution and the local history", { conc
     assert.match(narrowedTable.stdout, /^└─ n1\s+examples\.resilient\.flakyEnrich\s+FAILED\b/m);
     assert.doesNotMatch(narrowedTable.stdout, /fetchPrices/);
 
-    assertExit(unknown, 1);
+    assertExit(unknown, 3);
     assert.match(unknown.stderr, /execution e2e-list-404 not found in project e2e-list, domain development/);
-    assertExit(unknownNode, 1);
+    assertExit(unknownNode, 3);
     assert.match(unknownNode.stderr, /node n9 not found in execution e2e-list-2; its nodes are: n0, n1/);
   });
 
@@ -152,7 +152,7 @@ describe("tsflyte get execution, create execution and the local history", { conc
       cli.run(["create", "execution", "--recover", name]),
       cli.json<RunJson>(["create", "execution", "--relaunch", name, "--json"]),
     ]);
-    assertExit(again, 1);
+    assertExit(again, 2);
     assert.match(again.stderr, new RegExp(`execution ${name} succeeded; there is nothing to recover`));
     assert.equal(relaunched.phase, "SUCCEEDED");
     assert.deepEqual(relaunched.outputs, { o0: "finished 42" });

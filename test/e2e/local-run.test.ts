@@ -57,7 +57,7 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     "--label", "two words",
     "--dry-run",
     "--when", "2024-05-01T12:30:00+02:00",
-    "--wait", "1h30m",
+    "--pause", "1h30m",
     "--ints", "[1, 2, 3]",
     "--scores", '{"a": 1.5, "b": 2}',
     "--point", '{"x": 1, "y": -2, "label": "p"}',
@@ -77,7 +77,7 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
       label: "string",
       dryRun: "boolean",
       when: "Date",
-      wait: "number",
+      pause: "number",
       ints: "array",
       scores: "object",
       point: "object",
@@ -93,7 +93,7 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
       label: "two words",
       dryRun: true,
       when: "2024-05-01T10:30:00.000Z",
-      wait: 90 * 60_000,
+      pause: 90 * 60_000,
       ints: [1, 2, 3],
       scores: { a: 1.5, b: 2 },
       point: { x: 1, y: -2, label: "p" },
@@ -147,7 +147,7 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     label: "from the file",
     dryRun: true,
     when: "2024-05-01T00:00:00Z",
-    wait: "90s",
+    pause: "90s",
     ints: [4, 5],
     scores: { x: 1 },
     point: { x: 3, y: 4, label: "file" },
@@ -164,7 +164,7 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     ratio: 0.5,
     label: "from the file",
     when: "2024-05-01T00:00:00.000Z",
-    wait: 90_000,
+    pause: 90_000,
     ints: [4, 5],
     scores: { x: 1 },
     point: { x: 3, y: 4, label: "file" },
@@ -205,7 +205,7 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     assert.match(out, row("--ratio", "float", "(required)"));
     assert.match(out, row("--[no-]dryRun, --[no-]dry-run", "boolean", "(required)", "only pretend"));
     assert.match(out, row("--when", "datetime", "(required)"));
-    assert.match(out, row("--wait", "duration", "(required)"));
+    assert.match(out, row("--pause", "duration", "(required)"));
     assert.match(out, row("--ints", "list<int>", "(required)"));
     assert.match(out, row("--color", "enum(red|green|blue)", "(required)"));
     assert.match(out, row("--note", "string?", "null"));
@@ -215,27 +215,27 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     assert.match(out, row("--greeting", "string", '"hello"', "what to say first"));
   });
 
-  test("bad and missing inputs are reported together with names and types, exit 1, and nothing is recorded", async () => {
+  test("bad and missing inputs are reported together with names and types, exit 2, and nothing is recorded", async () => {
     const project = "e2e-bad-inputs";
     const args = [
       "run", fixture, "echoInputs", "-p", project,
       "--count", "1.5",
       "--ratio", "abc",
       "--when", "yesterday",
-      "--wait", "5",
+      "--pause", "5",
       "--color", "purple",
       "--point", '{"x": 1}',
       "--report", join(data, "missing.txt"),
       "--bogus", "1",
     ];
     const [text, json] = await Promise.all([cli.run(args), cli.run([...args, "--json"])]);
-    assertExit(text, 1);
+    assertExit(text, 2);
     assert.doesNotMatch(text.stdout, /^Execution /m, "no execution may start");
     for (const [input, type] of [
       ["count", "int"],
       ["ratio", "float"],
       ["when", "datetime"],
-      ["wait", "duration"],
+      ["pause", "duration"],
       ["color", "enum(red|green|blue)"],
       ["point", "struct{x, y, label}"],
       ["report", "file"],
@@ -248,11 +248,11 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     assert.match(text.stderr, /--bogus: unknown input/);
     assert.match(text.stderr, /^Error: \d+ problems with the inputs of test\.fixtures\.local\.all-inputs\.echoInputs:/m);
 
-    assertExit(json, 1);
+    assertExit(json, 2);
     const { error } = JSON.parse(json.stdout) as { error: { exitCode: number; problems: { input: string; type?: string; where: string }[] } };
-    assert.equal(error.exitCode, 1);
+    assert.equal(error.exitCode, 2);
     const named = new Map(error.problems.map((p) => [p.input, p]));
-    for (const input of ["count", "ratio", "when", "wait", "color", "point", "report", "bogus", "label", "dryRun", "ints", "table"]) {
+    for (const input of ["count", "ratio", "when", "pause", "color", "point", "report", "bogus", "label", "dryRun", "ints", "table"]) {
       assert.ok(named.has(input), `no problem reported for ${input}: ${json.stdout}`);
     }
     assert.equal(named.get("label")?.where, "missing");
@@ -262,7 +262,7 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     const csv = join(data, "ragged.csv");
     writeFileSync(csv, "a,b\n1,2\n3\n");
     const ragged = await cli.run(["run", fixture, "echoInputs", "-p", project, ...flags(), "--table", csv]);
-    assertExit(ragged, 1);
+    assertExit(ragged, 2);
     assert.match(ragged.stderr, /table.*CSV row 3 has 1 fields, the header has 2/);
     assert.doesNotMatch(ragged.stdout, /^Execution /m);
 
@@ -271,7 +271,7 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
 
   test("an unknown entity lists what the file exports", async () => {
     const result = await cli.run(["run", fixture, "echoInput"]);
-    assertExit(result, 1);
+    assertExit(result, 2);
     assert.match(result.stderr, /test\/fixtures\/local\/all-inputs\.ts exports no task, workflow or launch plan named "echoInput"/);
     assert.match(result.stderr, /^\s+clock\s+\(task, test\.fixtures\.local\.all-inputs\.clock\)$/m);
     assert.match(result.stderr, /^\s+echoInputs\s+\(task, test\.fixtures\.local\.all-inputs\.echoInputs\)$/m);
@@ -284,10 +284,10 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     writeFileSync(join(dir, "throws.ts"), 'import { task, t } from "tsflyte";\n\nif (!process.env.E2E_NO_SUCH_KEY) throw new Error("E2E_NO_SUCH_KEY is not set");\nexport const a = task({ inputs: {}, outputs: t.int() }, async () => 1);\n');
     writeFileSync(join(dir, "syntax.ts"), 'import { task, t } from "tsflyte";\nexport const x: number = ;\n');
     const [throws, syntax] = await Promise.all([cli.run(["run", join(dir, "throws.ts"), "a"]), cli.run(["run", join(dir, "syntax.ts"), "x"])]);
-    assertExit(throws, 1);
+    assertExit(throws, 2);
     assert.ok(throws.stderr.includes(`${rel}/throws.ts failed to load: E2E_NO_SUCH_KEY is not set`), throws.stderr);
     assert.ok(throws.stderr.includes(`${rel}/throws.ts:3:`), `no line of the throw in:\n${throws.stderr}`);
-    assertExit(syntax, 1);
+    assertExit(syntax, 2);
     assert.ok(syntax.stderr.includes(`${rel}/syntax.ts failed to load:`), syntax.stderr);
     assert.ok(syntax.stderr.includes(`${rel}/syntax.ts:2:`), `no line of the syntax error in:\n${syntax.stderr}`);
   });

@@ -18,8 +18,9 @@ export default class DemoStatusCommand extends BaseCommand {
   async run(): Promise<DemoStatus> {
     const { flags } = await this.parse(DemoStatusCommand);
     const { demoStatus, demoHome } = await import("../../lib/server/demo.js");
-    const status = await demoStatus({ home: demoHome(), project: flags.project, domain: flags.domain });
-    const code = !status.running ? demoNotRunningExitCode : status.healthy ? 0 : exitCodes.userError;
+    const config = await this.resolvedConfig(flags);
+    const status = await demoStatus({ home: demoHome(), project: config.project, domain: config.domain });
+    const code = !status.running ? demoNotRunningExitCode : status.healthy ? 0 : exitCodes.unreachable;
     const format = this.jsonEnabled() ? "json" : flags.output;
     if (format === "json") {
       // Printed here, not by oclif, so the same object comes out when the exit code is not 0.

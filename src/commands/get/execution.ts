@@ -1,12 +1,15 @@
-// `tsflyte get execution [NAME]`: local executions newest first, or one with --details (nodes, attempts, data).
-// Thin: flags in, one lib call, the printer out.
+// `tsflyte get execution [NAME]`: executions newest first, or one with --details (nodes, attempts, data), from the
+// configured control plane, or from the local history when none is configured. Thin: flags in, one lib call, the printer out.
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 
 export default class GetExecution extends BaseCommand {
   static override summary = "list executions, or show one with its nodes, attempts, inputs and outputs";
+  static override description =
+    "Reads the configured control plane (admin.endpoint), or the local history of `tsflyte run` when no endpoint is configured.";
   static override examples = [
     "<%= config.bin %> get execution",
+    "<%= config.bin %> get execution --filter.fieldSelector phase=FAILED --filter.limit 20",
     "<%= config.bin %> get execution a8f3k2l1m0n9b8v7c6x5 --details --output yaml",
     "<%= config.bin %> get execution a8f3k2l1m0n9b8v7c6x5 --details --nodeID n1",
   ];
@@ -18,25 +21,27 @@ export default class GetExecution extends BaseCommand {
     details: Flags.boolean({ summary: "show every node and attempt, with inputs, outputs, errors and logs" }),
     nodeID: Flags.string({ summary: "only this node (and its children); implies --details" }),
     "filter.limit": Flags.integer({ summary: "how many executions to list", default: 100, min: 1 }),
+    "filter.fieldSelector": Flags.string({ summary: 'only executions matching "key=value,key!=value" (phase, name, launch_plan.name, …)' }),
   };
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(GetExecution);
-    const { getLocalExecutions } = await import("../../lib/local/commands.js");
+    const config = await this.resolvedConfig(flags);
+    const { getExecutions } = await import("../../lib/remote/commands.js");
     const { renderExecutionList, renderExecution, renderExecutionDetails } = await import("../../render/executions.js");
-    const { isDetailsView } = await import("../../lib/engine/history.js");
-    const result = await getLocalExecutions({
-      project: flags.project,
-      domain: flags.domain,
+    const result = await getExecutions(config, {
+      project: config.project,
+      domain: config.domain,
       name: args.name,
       details: flags.details,
       nodeId: flags.nodeID,
       limit: flags["filter.limit"],
+      fieldSelector: flags["filter.fieldSelector"],
     });
     const format = flags.output as "table" | "json" | "yaml";
     const color = format === "table" && process.stdout.isTTY === true;
     if (Array.isArray(result)) this.log(renderExecutionList(result, format, { color }));
-    else if (isDetailsView(result)) this.log(renderExecutionDetails(result, format, { color }));
+    else if ("nodes" in result) this.log(renderExecutionDetails(result, format, { color }));
     else this.log(renderExecution(result, format, { color }));
     return result;
   }

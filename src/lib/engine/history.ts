@@ -2,7 +2,7 @@
 // `-o json`, and the details view (nodes, attempts, values, logs) for `--details`. Never writes to the store.
 import { create, fromBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { UserError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import {
   ExecutionMetadata_ExecutionMode,
   ExecutionSchema,
@@ -276,12 +276,15 @@ export interface AttemptErrorView extends ViewError {
 export interface AttemptView {
   attempt: number;
   phase: TaskPhase;
-  runner: string;
+  /** Which runner ran it (in-process, subprocess); the control plane's API does not say, so remote views leave it out. */
+  runner?: string;
   startedAt: string;
   duration?: string;
   error?: AttemptErrorView;
   /** The attempt's captured stdout, stderr and logger lines; absent when there were none. */
   logs?: string;
+  /** Where the control plane serves the attempt's logs (FlyteAdmin's TaskExecution `closure.logs`). */
+  logLinks?: { name: string; uri: string }[];
 }
 
 export interface NodeView {
@@ -378,13 +381,13 @@ export async function describeExecution(
   options: DescribeOptions,
 ): Promise<ExecutionView | ExecutionDetailsView> {
   const record = await store.getExecution(key);
-  if (!record) throw new UserError(`execution ${key.name} not found in project ${key.project}, domain ${key.domain}`);
+  if (!record) throw new NotFoundError(`execution ${key.name} not found in project ${key.project}, domain ${key.domain}`);
   if (!options.details && options.nodeId === undefined) return toExecutionView(record);
 
   const [nodes, attempts] = await Promise.all([store.listNodeExecutions(key), store.listTaskExecutions(key)]);
   if (options.nodeId !== undefined && !nodes.some((n) => n.nodeId === options.nodeId)) {
     const ids = nodes.map((n) => n.nodeId).sort(nodeIdOrder.compare);
-    throw new UserError(
+    throw new NotFoundError(
       `node ${options.nodeId} not found in execution ${key.name}; ${ids.length ? `its nodes are: ${ids.join(", ")}` : "it has no nodes yet"}`,
     );
   }

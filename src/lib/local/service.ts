@@ -5,7 +5,7 @@ import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
-import { UserError } from "../errors.js";
+import { NotFoundError, UserError } from "../errors.js";
 import { tsflyteHome } from "../home.js";
 import { collectModuleFiles, describeLoadError, findProjectRoot, loadModules, type LoadResult } from "../compiler/load.js";
 import { EntryLoadError, importPrebuilt } from "../compiler/prebuilt.js";
@@ -214,7 +214,7 @@ export interface RestartOptions extends Omit<StartOptions, "project" | "domain">
 /** The execution to relaunch or recover, and its code loaded again from where it ran. */
 async function loadSource(home: LocalHome, key: ExecutionKey): Promise<{ record: ExecutionRecord; loaded: LoadedEntity; inputs: LiteralMap }> {
   const record = await home.store.getExecution(key);
-  if (!record) throw new UserError(`execution ${key.name} not found in ${key.project}/${key.domain}`, "tsflyte get execution lists them");
+  if (!record) throw new NotFoundError(`execution ${key.name} not found in ${key.project}/${key.domain}`, "tsflyte get execution lists them");
   if (!record.source) throw new UserError(`execution ${key.name} was not started from a local module, so its code cannot be loaded here`);
   const loaded = await loadEntity(record.source.file, record.source.exportName);
   const stored = fromBinary(LiteralMapSchema, await home.blobs.read(record.inputsUri));

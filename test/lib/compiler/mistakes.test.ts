@@ -231,14 +231,14 @@ test("a folder of many broken modules reports every mistake once, none hiding an
   for (const mistake of all) assertReported(err.problems, err.message, mistake);
 });
 
-test("the built CLI exits 1 with the problem on stderr, no stack trace, and writes nothing", () => {
+test("the built CLI exits 2 with the problem on stderr, no stack trace, and writes nothing", () => {
   const out = join(mkdtempSync(join(tmpdir(), "tsflyte-mistakes-")), "package");
   try {
     const child = spawnSync(process.execPath, ["bin/run.js", "compile", join(fixtures, "string-into-int.js"), "-o", out], {
       cwd: repoRoot,
       encoding: "utf8",
     });
-    assert.equal(child.status, 1, child.stderr);
+    assert.equal(child.status, 2, child.stderr);
     const location = locate("string-into-int.js", "return double({ n: text });", "double");
     assert.equal(
       child.stderr.trim(),

@@ -1,0 +1,258 @@
+// Reads an execution spec file (flytectl's `--execFile` YAML) and checks it against its JSON Schema, remembering
+// where every key was written. Never looks at the entity's interface: inputs stay plain values until inputs.ts.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
+import { ExecutionSpecError, UserError, describeValue, type ExecutionSpecProblem } from "../errors.js";
+import { nearestName } from "../inputs/suggest.js";
+
+/** Where a key or list item was written, both 1-based. */
+export interface SpecPosition {
+  line: number;
+  col: number;
+}
+
+/** An execution spec as written, checked for shape; `inputs` are still plain values. */
+export interface ExecutionSpecFile {
+  file: string;
+  kind: "task" | "launchPlan";
+  name: string;
+  version?: string;
+  /** Plain values as written, in the file's order. */
+  inputs: Record<string, unknown>;
+  envs: Record<string, string>;
+  targetProject?: string;
+  targetDomain?: string;
+  kubeServiceAcct?: string;
+  iamRoleARN?: string;
+  /** tsflyte also accepts this key (flytectl has it as a flag only). */
+  overwriteCache?: boolean;
+  /** Where each key was written, for later error messages: "inputs.x" → {line, col}; list items as "inputs.x[0]". */
+  positions: Map<string, SpecPosition>;
+}
+
+/** Reads and checks the spec at `path` (relative to the working directory); the path is kept as given for messages. */
+export async function readExecutionSpec(path: string): Promise<ExecutionSpecFile> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a folder" : `cannot be read (${code ?? String(e)})`;
+    throw new UserError(
+      `execution spec file ${path} ${why} (resolved from ${process.cwd()})`,
+      "write one with `tsflyte get task|launchplan NAME --execFile FILE`",
+    );
+  }
+  return parseExecutionSpec(text, path);
+}
+
+/**
+ * Parses YAML text (`file` names it in messages) and checks it against schemas/execution-spec.schema.json.
+ * Throws one ExecutionSpecError listing every problem: syntax, unknown keys, wrong types, task/workflow.
+ * Empty strings and nulls for the optional keys mean "not set".
+ */
+export async function parseExecutionSpec(text: string, file: string): Promise<ExecutionSpecFile> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text.replace(/^\uFEFF/, ""), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problemAt = (offset: number, key: string, message: string): ExecutionSpecProblem => ({
+    file,
+    ...lines.linePos(offset),
+    key,
+    message,
+  });
+
+  if (doc.errors.length) throw new ExecutionSpecError(syntaxProblems(doc.errors, text, problemAt));
+  const contents = doc.contents as Node | null;
+  if (contents === null) {
+    throw new ExecutionSpecError([
+      problemAt(0, "", "the file is empty; an execution spec names a task or workflow, its version and its inputs"),
+    ]);
+  }
+  if (!isMap(contents)) {
+    const what = isScalar(contents) ? "a single value" : "a list";
+    throw new ExecutionSpecError([
+      problemAt(contents.range?.[0] ?? 0, "", `the file holds ${what}; its top level must be a mapping such as \`task: NAME\``),
+    ]);
+  }
+
+  const positions = new Map<string, SpecPosition>();
+  recordPositions(contents, "", positions, lines);
+  const data = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>;
+  const validate = await specValidator();
+  if (!validate(data)) {
+    const problems = schemaProblems(validate.errors ?? [], data, positions, knownKeys(validate)).map((p) => ({ file, ...p }));
+    problems.sort((a, b) => a.line - b.line || a.col - b.col);
+    throw new ExecutionSpecError(problems);
+  }
+
+  const task = data.task as string | undefined;
+  const spec: ExecutionSpecFile = {
+    file,
+    kind: task !== undefined ? "task" : "launchPlan",
+    name: task ?? (data.workflow as string),
+    inputs: (data.inputs as Record<string, unknown> | null) ?? {},
+    envs: (data.envs as Record<string, string> | null) ?? {},
+    positions,
+  };
+  for (const key of ["version", "targetProject", "targetDomain", "kubeServiceAcct", "iamRoleARN"] as const) {
+    const value = data[key];
+    if (typeof value === "string" && value !== "") spec[key] = value;
+  }
+  if (typeof data.overwriteCache === "boolean") spec.overwriteCache = data.overwriteCache;
+  return spec;
+}
+
+type ProblemAt = (offset: number, key: string, message: string) => ExecutionSpecProblem;
+
+// A syntax error usually sets off more errors after it that only confuse; duplicate keys are each real.
+function syntaxProblems(
+  errors: readonly { code: string; message: string; pos: [number, number] }[],
+  text: string,
+  problemAt: ProblemAt,
+): ExecutionSpecProblem[] {
+  const problems: ExecutionSpecProblem[] = [];
+  const syntax = errors.filter((e) => e.code !== "DUPLICATE_KEY");
+  for (const e of errors) {
+    if (e.code === "DUPLICATE_KEY") {
+      // The error marks only the key's first character; the key runs to its colon.
+      const key = /^(?:"[^"]*"|'[^']*'|[^:\n#]*)/.exec(text.slice(e.pos[0]))![0].trim();
+      problems.push(problemAt(e.pos[0], "", `the key ${key} is written twice; keep one`));
+    } else if (e === syntax[0]) {
+      const more = syntax.length > 1 ? ` (and ${syntax.length - 1} more error${syntax.length > 2 ? "s" : ""} that may follow from it)` : "";
+      problems.push(problemAt(e.pos[0], "", `${lowerFirst(e.message)}${more}`));
+    }
+  }
+  return problems;
+}
+
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
+}
+
+// Keys are recorded where the key is written, list items where the item starts.
+function recordPositions(node: Node, path: string, positions: Map<string, SpecPosition>, lines: LineCounter): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      const keyPath = path ? `${path}.${key}` : key;
+      if (pair.key.range) positions.set(keyPath, lines.linePos(pair.key.range[0]));
+      if (pair.value) recordPositions(pair.value as Node, keyPath, positions, lines);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      const itemPath = `${path}[${i}]`;
+      const itemNode = item as Node;
+      if (itemNode?.range) positions.set(itemPath, lines.linePos(itemNode.range[0]));
+      if (itemNode) recordPositions(itemNode, itemPath, positions, lines);
+    });
+  }
+}
+
+let validator: Promise<ValidateFunction> | undefined;
+
+/** The compiled schema, built on first use: ajv takes a while to load and compile, and most commands never need it. */
+function specValidator(): Promise<ValidateFunction> {
+  return (validator ??= (async () => {
+    const [{ Ajv2020 }, { packageRoot }] = await Promise.all([import("ajv/dist/2020.js"), import("../package-root.js")]);
+    const schema = JSON.parse(readFileSync(join(packageRoot, "schemas", "execution-spec.schema.json"), "utf8")) as object;
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true });
+    return ajv.compile(schema);
+  })());
+}
+
+function knownKeys(validate: ValidateFunction): string[] {
+  const properties = (validate.schema as { properties?: Record<string, unknown> }).properties;
+  return Object.keys(properties ?? {});
+}
+
+type Located = Omit<ExecutionSpecProblem, "file">;
+
+function schemaProblems(
+  errors: ErrorObject[],
+  data: Record<string, unknown>,
+  positions: Map<string, SpecPosition>,
+  known: string[],
+): Located[] {
+  const at = (key: string): SpecPosition => positions.get(key) ?? { line: 1, col: 1 };
+  const problems: Located[] = [];
+  for (const error of errors) {
+    // `oneOf` reports a `required` failure per branch; the oneOf error itself says it better.
+    if (error.schemaPath.startsWith("#/oneOf/")) continue;
+    const key = keyPath(error.instancePath, data);
+    switch (error.keyword) {
+      case "oneOf": {
+        if ("task" in data && "workflow" in data) {
+          const later = comparePositions(at("task"), at("workflow")) > 0 ? "task" : "workflow";
+          problems.push({
+            ...at(later),
+            key: later,
+            message: "both task and workflow are set; keep task to run a task, or workflow to run a launch plan",
+          });
+        } else {
+          problems.push({
+            line: 1,
+            col: 1,
+            key: "",
+            message: "neither task nor workflow is set; add `task: NAME` to run a task, or `workflow: NAME` to run a launch plan",
+          });
+        }
+        break;
+      }
+      case "additionalProperties": {
+        const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+        const guess = nearestName(extra, known, Math.max(2, Math.floor(extra.length / 5)));
+        problems.push({
+          ...at(extra),
+          key: extra,
+          message: `unknown key ${JSON.stringify(extra)}; ${guess ? `did you mean ${JSON.stringify(guess)}?` : `the keys are: ${known.join(", ")}`}`,
+        });
+        break;
+      }
+      case "type": {
+        const types = [(error.params as { type: string | string[] }).type].flat().filter((ty) => ty !== "null");
+        problems.push({ ...at(key), key, message: `expected ${typeWords(types, key)}, found ${describeValue(error.data)}${quoteHint(types, error.data)}` });
+        break;
+      }
+      case "minLength":
+        problems.push({ ...at(key), key, message: `expected a non-empty name, found ${describeValue(error.data)}` });
+        break;
+      default:
+        problems.push({ ...at(key), key, message: error.message ?? `does not match the schema (${error.keyword})` });
+    }
+  }
+  return problems;
+}
+
+function comparePositions(a: SpecPosition, b: SpecPosition): number {
+  return a.line - b.line || a.col - b.col;
+}
+
+/** `/envs/FOO` → `envs.FOO`, and `/inputs/x/0` → `inputs.x[0]` when x is a list. */
+function keyPath(pointer: string, data: unknown): string {
+  let path = "";
+  let node = data;
+  for (const raw of pointer.split("/").slice(1)) {
+    const segment = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    path = Array.isArray(node) ? `${path}[${segment}]` : path ? `${path}.${segment}` : segment;
+    node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[segment] : undefined;
+  }
+  return path;
+}
+
+function typeWords(types: string[], key: string): string {
+  const words = types.map((ty) => {
+    if (ty === "object") return key === "inputs" ? "a mapping of input names to values" : key === "envs" ? "a mapping of names to values" : "a mapping";
+    if (ty === "boolean") return "true or false";
+    if (ty === "array") return "a list";
+    return `a ${ty}`;
+  });
+  return words.join(" or ");
+}
+
+function quoteHint(types: string[], value: unknown): string {
+  if (!types.includes("string") || (typeof value !== "number" && typeof value !== "boolean")) return "";
+  return `; put it in quotes: "${String(value)}"`;
+}

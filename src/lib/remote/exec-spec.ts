@@ -1,0 +1,114 @@
+// `get task|launchplan --execFile` and `create execution --execFile`: registered interfaces as the execution spec
+// library takes them, and starting an execution from a filled-in spec. Never starts one from a spec with a problem.
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import type { Task } from "../idl/gen/flyteidl/admin/task_pb.js";
+import type { LaunchPlan } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
+import type { LiteralType } from "../idl/gen/flyteidl/core/types_pb.js";
+import { SimpleType } from "../idl/gen/flyteidl/core/types_pb.js";
+import type { SpecEntity, SpecVariable } from "../execspec/index.js";
+import type { ResolvedConfig } from "../config/config.js";
+import type { ExecutionKey } from "../store/records.js";
+import { withAdmin } from "./connect.js";
+import { fetchEntity } from "./entities.js";
+import { createRemoteExecution, type LaunchTarget } from "./executions.js";
+import { uploadLocalPath } from "./inputs.js";
+
+function acceptsNone(type: LiteralType | undefined): boolean {
+  const t = type?.type;
+  return t?.case === "unionType" && t.value.variants.some((v) => v.type.case === "simple" && v.type.value === SimpleType.NONE);
+}
+
+/** A registered task's or launch plan's inputs, in declaration order, with descriptions and launch-plan defaults. */
+export function specEntityOf(kind: "task" | "launchPlan", entity: Task | LaunchPlan): SpecEntity {
+  const inputs: Record<string, SpecVariable> = {};
+  if (kind === "task") {
+    const vars = (entity as Task).closure?.compiledTask?.template?.interface?.inputs?.variables ?? {};
+    for (const [name, v] of Object.entries(vars)) {
+      if (!v.type) continue;
+      inputs[name] = { type: v.type, required: !acceptsNone(v.type), ...(v.description ? { description: v.description } : {}) };
+    }
+  } else {
+    const lp = entity as LaunchPlan;
+    const params = lp.closure?.expectedInputs?.parameters ?? lp.spec?.defaultInputs?.parameters ?? {};
+    for (const [name, p] of Object.entries(params)) {
+      if (!p.var?.type) continue;
+      const fallback = p.behavior.case === "default" ? p.behavior.value : undefined;
+      inputs[name] = {
+        type: p.var.type,
+        required: p.behavior.case === "required" ? p.behavior.value : fallback === undefined && !acceptsNone(p.var.type),
+        ...(p.var.description ? { description: p.var.description } : {}),
+        ...(fallback ? { default: fallback } : {}),
+      };
+    }
+  }
+  return { kind, name: entity.id?.name ?? "", version: entity.id?.version ?? "", inputs };
+}
+
+/** Writes a whole file or nothing: a temp file beside it, then a rename. */
+export function writeFileAtomically(path: string, text: string): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(temp, text);
+    renameSync(temp, path);
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+export interface CreateFromFileRequest {
+  execFile: string;
+  dryRun?: boolean;
+  /** Flags beat the file. */
+  targetProject?: string;
+  targetDomain?: string;
+  version?: string;
+  overwriteCache?: boolean;
+  name?: string;
+}
+
+export interface CreatedFromFile {
+  /** Absent for a dry run. */
+  execution?: ExecutionKey;
+  launched: LaunchTarget;
+  project: string;
+  domain: string;
+  dryRun: boolean;
+  /** The inputs as they were sent (plain values), for the dry run to show. */
+  inputs: Record<string, unknown>;
+  overwriteCache: boolean;
+}
+
+/** `create execution --execFile F`: reads and checks the spec, checks its inputs against the entity, starts it. */
+export async function createExecutionFromFile(config: ResolvedConfig, request: CreateFromFileRequest): Promise<CreatedFromFile> {
+  const { readExecutionSpec, specInputsToLiterals } = await import("../execspec/index.js");
+  const { literalMapToPlain } = await import("../types/plain.js");
+  const spec = await readExecutionSpec(request.execFile);
+  const project = request.targetProject || spec.targetProject || config.project;
+  const domain = request.targetDomain || spec.targetDomain || config.domain;
+  const version = request.version || spec.version || undefined;
+  const overwriteCache = Boolean(request.overwriteCache || spec.overwriteCache);
+  return withAdmin(config, "create execution", async (client) => {
+    const fetched = await fetchEntity(client, { kind: spec.kind, project, domain, name: spec.name, version });
+    const entity = specEntityOf(spec.kind, fetched.entity);
+    const target = { project, domain };
+    const literals = await specInputsToLiterals(spec, entity.inputs, {
+      // A dry run checks that local paths exist but uploads nothing.
+      upload: request.dryRun ? async (local) => pathToFileURL(local).href : (local) => uploadLocalPath(client, target, local),
+    });
+    const launched: LaunchTarget = { kind: spec.kind, project, domain, name: spec.name, version: fetched.view.version };
+    const result: CreatedFromFile = { launched, project, domain, dryRun: Boolean(request.dryRun), inputs: literalMapToPlain(literals), overwriteCache };
+    if (request.dryRun) return result;
+    result.execution = await createRemoteExecution(client, {
+      project,
+      domain,
+      name: request.name,
+      launch: launched,
+      inputs: literals,
+      overwriteCache,
+      envs: spec.envs,
+      serviceAccount: spec.kubeServiceAcct || undefined,
+    });
+    return result;
+  });
+}

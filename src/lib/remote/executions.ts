@@ -1,0 +1,332 @@
+// Executions on a control plane: create, read back as the same views local runs give (list, one, details with
+// nodes, attempts, values and log links), wait with progress, terminate, relaunch and recover. Never prints.
+import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { NodeExecutionListSchema, type NodeExecution } from "../idl/gen/flyteidl/admin/node_execution_pb.js";
+import { TaskExecutionListSchema, type TaskExecution } from "../idl/gen/flyteidl/admin/task_execution_pb.js";
+import { WorkflowSchema } from "../idl/gen/flyteidl/admin/workflow_pb.js";
+import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
+import { NodeExecution_Phase, TaskExecution_Phase, ExecutionError_ErrorKind } from "../idl/gen/flyteidl/core/execution_pb.js";
+import { CatalogCacheStatus } from "../idl/gen/flyteidl/core/catalog_pb.js";
+import type { Node, WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
+import { NotFoundError, UserError } from "../errors.js";
+import { formatSeconds, type AttemptView, type EntityIdParts, type ExecutionDetailsView, type ExecutionView, type NodeView } from "../engine/history.js";
+import type { CacheStatus, ExecutionKey, ExecutionPhase, NodePhase, TaskPhase } from "../store/records.js";
+import { getExecutionView } from "./execution-json.js";
+import { literalMapToPlain } from "../types/plain.js";
+import type { AdminClient } from "../admin/client.js";
+import type { RunResult } from "../local/commands.js";
+
+const lenient = { ignoreUnknownFields: true };
+const terminal = new Set<ExecutionPhase>(["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]);
+
+export function isTerminal(phase: ExecutionPhase): boolean {
+  return terminal.has(phase);
+}
+
+const path = (...parts: string[]) => parts.map(encodeURIComponent).join("/");
+
+export interface LaunchTarget {
+  kind: "task" | "launchPlan";
+  project: string;
+  domain: string;
+  name: string;
+  version: string;
+}
+
+export interface CreateRemoteExecution {
+  project: string;
+  domain: string;
+  name?: string;
+  launch: LaunchTarget;
+  inputs: LiteralMap;
+  overwriteCache?: boolean;
+  envs?: Record<string, string>;
+  serviceAccount?: string;
+}
+
+/** Starts an execution of a launch plan or a task; resolves to its key. */
+export async function createRemoteExecution(client: AdminClient, request: CreateRemoteExecution): Promise<ExecutionKey> {
+  const envs = Object.entries(request.envs ?? {}).map(([key, value]) => ({ key, value }));
+  const body = {
+    project: request.project,
+    domain: request.domain,
+    ...(request.name ? { name: request.name } : {}),
+    spec: {
+      launchPlan: {
+        resourceType: request.launch.kind === "task" ? "TASK" : "LAUNCH_PLAN",
+        project: request.launch.project,
+        domain: request.launch.domain,
+        name: request.launch.name,
+        version: request.launch.version,
+      },
+      metadata: { mode: "MANUAL" },
+      ...(request.overwriteCache ? { overwriteCache: true } : {}),
+      ...(envs.length ? { envs: { values: envs } } : {}),
+      ...(request.serviceAccount ? { securityContext: { runAs: { k8sServiceAccount: request.serviceAccount } } } : {}),
+    },
+    inputs: toJson(LiteralMapSchema, request.inputs),
+  };
+  const answer = await client.post<{ id?: ExecutionKey }>("/api/v1/executions", body);
+  if (!answer?.id?.name) throw new UserError("the control plane created the execution but did not say its name");
+  return { project: answer.id.project, domain: answer.id.domain, name: answer.id.name };
+}
+
+export interface DescribeRemote {
+  details: boolean;
+  nodeId?: string;
+}
+
+/** One execution: its view, or with details every node, attempt, value and log link. */
+export async function describeRemoteExecution(client: AdminClient, key: ExecutionKey, options: DescribeRemote): Promise<ExecutionView | ExecutionDetailsView> {
+  const execution = await getExecutionView(client, key);
+  if (!options.details && options.nodeId === undefined) return execution;
+  const [data, nodes, workflow] = await Promise.all([
+    client.get<Record<string, JsonValue>>(`/api/v1/data/executions/${path(key.project, key.domain, key.name)}`),
+    listAllNodes(client, key),
+    workflowTemplates(client, (execution.execution.closure as { workflowId?: EntityIdParts } | undefined)?.workflowId),
+  ]);
+  if (options.nodeId !== undefined && !nodes.some((n) => n.execution.id?.nodeId === options.nodeId)) {
+    const ids = nodes.map((n) => n.execution.id?.nodeId ?? "").sort(nodeIdOrder.compare);
+    throw new NotFoundError(`node ${options.nodeId} not found in execution ${key.name}; ${ids.length ? `its nodes are: ${ids.join(", ")}` : "it has no nodes yet"}`);
+  }
+  const selected = options.nodeId === undefined ? nodes : subtree(nodes, options.nodeId);
+  const views = await Promise.all(selected.map((n) => nodeView(client, key, n, workflow)));
+  const byId = new Map(views.map((v) => [v.nodeId, v] as const));
+  const roots: NodeView[] = [];
+  for (const [i, n] of selected.entries()) {
+    const parent = n.parent !== undefined && views[i].nodeId !== options.nodeId ? byId.get(n.parent) : undefined;
+    if (parent) (parent.children ??= []).push(views[i]);
+    else roots.push(views[i]);
+  }
+  sortByNodeId(roots);
+  const view: ExecutionDetailsView = { execution: execution.execution, inputs: plainMap(data.full_inputs ?? data.fullInputs) ?? {}, nodes: roots };
+  const outputs = plainMap(data.full_outputs ?? data.fullOutputs);
+  if (outputs) view.outputs = outputs;
+  return view;
+}
+
+interface ListedNode {
+  execution: NodeExecution;
+  parent?: string;
+}
+
+const nodeIdOrder = new Intl.Collator("en", { numeric: true });
+
+function sortByNodeId(nodes: NodeView[]): void {
+  nodes.sort((a, b) => nodeIdOrder.compare(a.nodeId, b.nodeId));
+  for (const n of nodes) if (n.children) sortByNodeId(n.children);
+}
+
+function subtree(nodes: ListedNode[], nodeId: string): ListedNode[] {
+  const keep = new Set([nodeId]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const n of nodes) {
+      const id = n.execution.id?.nodeId ?? "";
+      if (!keep.has(id) && n.parent !== undefined && keep.has(n.parent)) {
+        keep.add(id);
+        grew = true;
+      }
+    }
+  }
+  return nodes.filter((n) => keep.has(n.execution.id?.nodeId ?? ""));
+}
+
+/** Every node execution, children of parent nodes included (FlyteAdmin lists them per `unique_parent_id`). */
+async function listAllNodes(client: AdminClient, key: ExecutionKey): Promise<ListedNode[]> {
+  const out: ListedNode[] = [];
+  const visit = async (parent: string | undefined): Promise<void> => {
+    let token: string | undefined;
+    do {
+      const answer = fromJson(
+        NodeExecutionListSchema,
+        await client.get<JsonValue>(`/api/v1/node_executions/${path(key.project, key.domain, key.name)}`, { limit: 1000, token, unique_parent_id: parent }),
+        lenient,
+      );
+      for (const n of answer.nodeExecutions) out.push({ execution: n, parent });
+      await Promise.all(answer.nodeExecutions.filter((n) => n.metadata?.isParentNode).map((n) => visit(n.id?.nodeId)));
+      token = answer.token || undefined;
+    } while (token);
+  };
+  await visit(undefined);
+  return out;
+}
+
+/** The workflow the execution ran, with its subworkflows, to name what each node ran; absent for a task. */
+async function workflowTemplates(client: AdminClient, id: EntityIdParts | undefined): Promise<WorkflowTemplate[]> {
+  if (!id?.name) return [];
+  try {
+    const answer = fromJson(WorkflowSchema, await client.get<JsonValue>(`/api/v1/workflows/${path(id.project, id.domain, id.name, id.version)}`), lenient);
+    const compiled = answer.closure?.compiledWorkflow;
+    return [compiled?.primary?.template, ...(compiled?.subWorkflows ?? []).map((s) => s.template)].filter((t): t is WorkflowTemplate => t !== undefined);
+  } catch (e) {
+    if (e instanceof NotFoundError) return [];
+    throw e;
+  }
+}
+
+/** What a node ran, by its spec node id, looked up in the workflow and its subworkflows. */
+function entityOfNode(templates: WorkflowTemplate[], specNodeId: string, attempts: TaskExecution[]): NodeView["entity"] {
+  const taskName = attempts[0]?.id?.taskId?.name;
+  if (taskName) return { kind: "task", name: taskName };
+  for (const template of templates) {
+    const node = template.nodes.find((n: Node) => n.id === specNodeId);
+    if (!node) continue;
+    const target = node.target;
+    if (target.case === "taskNode" && target.value.reference.case === "referenceId") return { kind: "task", name: target.value.reference.value.name };
+    if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") return { kind: "launchPlan", name: target.value.reference.value.name };
+    if (target.case === "workflowNode" && target.value.reference.case === "subWorkflowRef") return { kind: "workflow", name: target.value.reference.value.name };
+  }
+  return { kind: "task", name: "" };
+}
+
+async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNode, templates: WorkflowTemplate[]): Promise<NodeView> {
+  const n = listed.execution;
+  const nodeId = n.id?.nodeId ?? "";
+  const nodePath = path(key.project, key.domain, key.name, nodeId);
+  const [attemptsAnswer, data] = await Promise.all([
+    client.get<JsonValue>(`/api/v1/task_executions/${nodePath}`, { limit: 1000 }),
+    client.get<Record<string, JsonValue>>(`/api/v1/data/node_executions/${nodePath}`).catch((e: unknown) => {
+      if (e instanceof NotFoundError) return {} as Record<string, JsonValue>;
+      throw e;
+    }),
+  ]);
+  const attempts = fromJson(TaskExecutionListSchema, attemptsAnswer, lenient).taskExecutions.sort((a, b) => (a.id?.retryAttempt ?? 0) - (b.id?.retryAttempt ?? 0));
+  const closure = n.closure;
+  const specNodeId = n.metadata?.specNodeId || nodeId;
+  const view: NodeView = {
+    nodeId,
+    specNodeId,
+    entity: entityOfNode(templates, specNodeId, attempts),
+    phase: phaseName(NodeExecution_Phase, closure?.phase ?? 0) as NodePhase,
+    attempts: attempts.map(attemptView),
+  };
+  if (closure?.targetMetadata.case === "taskNodeMetadata") {
+    view.cacheStatus = phaseName(CatalogCacheStatus, closure.targetMetadata.value.cacheStatus) as CacheStatus;
+  }
+  const started = isoOf(closure?.startedAt);
+  if (started) view.startedAt = started;
+  if (closure?.duration && started) view.duration = durationText(closure.duration);
+  const inputs = plainMap(data.full_inputs ?? data.fullInputs);
+  if (inputs) view.inputs = inputs;
+  const outputs = plainMap(data.full_outputs ?? data.fullOutputs);
+  if (outputs) view.outputs = outputs;
+  if (closure?.outputResult.case === "error") {
+    const e = closure.outputResult.value;
+    view.error = { kind: errorKind(e.kind), code: e.code, message: e.message };
+  }
+  return view;
+}
+
+function attemptView(a: TaskExecution): AttemptView {
+  const closure = a.closure;
+  const view: AttemptView = {
+    attempt: (a.id?.retryAttempt ?? 0) + 1,
+    phase: phaseName(TaskExecution_Phase, closure?.phase ?? 0) as TaskPhase,
+    startedAt: isoOf(closure?.startedAt) ?? isoOf(closure?.createdAt) ?? "",
+  };
+  if (closure?.duration && closure.startedAt) view.duration = durationText(closure.duration);
+  if (closure?.outputResult.case === "error") {
+    const e = closure.outputResult.value;
+    const kind = errorKind(e.kind);
+    // FlyteAdmin does not carry ContainerError's recoverable flag; a RETRYABLE_FAILED attempt was retried.
+    view.error = { kind, code: e.code, message: e.message, recoverable: view.phase === "RETRYABLE_FAILED" };
+  }
+  const links = (closure?.logs ?? []).filter((l) => l.uri).map((l) => ({ name: l.name || "logs", uri: l.uri }));
+  if (links.length) view.logLinks = links;
+  return view;
+}
+
+function plainMap(json: JsonValue | undefined): Record<string, unknown> | undefined {
+  if (json === undefined || json === null) return undefined;
+  return literalMapToPlain(fromJson(LiteralMapSchema, json, lenient));
+}
+
+function phaseName(enumObject: Record<number, string>, value: number): string {
+  return enumObject[value] ?? "UNDEFINED";
+}
+
+function errorKind(kind: ExecutionError_ErrorKind): "USER" | "SYSTEM" | "UNKNOWN" {
+  return kind === ExecutionError_ErrorKind.USER ? "USER" : kind === ExecutionError_ErrorKind.SYSTEM ? "SYSTEM" : "UNKNOWN";
+}
+
+function isoOf(ts: { seconds: bigint; nanos: number } | undefined): string | undefined {
+  if (!ts || (ts.seconds === 0n && ts.nanos === 0)) return undefined;
+  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)).toISOString();
+}
+
+function durationText(d: { seconds: bigint; nanos: number }): string {
+  return formatSeconds(Number(d.seconds) * 1000 + d.nanos / 1e6);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Progress, terminate, relaunch, recover
+
+export interface ProgressSnapshot {
+  execution: ExecutionView;
+  /** Top-level nodes and their phases, in node-id order. */
+  nodes: { nodeId: string; phase: NodePhase }[];
+}
+
+/** Polls until the execution ends, reporting each snapshot; resolves to the final view. */
+export async function waitForRemoteExecution(
+  client: AdminClient,
+  key: ExecutionKey,
+  onSnapshot: (snapshot: ProgressSnapshot) => void,
+  options: { intervalMs?: number; signal?: AbortSignal } = {},
+): Promise<ExecutionView> {
+  for (;;) {
+    const [view, nodes] = await Promise.all([
+      getExecutionView(client, key),
+      client.get<JsonValue>(`/api/v1/node_executions/${path(key.project, key.domain, key.name)}`, { limit: 1000 }),
+    ]);
+    const nodeList = fromJson(NodeExecutionListSchema, nodes, lenient)
+      .nodeExecutions.map((n) => ({ nodeId: n.id?.nodeId ?? "", phase: phaseName(NodeExecution_Phase, n.closure?.phase ?? 0) as NodePhase }))
+      .filter((n) => n.nodeId !== "start-node" && n.nodeId !== "end-node")
+      .sort((a, b) => nodeIdOrder.compare(a.nodeId, b.nodeId));
+    onSnapshot({ execution: view, nodes: nodeList });
+    if (isTerminal(view.phase)) return view;
+    if (options.signal?.aborted) throw options.signal.reason;
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+  }
+}
+
+/** Terminates a running execution with a cause, which the control plane records. */
+export async function terminateRemote(client: AdminClient, key: ExecutionKey, cause: string): Promise<void> {
+  try {
+    await client.delete(`/api/v1/executions/${path(key.project, key.domain, key.name)}`, { id: key, cause });
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new NotFoundError(`execution ${key.name} not found in project ${key.project}, domain ${key.domain}`);
+    throw e;
+  }
+}
+
+/** `--relaunch NAME` (from scratch, same inputs) or `--recover NAME` (reuse what finished): the new execution's key. */
+export async function restartRemote(
+  client: AdminClient,
+  mode: "relaunch" | "recover",
+  source: ExecutionKey,
+  options: { name?: string; overwriteCache?: boolean } = {},
+): Promise<ExecutionKey> {
+  const body = { id: source, ...(options.name ? { name: options.name } : {}), ...(mode === "relaunch" && options.overwriteCache ? { overwriteCache: true } : {}) };
+  try {
+    const answer = await client.post<{ id?: ExecutionKey }>(`/api/v1/executions/${mode}`, body);
+    if (!answer?.id?.name) throw new UserError(`the control plane did not say the name of the ${mode === "relaunch" ? "relaunched" : "recovered"} execution`);
+    return answer.id;
+  } catch (e) {
+    if (e instanceof NotFoundError) throw new NotFoundError(`execution ${source.name} not found in project ${source.project}, domain ${source.domain}`, "tsflyte get execution lists them");
+    throw e;
+  }
+}
+
+/** A finished remote execution as `run` reports one: outputs on success, every detail for the error trace otherwise. */
+export async function remoteRunResult(client: AdminClient, key: ExecutionKey, phase: ExecutionPhase): Promise<RunResult> {
+  const result: RunResult = { execution: key, phase };
+  if (phase === "SUCCEEDED") {
+    const data = await client.get<Record<string, JsonValue>>(`/api/v1/data/executions/${path(key.project, key.domain, key.name)}`);
+    result.outputs = plainMap(data.full_outputs ?? data.fullOutputs) ?? {};
+  } else {
+    result.details = (await describeRemoteExecution(client, key, { details: true })) as ExecutionDetailsView;
+  }
+  return result;
+}

@@ -1,0 +1,22 @@
+// What `create execution` prints for an execution started on the control plane (or, with --dryRun, what would
+// start). Pure: results in, text out.
+import type { CreatedFromFile } from "../lib/remote/exec-spec.js";
+import type { RestartedExecution } from "../lib/remote/commands.js";
+
+function follow(name: string, project: string, domain: string): string {
+  return `Follow it: tsflyte get execution ${name} --details${project !== "flytesnacks" ? ` -p ${project}` : ""}${domain !== "development" ? ` -d ${domain}` : ""}`;
+}
+
+export function renderCreatedExecution(created: CreatedFromFile | RestartedExecution): string {
+  if ("mode" in created) {
+    const { execution, mode, source } = created;
+    return [`Started execution ${execution.name} in ${execution.project}/${execution.domain} (${mode === "recover" ? "recovering" : "relaunching"} ${source.name})`, follow(execution.name, execution.project, execution.domain)].join("\n");
+  }
+  const what = `${created.launched.kind === "task" ? "task" : "launch plan"} ${created.launched.name} version ${created.launched.version}`;
+  const inputs = Object.entries(created.inputs).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+  if (created.dryRun) {
+    return [`Dry run: would start ${what} in ${created.project}/${created.domain}${created.overwriteCache ? " with --overwriteCache" : ""}`, ...(inputs.length ? ["Inputs:", ...inputs] : [])].join("\n");
+  }
+  const name = created.execution!.name;
+  return [`Started execution ${name} of ${what} in ${created.project}/${created.domain}`, follow(name, created.project, created.domain)].join("\n");
+}

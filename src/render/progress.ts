@@ -1,0 +1,29 @@
+// Live progress of a remote execution for `run --remote --wait`: on a terminal one line redrawn in place (phase, a
+// bar of nodes done, what runs and what failed); elsewhere one line per change. Pure: snapshots in, text out.
+import type { ProgressSnapshot } from "../lib/remote/executions.js";
+
+const done = new Set(["SUCCEEDED", "FAILED", "ABORTED", "SKIPPED", "TIMED_OUT", "RECOVERED"]);
+const failed = new Set(["FAILED", "ABORTED", "TIMED_OUT"]);
+
+/** The one status line a terminal shows, e.g. `RUNNING  [██████░░░░░░] 3/6 nodes  running n3  failed n4`. */
+export function progressLine(snapshot: ProgressSnapshot, width = 20): string {
+  const nodes = snapshot.nodes;
+  const finished = nodes.filter((n) => done.has(n.phase)).length;
+  const filled = nodes.length ? Math.round((finished / nodes.length) * width) : 0;
+  const bar = `[${"█".repeat(filled)}${"░".repeat(width - filled)}]`;
+  const running = nodes.filter((n) => n.phase === "RUNNING" || n.phase === "QUEUED" || n.phase === "DYNAMIC_RUNNING").map((n) => n.nodeId);
+  const bad = nodes.filter((n) => failed.has(n.phase)).map((n) => n.nodeId);
+  const parts = [snapshot.execution.phase.padEnd(9), bar, `${finished}/${nodes.length} nodes`];
+  if (running.length) parts.push(`running ${running.join(", ")}`);
+  if (bad.length) parts.push(`failed ${bad.join(", ")}`);
+  return parts.join("  ");
+}
+
+/** Lines for what changed since the last snapshot, for logs and pipes: `n1 SUCCEEDED`, `execution FAILED`. */
+export function progressChanges(previous: ProgressSnapshot | undefined, next: ProgressSnapshot): string[] {
+  const lines: string[] = [];
+  const before = new Map((previous?.nodes ?? []).map((n) => [n.nodeId, n.phase] as const));
+  for (const n of next.nodes) if (before.get(n.nodeId) !== n.phase) lines.push(`${n.nodeId} ${n.phase}`);
+  if (previous?.execution.phase !== next.execution.phase) lines.push(`execution ${next.execution.phase}`);
+  return lines;
+}

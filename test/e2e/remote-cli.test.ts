@@ -1,0 +1,383 @@
+// Acceptance: the built CLI against a real `tsflyte serve` on an ephemeral port, as a user drives it — register,
+// run --remote [--wait], get (project, task, workflow, launch plan, execution), execution specs, relaunch, recover,
+// terminate, launch plan state, projects — with every bad-input path the issue names and its exit code.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { assertExit, LocalCli, type CliResult } from "../fixtures/local/cli.js";
+import { startServe, type ServeProcess } from "../fixtures/server/harness.js";
+
+const flows = "test/fixtures/server/flows.ts";
+const wf = (name: string) => `test.fixtures.server.flows.${name}`;
+
+/** The execution name from `Started execution NAME in p/d`. */
+function startedName(result: CliResult): string {
+  const m = /^Started execution ([a-z][a-z0-9-]*) /m.exec(result.stdout);
+  assert.ok(m, `no "Started execution NAME" line in:\n${result.stdout}\n${result.stderr}`);
+  return m[1];
+}
+
+interface ExecutionJson {
+  id: { name: string };
+  spec: { overwriteCache: boolean; launchPlan: { name: string; version: string }; metadata: { mode: string; referenceExecution?: { name: string } } };
+  closure: { phase: string; abortMetadata?: { cause: string; principal: string }; error?: { kind: string; message: string } };
+}
+
+describe("the remote CLI against tsflyte serve", () => {
+  let server: ServeProcess;
+  let cli: LocalCli;
+  let serverHome: string;
+
+  const ok = async (args: string[]): Promise<CliResult> => {
+    const result = await cli.run(args);
+    assertExit(result, 0);
+    return result;
+  };
+
+  const waitFor = async (name: string, phases = ["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]): Promise<ExecutionJson> => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const execution = await cli.json<ExecutionJson>(["get", "execution", name, "-o", "json"]);
+      if (phases.includes(execution.closure.phase)) return execution;
+      assert.ok(Date.now() < deadline, `execution ${name} still ${execution.closure.phase} after 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+
+  before(async () => {
+    const scratch = new LocalCli("remote-server");
+    serverHome = scratch.tempDir("tsflyte-remote-serve-");
+    server = await startServe(["--workers", "2"], { TSFLYTE_HOME: serverHome });
+    cli = new LocalCli("remote", { TSFLYTE_ADMIN_ENDPOINT: server.url });
+  });
+  after(async () => {
+    await server?.stop("SIGKILL");
+    cli?.cleanup();
+  });
+
+  describe("connection", () => {
+    test("no endpoint configured: remote commands say how to start a demo or set one, exit 2; local ones still work", async () => {
+      const result = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined }, ["get", "task"]);
+      assertExit(result, 2);
+      assert.match(result.stderr, /get task needs a control plane, and none is configured/);
+      assert.match(result.stderr, /tsflyte demo start/);
+      assert.match(result.stderr, /tsflyte config init --host/);
+      const local = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined }, ["get", "execution"]);
+      assertExit(local, 0);
+      assert.match(local.stdout, /No executions found/);
+    });
+
+    test("an unreachable endpoint is one line naming the endpoint, what failed and the config file, exit 4", async () => {
+      const config = join(cli.tempDir("tsflyte-remote-config-"), "config.yaml");
+      writeFileSync(config, "admin:\n  endpoint: dns:///127.0.0.1:1\n  insecure: true\n");
+      const result = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined }, ["get", "execution", "-c", config]);
+      assertExit(result, 4);
+      const lines = result.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0], /cannot reach the control plane at dns:\/\/\/127\.0\.0\.1:1: connection refused/);
+      assert.ok(lines[0].includes(config), lines[0]);
+    });
+
+    test("config init writes a config the other commands use", async () => {
+      const dir = cli.tempDir("tsflyte-remote-init-");
+      const config = join(dir, "config.yaml");
+      const init = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined }, ["config", "init", "--host", server.url, "-c", config]);
+      assertExit(init, 0);
+      const again = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined }, ["config", "init", "--host", server.url, "-c", config]);
+      assertExit(again, 2);
+      assert.match(again.stderr, /--force/);
+      const projects = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined, FLYTECTL_CONFIG: config }, ["get", "project", "-o", "json"]);
+      assertExit(projects, 0);
+      assert.ok((JSON.parse(projects.stdout) as { id: string }[]).some((p) => p.id === "flytesnacks"));
+    });
+  });
+
+  describe("register", () => {
+    let version = "";
+
+    test("registers every task, workflow and launch plan with one line each, the version and the total", async () => {
+      const result = await ok(["register", flows, "--image", "ghcr.io/acme/flows:1"]);
+      assert.match(result.stdout, new RegExp(`\\[✔\\] task +${wf("double").replace(/\./g, "\\.")} +registered`));
+      assert.match(result.stdout, new RegExp(`\\[✔\\] workflow +${wf("doubled").replace(/\./g, "\\.")} +registered`));
+      assert.match(result.stdout, new RegExp(`\\[✔\\] launch plan +${wf("doubled").replace(/\./g, "\\.")} +registered`));
+      const m = /^Version: (\S+)$/m.exec(result.stdout);
+      assert.ok(m, result.stdout);
+      version = m[1];
+      // 5 tasks, 4 workflows, their 4 default launch plans.
+      assert.match(result.stdout, /^Successfully registered 13 entities in flytesnacks\/development$/m);
+      assert.match(result.stdout, /^Code bundle: file:\/\/.*\/fast[0-9a-f]{32}\.tar$/m);
+    });
+
+    test("registering the same code again is fine and gives the same version", async () => {
+      const result = await ok(["register", flows, "--image", "ghcr.io/acme/flows:1", "--json"]);
+      const json = JSON.parse(result.stdout) as { version: string; entities: { kind: string; name: string }[] };
+      assert.equal(json.version, version);
+      assert.equal(json.entities.length, 13);
+    });
+
+    test("--dry-run compiles and lists, contacting nothing", async () => {
+      const result = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: "http://127.0.0.1:1" }, ["register", flows, "--dry-run"]);
+      assertExit(result, 0);
+      assert.match(result.stdout, /would register/);
+      assert.match(result.stdout, /^Dry run: 13 entities would be registered/m);
+    });
+
+    test("--activate-launchplans leaves the launch plans ACTIVE", async () => {
+      await ok(["register", flows, "--image", "ghcr.io/acme/flows:1", "--version", "act1", "--activate-launchplans"]);
+      const lp = await cli.json<{ closure: { state: string } }>(["get", "launchplan", wf("doubled"), "--version", "act1", "-o", "json"]);
+      assert.equal(lp.closure.state, "ACTIVE");
+    });
+
+    test("a module with a compile problem registers nothing and exits 2", async () => {
+      const dir = cli.tempDir("tsflyte-remote-bad-", { inRepo: true });
+      writeFileSync(join(dir, "bad.ts"), 'import { task, t } from "tsflyte";\nexport const broken = task({ inputs: { x: t.int() }, outputs: t.int() }, async ({ x }) => x)\nexport const oops = ;\n');
+      const result = await cli.run(["register", dir, "--version", "bad1"]);
+      assertExit(result, 2);
+      assert.match(result.stderr, /bad\.ts/);
+      const tasks = await cli.json<unknown[]>(["get", "task", "-o", "json", "--filter.fieldSelector", "version=bad1"]);
+      assert.deepEqual(tasks, []);
+    });
+  });
+
+  describe("run --remote", () => {
+    test("--wait follows the execution, prints its outputs and exits 0", async () => {
+      const result = await ok(["run", "--remote", "--wait", flows, "doubled", "--x", "21"]);
+      const name = startedName(result);
+      assert.match(result.stdout, new RegExp(`^Execution ${name} SUCCEEDED \\(remote, flytesnacks/development\\)$`, "m"));
+      assert.match(result.stdout, /^ {2}o0: "result: 42"$/m);
+      // Not a terminal here: progress comes as a line per change.
+      assert.match(result.stderr, /^n1 SUCCEEDED$/m);
+      assert.match(result.stderr, /^execution SUCCEEDED$/m);
+    });
+
+    test("without --wait it prints the name at once, and --name is used", async () => {
+      const result = await ok(["run", "--remote", flows, "doubled", "--x", "2", "--name", "mine-1"]);
+      assert.equal(startedName(result), "mine-1");
+      assert.match(result.stdout, /Follow it: tsflyte get execution mine-1 --details/);
+      assert.equal((await waitFor("mine-1")).closure.phase, "SUCCEEDED");
+    });
+
+    test("--wait on a failing workflow exits 1 with the error trace", async () => {
+      const result = await cli.run(["run", "--remote", "--wait", flows, "refusing", "--why", "no budget"]);
+      assertExit(result, 1);
+      assert.match(result.stdout, /FAILED \(remote, /);
+      assert.match(result.stderr, /refused: no budget/);
+      assert.match(result.stderr, /USER/);
+    });
+
+    test("--json prints one object with the execution and its result", async () => {
+      const result = await ok(["run", "--remote", "--wait", "--json", flows, "doubled", "--x", "5"]);
+      const json = JSON.parse(result.stdout) as { execution: { name: string }; launched: { kind: string; name: string }; result: { phase: string; outputs: Record<string, unknown> } };
+      assert.equal(json.launched.name, wf("doubled"));
+      assert.equal(json.result.phase, "SUCCEEDED");
+      assert.deepEqual(json.result.outputs, { o0: "result: 10" });
+    });
+
+    test("a bad input names the variable and its type, exits 2 and starts nothing", async () => {
+      const before = (await cli.json<unknown[]>(["get", "execution", "-o", "json"])).length;
+      const result = await cli.run(["run", "--remote", flows, "doubled", "--x", "many"]);
+      assertExit(result, 2);
+      assert.match(result.stderr, /--x/);
+      assert.match(result.stderr, /int/);
+      const unknown = await cli.run(["run", "--remote", flows, "nothere"]);
+      assertExit(unknown, 2);
+      assert.match(unknown.stderr, /exports no task, workflow or launch plan named "nothere"/);
+      assert.equal((await cli.json<unknown[]>(["get", "execution", "-o", "json"])).length, before);
+    });
+  });
+
+  describe("get", () => {
+    test("projects, tasks, workflows and launch plans as table, JSON and YAML", async () => {
+      const projects = await ok(["get", "project"]);
+      assert.match(projects.stdout, /^flytesnacks +flytesnacks/m);
+      const tasks = await ok(["get", "task"]);
+      assert.match(tasks.stdout, /^NAME +VERSION +TYPE +INPUTS +OUTPUTS +CREATED$/m);
+      assert.match(tasks.stdout, new RegExp(`^${wf("double").replace(/\./g, "\\.")} +act1 +typescript-task +ledger: string, x: int +o0: int +\\d{4}-`, "m"));
+      const task = await cli.yaml<{ id: { name: string }; closure: { compiledTask: { template: { type: string } } } }>(["get", "task", wf("double"), "--latest", "-o", "yaml"]);
+      assert.equal(task.id.name, wf("double"));
+      assert.equal(task.closure.compiledTask.template.type, "typescript-task");
+      const lps = await cli.json<{ id: { version: string } }[]>(["get", "launchplan", wf("doubled"), "-o", "json"]);
+      assert.ok(lps.length >= 2, "a version per registration");
+      const limited = await cli.json<unknown[]>(["get", "launchplan", wf("doubled"), "-o", "json", "--filter.limit", "1"]);
+      assert.equal(limited.length, 1);
+      const active = await cli.json<{ id: { version: string } }[]>(["get", "launchplan", "-o", "json", "--filter.fieldSelector", "state=ACTIVE"]);
+      assert.ok(active.length > 0 && active.every((l) => l.id.version === "act1"));
+    });
+
+    test("a version that does not exist exits 3; --version with --latest exits 2", async () => {
+      const missing = await cli.run(["get", "workflow", wf("doubled"), "--version", "nope"]);
+      assertExit(missing, 3);
+      assert.match(missing.stderr, /workflow test\.fixtures\.server\.flows\.doubled version nope not found/);
+      const both = await cli.run(["get", "workflow", wf("doubled"), "--version", "x", "--latest"]);
+      assertExit(both, 2);
+    });
+
+    test("get execution --details -o yaml shows every node and attempt with errors, cache status, log links and values", async () => {
+      const failed = startedName(await cli.run(["run", "--remote", "--wait", flows, "refusing", "--why", "audit"]));
+      const details = await cli.yaml<{
+        inputs: Record<string, unknown>;
+        nodes: { nodeId: string; phase: string; entity: { name: string }; inputs: Record<string, unknown>; attempts: { attempt: number; phase: string; error?: { kind: string; message: string }; logLinks?: { uri: string }[] }[] }[];
+      }>(["get", "execution", failed, "--details", "-o", "yaml"]);
+      assert.deepEqual(details.inputs, { why: "audit" });
+      const n0 = details.nodes.find((n) => n.nodeId === "n0")!;
+      assert.equal(n0.phase, "FAILED");
+      assert.equal(n0.entity.name, wf("refuse"));
+      assert.deepEqual(n0.inputs, { why: "audit" });
+      assert.equal(n0.attempts.length, 1, "NonRetryableError is not retried");
+      assert.equal(n0.attempts[0].error?.kind, "USER");
+      assert.match(n0.attempts[0].error?.message ?? "", /refused: audit/);
+      const link = n0.attempts[0].logLinks?.[0]?.uri;
+      assert.ok(link?.startsWith(server.url), `log link ${link}`);
+
+      const ok2 = startedName(await ok(["run", "--remote", "--wait", flows, "doubled", "--x", "4"]));
+      const table = await ok(["get", "execution", ok2, "--details"]);
+      assert.match(table.stdout, /^Phase +SUCCEEDED$/m);
+      assert.match(table.stdout, new RegExp(`^├─ n0 +${wf("double").replace(/\./g, "\\.")} +SUCCEEDED`, "m"));
+      assert.match(table.stdout, /^Outputs +o0: "result: 8"$/m);
+      const one = await cli.json<{ nodes: { nodeId: string; outputs: unknown }[] }>(["get", "execution", ok2, "--nodeID", "n0", "-o", "json"]);
+      assert.deepEqual(one.nodes.map((n) => [n.nodeId, n.outputs]), [["n0", { o0: 8 }]]);
+      const badNode = await cli.run(["get", "execution", ok2, "--nodeID", "n9"]);
+      assertExit(badNode, 3);
+      const failedOnly = await cli.json<ExecutionJson[]>(["get", "execution", "-o", "json", "--filter.fieldSelector", "phase=FAILED"]);
+      assert.ok(failedOnly.length >= 1 && failedOnly.every((e) => e.closure.phase === "FAILED"));
+      const missing = await cli.run(["get", "execution", "nosuchexecution"]);
+      assertExit(missing, 3);
+    });
+  });
+
+  describe("workflow pictures", () => {
+    test("-o dot, doturl and svg, for a registered workflow and for a local module before registering", async () => {
+      const dot = await ok(["get", "workflow", wf("doubled"), "--latest", "-o", "dot"]);
+      assert.match(dot.stdout, /^strict digraph "test\.fixtures\.server\.flows\.doubled" \{$/m);
+      assert.match(dot.stdout, /"n0" \[label="double \[typescript-task\]", shape=box\];/);
+      assert.match(dot.stdout, /"start-node" \[label="start", shape=doublecircle, color=green\];/);
+      const local = await ok(["get", "workflow", "--file", flows, "doubled", "-o", "dot"]);
+      assert.equal(local.stdout.trim(), dot.stdout.trim(), "the local module draws the same picture as the registered workflow");
+      const url = await ok(["get", "workflow", wf("doubled"), "--latest", "-o", "doturl"]);
+      assert.ok(url.stdout.startsWith("http://graph.flyte.org/#strict%20digraph"), url.stdout);
+      assert.equal(decodeURIComponent(url.stdout.trim().slice("http://graph.flyte.org/#".length)).trim(), dot.stdout.trim());
+      const out = join(cli.tempDir("tsflyte-remote-svg-"), "doubled.svg");
+      await ok(["get", "workflow", wf("doubled"), "--latest", "-o", "svg", "--out", out]);
+      const svg = readFileSync(out, "utf8");
+      assert.match(svg, /<svg/);
+      assert.match(svg, /double \[typescript(-|&#45;)task\]/);
+      const noVersion = await cli.run(["get", "workflow", wf("doubled"), "-o", "dot"]);
+      assertExit(noVersion, 2);
+      assert.match(noVersion.stderr, /--version V or --latest/);
+    });
+  });
+
+  describe("execution specs", () => {
+    test("get launchplan --execFile writes the spec; create execution --execFile starts it, flags beating the file", async () => {
+      const dir = cli.tempDir("tsflyte-remote-spec-");
+      const file = join(dir, "doubled.yaml");
+      await ok(["get", "launchplan", wf("doubled"), "--latest", "--execFile", file]);
+      const written = parseYaml(readFileSync(file, "utf8")) as { workflow: string; inputs: Record<string, unknown>; version: string };
+      assert.equal(written.workflow, wf("doubled"));
+      assert.deepEqual(written.inputs, { x: 0, label: "result" });
+      writeFileSync(file, readFileSync(file, "utf8").replace(/^ {2}x: 0/m, "  x: 7"));
+      const dry = await ok(["create", "execution", "--execFile", file, "--dryRun"]);
+      assert.match(dry.stdout, /^Dry run: would start launch plan test\.fixtures\.server\.flows\.doubled/m);
+      // Flags beat the file: the launch plan is registered in development only, and version act1 exists too.
+      const elsewhere = await cli.run(["create", "execution", "--execFile", file, "--targetDomain", "staging"]);
+      assertExit(elsewhere, 3);
+      assert.match(elsewhere.stderr, new RegExp(`launch plan ${wf("doubled").replace(/\./g, "\\.")} version \\S+ not found in flytesnacks/staging`));
+      const created = await ok(["create", "execution", "--execFile", file, "--overwriteCache", "--version", "act1"]);
+      const name = startedName(created);
+      const execution = await cli.json<ExecutionJson>(["get", "execution", name, "-o", "json"]);
+      assert.equal(execution.spec.overwriteCache, true, "--overwriteCache is not dropped with --execFile");
+      assert.equal(execution.spec.launchPlan.version, "act1");
+      const deadline = Date.now() + 60_000;
+      let details = await cli.json<{ outputs?: Record<string, unknown>; execution: ExecutionJson }>(["get", "execution", name, "--details", "-o", "json"]);
+      while (!details.outputs && details.execution.closure.phase !== "FAILED" && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        details = await cli.json(["get", "execution", name, "--details", "-o", "json"]);
+      }
+      assert.deepEqual(details.outputs, { o0: "result: 14" });
+    });
+
+    test("a bad spec gives file:line:col, the key, what was expected and found, and the nearest key", async () => {
+      const dir = cli.tempDir("tsflyte-remote-badspec-");
+      const file = join(dir, "bad.yaml");
+      writeFileSync(file, `inputs:\n  x: seven\n  lable: hi\nworkflow: ${wf("doubled")}\ntargetProjct: x\n`);
+      const result = await cli.run(["create", "execution", "--execFile", file]);
+      assertExit(result, 2);
+      assert.match(result.stderr, /bad\.yaml:5:1: targetProjct: .*did you mean "targetProject"\?/);
+      writeFileSync(file, `inputs:\n  x: seven\n  lable: hi\nworkflow: ${wf("doubled")}\n`);
+      const inputs = await cli.run(["create", "execution", "--execFile", file]);
+      assertExit(inputs, 2);
+      assert.match(inputs.stderr, /bad\.yaml:2:3: inputs\.x: expected int, found string "seven"/);
+      assert.match(inputs.stderr, /bad\.yaml:3:3: inputs\.lable: .*did you mean "label"\?/);
+      writeFileSync(file, `task: ${wf("double")}\nworkflow: ${wf("doubled")}\n`);
+      const both = await cli.run(["create", "execution", "--execFile", file]);
+      assertExit(both, 2);
+      assert.match(both.stderr, /task.*workflow|workflow.*task/);
+      const missing = await cli.run(["create", "execution", "--execFile", join(dir, "none.yaml")]);
+      assertExit(missing, 2);
+    });
+  });
+
+  describe("relaunch, recover, terminate", () => {
+    test("recover reuses the finished node and runs the failed one; relaunch runs everything again", async () => {
+      const dir = cli.tempDir("tsflyte-remote-gate-");
+      const gate = join(dir, "gate");
+      const ledger = join(dir, "ledger");
+      const failed = startedName(await cli.run(["run", "--remote", "--wait", flows, "gated", "--x", "3", "--gate", gate, "--ledger", ledger]));
+      assert.equal((await waitFor(failed)).closure.phase, "FAILED");
+      writeFileSync(gate, "open");
+      const recovered = await ok(["create", "execution", "--recover", failed]);
+      const name = startedName(recovered);
+      const execution = await waitFor(name);
+      assert.equal(execution.closure.phase, "SUCCEEDED");
+      assert.equal(execution.spec.metadata.mode, "RECOVERED");
+      const details = await cli.json<{ nodes: { nodeId: string; phase: string }[] }>(["get", "execution", name, "--details", "-o", "json"]);
+      assert.equal(details.nodes.find((n) => n.nodeId === "n0")?.phase, "RECOVERED");
+      assert.deepEqual(readFileSync(ledger, "utf8").trim().split("\n"), ["double 3"], "n0 ran once");
+      const relaunched = startedName(await ok(["create", "execution", "--relaunch", failed]));
+      assert.equal((await waitFor(relaunched)).closure.phase, "SUCCEEDED");
+      assert.equal(readFileSync(ledger, "utf8").trim().split("\n").length, 2, "relaunch ran n0 again");
+      const unknown = await cli.run(["create", "execution", "--recover", "nosuchexecution"]);
+      assertExit(unknown, 3);
+    });
+
+    test("delete execution terminates with the cause recorded; an unknown name exits 3", async () => {
+      const ledger = join(cli.tempDir("tsflyte-remote-nap-"), "ledger");
+      const name = startedName(await ok(["run", "--remote", flows, "sleepy", "--ms", "60000", "--ledger", ledger]));
+      await waitFor(name, ["RUNNING"]);
+      const deleted = await ok(["delete", "execution", name, "--cause", "wrong inputs"]);
+      assert.match(deleted.stdout, new RegExp(`^Terminated execution ${name}`, "m"));
+      const execution = await waitFor(name, ["ABORTED"]);
+      assert.equal(execution.closure.abortMetadata?.cause, "wrong inputs");
+      const unknown = await cli.run(["delete", "execution", "nosuchexecution"]);
+      assertExit(unknown, 3);
+    });
+  });
+
+  describe("launch plan state and projects", () => {
+    test("update launchplan needs exactly one of --activate and --deactivate", async () => {
+      const neither = await cli.run(["update", "launchplan", wf("doubled"), "--version", "act1"]);
+      assertExit(neither, 2);
+      assert.match(neither.stderr, /--activate, --deactivate/);
+      const off = await ok(["update", "launchplan", wf("doubled"), "--version", "act1", "--deactivate"]);
+      assert.match(off.stdout, /is now INACTIVE/);
+      const on = await cli.json<{ state: string }>(["update", "launchplan", wf("doubled"), "--version", "act1", "--activate", "--json"]);
+      assert.equal(on.state, "ACTIVE");
+      const missing = await cli.run(["update", "launchplan", wf("doubled"), "--version", "nope", "--activate"]);
+      assertExit(missing, 3);
+    });
+
+    test("create project, then use it with -p; a duplicate id exits 2", async () => {
+      const created = await cli.json<{ id: string; domains: string[] }>(["create", "project", "--id", "acme", "--name", "Acme", "--description", "spend reports", "--json"]);
+      assert.equal(created.id, "acme");
+      assert.deepEqual(created.domains, ["development", "staging", "production"]);
+      const again = await cli.run(["create", "project", "--id", "acme", "--name", "Acme"]);
+      assertExit(again, 2);
+      assert.match(again.stderr, /already exists/);
+      const result = await ok(["run", "--remote", "--wait", "-p", "acme", flows, "doubled", "--x", "1"]);
+      assert.match(result.stdout, /SUCCEEDED \(remote, acme\/development\)/);
+      assert.ok(existsSync(serverHome));
+    });
+  });
+});

@@ -1,0 +1,202 @@
+// Covers reading an execution spec file: the plain result, where keys were written, and every problem reported at
+// once as `file:line:col: key: message`. Must never share temp folders between tests or depend on the cwd.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, test } from "node:test";
+import { UserError } from "../../../src/lib/errors.js";
+import { ExecutionSpecError, parseExecutionSpec, readExecutionSpec } from "../../../src/lib/execspec/index.js";
+
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempFile(name: string, text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsflyte-execspec-"));
+  tempDirs.push(dir);
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** The problems of a spec that must not parse, as the lines of the error's message. */
+async function problemLines(text: string): Promise<string[]> {
+  try {
+    await parseExecutionSpec(text, "spec.yaml");
+  } catch (e) {
+    assert.ok(e instanceof ExecutionSpecError, `an ExecutionSpecError, got ${String(e)}`);
+    assert.ok(e instanceof UserError);
+    assert.equal(e.message.split("\n").length, e.problems.length, "one line per problem");
+    return e.message.split("\n");
+  }
+  assert.fail("the spec parsed");
+}
+
+const valid = `iamRoleARN: "arn:aws:iam::1:role/r"
+inputs:
+  x: 3 # a comment
+  words:
+    - a
+    - b
+  point:
+    x: 1.5
+envs:
+  FOO: bar
+kubeServiceAcct: ""
+targetDomain: development
+targetProject: flytesnacks
+task: my.module.t1
+version: v2
+overwriteCache: true
+`;
+
+describe("a valid spec", () => {
+  test("gives plain inputs, envs, the entity and the optional settings", async () => {
+    const spec = await parseExecutionSpec(valid, "spec.yaml");
+    assert.equal(spec.file, "spec.yaml");
+    assert.equal(spec.kind, "task");
+    assert.equal(spec.name, "my.module.t1");
+    assert.equal(spec.version, "v2");
+    assert.deepEqual(spec.inputs, { x: 3, words: ["a", "b"], point: { x: 1.5 } });
+    assert.deepEqual(spec.envs, { FOO: "bar" });
+    assert.equal(spec.targetProject, "flytesnacks");
+    assert.equal(spec.targetDomain, "development");
+    assert.equal(spec.iamRoleARN, "arn:aws:iam::1:role/r");
+    assert.equal(spec.kubeServiceAcct, undefined, "an empty string means not set");
+    assert.equal(spec.overwriteCache, true);
+  });
+
+  test("remembers where every key and list item was written", async () => {
+    const spec = await parseExecutionSpec(valid, "spec.yaml");
+    assert.deepEqual(spec.positions.get("inputs"), { line: 2, col: 1 });
+    assert.deepEqual(spec.positions.get("inputs.x"), { line: 3, col: 3 });
+    assert.deepEqual(spec.positions.get("inputs.words[1]"), { line: 6, col: 7 });
+    assert.deepEqual(spec.positions.get("inputs.point.x"), { line: 8, col: 5 });
+    assert.deepEqual(spec.positions.get("envs.FOO"), { line: 10, col: 3 });
+    assert.deepEqual(spec.positions.get("task"), { line: 14, col: 1 });
+  });
+
+  test("`workflow:` names a launch plan; empty and null values mean not set", async () => {
+    const spec = await parseExecutionSpec("workflow: my.lp\ninputs:\nenvs:\nversion:\ntargetProject: ''\n", "lp.yaml");
+    assert.equal(spec.kind, "launchPlan");
+    assert.equal(spec.name, "my.lp");
+    assert.deepEqual(spec.inputs, {});
+    assert.deepEqual(spec.envs, {});
+    assert.equal(spec.version, undefined);
+    assert.equal(spec.targetProject, undefined);
+    assert.equal(spec.overwriteCache, undefined);
+  });
+
+  test("YAML 1.2: yes and dates stay strings, for the inputs' types to judge", async () => {
+    const spec = await parseExecutionSpec("task: t\ninputs:\n  a: yes\n  b: 2026-01-31\n", "s.yaml");
+    assert.deepEqual(spec.inputs, { a: "yes", b: "2026-01-31" });
+  });
+
+  test("readExecutionSpec reads a real file and names it as given", async () => {
+    const file = tempFile("exec.yaml", valid);
+    const spec = await readExecutionSpec(file);
+    assert.equal(spec.file, file);
+    assert.equal(spec.name, "my.module.t1");
+    // The validator is compiled once and reused.
+    const again = await readExecutionSpec(file);
+    assert.deepEqual(again.inputs, spec.inputs);
+  });
+
+  test("readExecutionSpec: a missing file is a UserError naming it", async () => {
+    const dir = path.dirname(tempFile("other.yaml", ""));
+    const missing = path.join(dir, "nope.yaml");
+    await assert.rejects(readExecutionSpec(missing), (e: unknown) => e instanceof UserError && e.message.includes(`${missing} does not exist`));
+    await assert.rejects(readExecutionSpec(dir), (e: unknown) => e instanceof UserError && e.message.includes("is a folder"));
+  });
+});
+
+describe("problems, each at file:line:col", () => {
+  test("a YAML syntax error, with where and what", async () => {
+    assert.deepEqual(await problemLines("task: t\ninputs:\n  x: [1, 2\nversion: v1\n"), [
+      "spec.yaml:4:1: flow sequence in block collection must be sufficiently indented and end with a ]",
+    ]);
+    assert.deepEqual(await problemLines('task: "abc\n'), ["spec.yaml:2:1: missing closing \"quote"]);
+  });
+
+  test("a key written twice", async () => {
+    assert.deepEqual(await problemLines("task: t\nversion: a\nversion: b\n"), [
+      'spec.yaml:3:1: the key version is written twice; keep one',
+    ]);
+    assert.deepEqual(await problemLines('task: t\nenvs:\n  "A B": x\n  "A B": y\n'), [
+      'spec.yaml:4:3: the key "A B" is written twice; keep one',
+    ]);
+  });
+
+  test("an empty file, and one that is not a mapping", async () => {
+    assert.deepEqual(await problemLines(""), [
+      "spec.yaml:1:1: the file is empty; an execution spec names a task or workflow, its version and its inputs",
+    ]);
+    assert.deepEqual(await problemLines("# only a comment\n"), [
+      "spec.yaml:1:1: the file is empty; an execution spec names a task or workflow, its version and its inputs",
+    ]);
+    assert.deepEqual(await problemLines("- task: t\n"), [
+      "spec.yaml:1:1: the file holds a list; its top level must be a mapping such as `task: NAME`",
+    ]);
+  });
+
+  test("an unknown top-level key suggests the nearest known one, or lists them", async () => {
+    assert.deepEqual(await problemLines("task: t\ntargetProjet: p\n"), [
+      'spec.yaml:2:1: targetProjet: unknown key "targetProjet"; did you mean "targetProject"?',
+    ]);
+    assert.deepEqual(await problemLines("task: t\nkubeServiceAccount: sa\n"), [
+      'spec.yaml:2:1: kubeServiceAccount: unknown key "kubeServiceAccount"; did you mean "kubeServiceAcct"?',
+    ]);
+    assert.deepEqual(await problemLines("task: t\nfoo: 1\n"), [
+      'spec.yaml:2:1: foo: unknown key "foo"; the keys are: iamRoleARN, inputs, envs, kubeServiceAcct, targetDomain, targetProject, task, workflow, version, overwriteCache',
+    ]);
+  });
+
+  test("wrong types say what was expected and what was found", async () => {
+    const text = "task: t\nversion: 2\nenvs:\n  FOO: 3\n  BAR: ok\n  ON: true\noverwriteCache: yes\ninputs: [1]\ntargetDomain: {a: 1}\n";
+    assert.deepEqual(await problemLines(text), [
+      'spec.yaml:2:1: version: expected a string, found number 2; put it in quotes: "2"',
+      'spec.yaml:4:3: envs.FOO: expected a string, found number 3; put it in quotes: "3"',
+      'spec.yaml:6:3: envs.ON: expected a string, found boolean true; put it in quotes: "true"',
+      'spec.yaml:7:1: overwriteCache: expected true or false, found string "yes"',
+      "spec.yaml:8:1: inputs: expected a mapping of input names to values, found array [1]",
+      'spec.yaml:9:1: targetDomain: expected a string, found object {"a":1}',
+    ]);
+  });
+
+  test("both task and workflow, or neither, is one problem naming both", async () => {
+    assert.deepEqual(await problemLines("task: t\nworkflow: w\nversion: v\n"), [
+      "spec.yaml:2:1: workflow: both task and workflow are set; keep task to run a task, or workflow to run a launch plan",
+    ]);
+    assert.deepEqual(await problemLines("version: v\ninputs: {}\n"), [
+      "spec.yaml:1:1: neither task nor workflow is set; add `task: NAME` to run a task, or `workflow: NAME` to run a launch plan",
+    ]);
+  });
+
+  test("task and workflow must be non-empty names", async () => {
+    assert.deepEqual(await problemLines('task: ""\n'), ['spec.yaml:1:1: task: expected a non-empty name, found string ""']);
+    assert.deepEqual(await problemLines("workflow: 3\n"), ["spec.yaml:1:1: workflow: expected a string, found number 3; put it in quotes: \"3\""]);
+  });
+
+  test("every problem at once, in file order, in one error with structured problems", async () => {
+    const text = "verison: v1\nenvs:\n  A: 1\ntask: t\nworkflow: w\n";
+    try {
+      await parseExecutionSpec(text, "multi.yaml");
+      assert.fail("parsed");
+    } catch (e) {
+      assert.ok(e instanceof ExecutionSpecError);
+      assert.deepEqual(e.problems, [
+        { file: "multi.yaml", line: 1, col: 1, key: "verison", message: 'unknown key "verison"; did you mean "version"?' },
+        { file: "multi.yaml", line: 3, col: 3, key: "envs.A", message: 'expected a string, found number 1; put it in quotes: "1"' },
+        {
+          file: "multi.yaml",
+          line: 5,
+          col: 1,
+          key: "workflow",
+          message: "both task and workflow are set; keep task to run a task, or workflow to run a launch plan",
+        },
+      ]);
+    }
+  });
+});
