@@ -4,7 +4,7 @@ import { Args, Flags } from "@oclif/core";
 import { BaseCommand, exitCodes, reportRun } from "../base-command.js";
 import type { RunResult } from "../lib/local/commands.js";
 import type { ResolvedConfig } from "../lib/config/config.js";
-import type { RemoteRunOutcome } from "../lib/remote/run.js";
+import type { RemoteRunOutcome, RemoteRunRequest } from "../lib/remote/run.js";
 
 export default class Run extends BaseCommand {
   static override summary = "run a workflow, task or launch plan here, or with --remote on the control plane";
@@ -51,10 +51,8 @@ export default class Run extends BaseCommand {
   async run(): Promise<RunResult | RemoteRunOutcome> {
     const { args, flags } = await this.parse(Run);
     const config = await this.resolvedConfig(flags);
-    if (flags.remote) return this.runRemote(args, flags, config);
-    const { runFromCommandLine } = await import("../lib/local/commands.js");
-    process.setSourceMapsEnabled(true);
-    const result = await runFromCommandLine({
+    // What a local and a remote run both take from the command line.
+    const request = {
       file: args.file,
       entity: args.entity,
       inputArgs: this.inputArgs(args),
@@ -64,38 +62,25 @@ export default class Run extends BaseCommand {
       domain: config.domain,
       name: flags.name,
       overwriteCache: flags["overwrite-cache"],
+    };
+    if (flags.remote) return this.runRemote({ ...request, image: flags.image }, flags, config);
+    const { runFromCommandLine } = await import("../lib/local/commands.js");
+    process.setSourceMapsEnabled(true);
+    const result = await runFromCommandLine({
+      ...request,
       maxParallelism: flags["max-parallelism"],
       echo: flags.quiet || this.jsonEnabled() ? "none" : "stderr",
     });
     return reportRun(this, result, flags.verbose);
   }
 
-  private async runRemote(
-    args: { file: string; entity: string },
-    flags: { "inputs-file"?: string; name?: string; "overwrite-cache"?: boolean; wait?: boolean; image?: string; verbose?: boolean },
-    config: ResolvedConfig,
-  ): Promise<RemoteRunOutcome> {
+  private async runRemote(request: RemoteRunRequest, flags: { wait?: boolean; verbose?: boolean }, config: ResolvedConfig): Promise<RemoteRunOutcome> {
     const { runRemoteCommand } = await import("../lib/remote/run.js");
     const { progressReporter, renderRemoteRun } = await import("../render/remote-run.js");
     const reporter = flags.wait && !this.jsonEnabled() ? progressReporter(process.stderr) : undefined;
     let outcome: RemoteRunOutcome;
     try {
-      outcome = await runRemoteCommand(
-        config,
-        {
-          file: args.file,
-          entity: args.entity,
-          inputArgs: this.inputArgs(args),
-          reservedFlags: Run.reservedFlags,
-          inputsFile: flags["inputs-file"],
-          project: config.project,
-          domain: config.domain,
-          name: flags.name,
-          image: flags.image,
-          overwriteCache: flags["overwrite-cache"],
-        },
-        { wait: flags.wait, onSnapshot: reporter?.update },
-      );
+      outcome = await runRemoteCommand(config, request, { wait: flags.wait, onSnapshot: reporter?.update });
     } finally {
       reporter?.end();
     }

@@ -22,8 +22,12 @@ export function progressLine(snapshot: ProgressSnapshot, width = 20): string {
 /** Lines for what changed since the last snapshot, for logs and pipes: `n1 SUCCEEDED`, `execution FAILED`. */
 export function progressChanges(previous: ProgressSnapshot | undefined, next: ProgressSnapshot): string[] {
   const lines: string[] = [];
+  const finished = next.execution.phase === "SUCCEEDED" || next.execution.phase === "FAILED" || next.execution.phase === "ABORTED" || next.execution.phase === "TIMED_OUT";
+  const executionLine = previous?.execution.phase !== next.execution.phase ? `execution ${next.execution.phase}` : undefined;
+  // The execution's start comes before its nodes', its end after them.
+  if (executionLine && !finished) lines.push(executionLine);
   const before = new Map((previous?.nodes ?? []).map((n) => [n.nodeId, n.phase] as const));
   for (const n of next.nodes) if (before.get(n.nodeId) !== n.phase) lines.push(`${n.nodeId} ${n.phase}`);
-  if (previous?.execution.phase !== next.execution.phase) lines.push(`execution ${next.execution.phase}`);
+  if (executionLine && finished) lines.push(executionLine);
   return lines;
 }

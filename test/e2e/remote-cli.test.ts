@@ -152,6 +152,12 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.match(result.stderr, /^execution SUCCEEDED$/m);
     });
 
+    test("a task on its own runs too, its defaults sent with the inputs given", async () => {
+      const result = await ok(["run", "--remote", "--wait", flows, "double", "--x", "3"]);
+      assert.match(result.stdout, /^Registered 1 entity for test\.fixtures\.server\.flows\.double under version \S+$/m);
+      assert.match(result.stdout, /^ {2}o0: 6$/m);
+    });
+
     test("without --wait it prints the name at once, and --name is used", async () => {
       const result = await ok(["run", "--remote", flows, "doubled", "--x", "2", "--name", "mine-1"]);
       assert.equal(startedName(result), "mine-1");

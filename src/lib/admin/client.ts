@@ -139,7 +139,7 @@ export class AdminClient {
         : code === "ECONNREFUSED"
           ? "connection refused"
           : code === "TSFLYTE_TIMEOUT" || code === "ETIMEDOUT"
-            ? `no answer within ${Math.round(timeoutMs / 1000)} s (timeout)`
+            ? `no answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} (timeout)`
             : code === "ECONNRESET" || code === "EPIPE"
               ? "the connection was closed"
               : /CERT|SSL|TLS|EPROTO/i.test(code) || /ssl|tls|certificate/i.test(error.message)

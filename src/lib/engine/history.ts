@@ -391,7 +391,7 @@ export async function describeExecution(
       `node ${options.nodeId} not found in execution ${key.name}; ${ids.length ? `its nodes are: ${ids.join(", ")}` : "it has no nodes yet"}`,
     );
   }
-  const selected = options.nodeId === undefined ? nodes : subtree(nodes, options.nodeId);
+  const selected = options.nodeId === undefined ? nodes : subtreeOf(nodes, options.nodeId, (n) => n.nodeId, (n) => n.parentNodeId);
   const selectedIds = new Set(selected.map((n) => n.nodeId));
   const attemptsByNode = new Map<string, TaskExecutionRecord[]>();
   for (const a of attempts) {
@@ -427,25 +427,26 @@ export async function describeExecution(
  * Siblings in node-id order (n0, n1, …, n10), at every level: creation order varies between runs when nodes run
  * concurrently, and the compiler numbers nodes in the workflow's order.
  */
-function sortByNodeId(nodes: NodeView[]): void {
+export function sortByNodeId(nodes: NodeView[]): void {
   nodes.sort((a, b) => nodeIdOrder.compare(a.nodeId, b.nodeId));
   for (const n of nodes) if (n.children) sortByNodeId(n.children);
 }
 
-/** The node and every node under it, in store order. */
-function subtree(nodes: NodeExecutionRecord[], nodeId: string): NodeExecutionRecord[] {
+/** The node and every node under it, in the order given; `id` and `parent` read a node's id and its parent's. */
+export function subtreeOf<T>(nodes: T[], nodeId: string, id: (node: T) => string, parent: (node: T) => string | undefined): T[] {
   const keep = new Set([nodeId]);
-  // Store order is by creation, and a child is created after its parent; loop anyway in case clocks tie.
+  // Children usually come after their parent, but loop anyway in case clocks tie.
   for (let grew = true; grew; ) {
     grew = false;
     for (const n of nodes) {
-      if (!keep.has(n.nodeId) && n.parentNodeId !== undefined && keep.has(n.parentNodeId)) {
-        keep.add(n.nodeId);
+      const p = parent(n);
+      if (!keep.has(id(n)) && p !== undefined && keep.has(p)) {
+        keep.add(id(n));
         grew = true;
       }
     }
   }
-  return nodes.filter((n) => keep.has(n.nodeId));
+  return nodes.filter((n) => keep.has(id(n)));
 }
 
 async function buildNodeView(blobs: BlobStore, n: NodeExecutionRecord, attempts: TaskExecutionRecord[]): Promise<NodeView> {

@@ -27,7 +27,7 @@ export async function getExecutions(config: ResolvedConfig, request: GetExecutio
   const details = Boolean(request.details || request.nodeId);
   if (!config.admin) {
     const { getLocalExecutions } = await import("../local/commands.js");
-    const selector = localSelector(request.fieldSelector);
+    const selector = await localSelector(request.fieldSelector);
     const result = await getLocalExecutions({ ...request, details, limit: selector ? Number.MAX_SAFE_INTEGER : request.limit });
     return Array.isArray(result) && selector ? result.filter(selector).slice(0, request.limit) : result;
   }
@@ -52,20 +52,10 @@ const localSelectorKeys: Record<string, (v: ExecutionView) => string> = {
 };
 
 /** The field selector over local execution views, with the keys FlyteAdmin knows by the same names. */
-function localSelector(selector: string | undefined): ((v: ExecutionView) => boolean) | undefined {
-  if (!selector?.trim()) return undefined;
-  const tests = selector
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((part) => {
-      const m = /^([A-Za-z_.]+)\s*(!=|=)\s*(.*)$/.exec(part);
-      const read = m ? localSelectorKeys[m[1].replace(/^execution\./, "")] : undefined;
-      if (!m || !read) throw new UserError(`--filter.fieldSelector: "${part}" is not key=value with a known key`, `keys: ${Object.keys(localSelectorKeys).join(", ")}`);
-      const equal = m[2] === "=";
-      return (v: ExecutionView) => (read(v) === m[3]) === equal;
-    });
-  return (v) => tests.every((t) => t(v));
+async function localSelector(selector: string | undefined): Promise<((v: ExecutionView) => boolean) | undefined> {
+  const { parseFieldSelector, selectorTest } = await import("./field-selector.js");
+  const terms = parseFieldSelector(selector, Object.keys(localSelectorKeys), /^execution\./);
+  return selectorTest(terms, (v: ExecutionView, key) => localSelectorKeys[key](v));
 }
 
 /** `register PATHS…`; a dry run needs no control plane. */
@@ -149,9 +139,8 @@ export interface ExecFileRequest {
 /** `get task|launchplan NAME --execFile F`: writes the execution spec to fill in; resolves to the path and version. */
 export async function writeExecFile(config: ResolvedConfig, request: ExecFileRequest): Promise<{ file: string; kind: string; name: string; version: string }> {
   const { fetchEntity, cliNoun } = await import("./entities.js");
-  const { specEntityOf } = await import("./exec-spec.js");
+  const { specEntityOf, writeFileAtomically } = await import("./exec-spec.js");
   const { generateExecutionSpec } = await import("../execspec/index.js");
-  const { writeFileAtomically } = await import("./exec-spec.js");
   return withAdmin(config, `get ${cliNoun(request.kind)}`, async (client) => {
     const fetched = await fetchEntity(client, { kind: request.kind, project: config.project, domain: config.domain, name: request.name, version: request.version });
     const text = generateExecutionSpec(specEntityOf(request.kind, fetched.entity));

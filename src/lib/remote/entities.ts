@@ -12,6 +12,7 @@ import { NotFoundError, UserError } from "../errors.js";
 import { describeLiteralType } from "../types/compat.js";
 import type { AdminClient } from "../admin/client.js";
 import { describeKind, type EntityKind } from "./register.js";
+import { parseFieldSelector, selectorTest } from "./field-selector.js";
 
 const lenient = { ignoreUnknownFields: true };
 const segment: Record<EntityKind, string> = { task: "tasks", workflow: "workflows", launchPlan: "launch_plans" };
@@ -190,21 +191,8 @@ const selectorKeys: Record<EntityKind, (keyof EntityView)[]> = {
 
 /** `--filter.fieldSelector "k=v,k!=v"` over entity views. */
 function parseSelector(selector: string | undefined, kind: EntityKind): ((view: EntityView) => boolean) | undefined {
-  if (!selector?.trim()) return undefined;
-  const tests = selector
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((part) => {
-      const m = /^([A-Za-z_.]+)\s*(!=|=)\s*(.*)$/.exec(part);
-      const keys = selectorKeys[kind];
-      if (!m) throw new UserError(`--filter.fieldSelector: "${part}" is not key=value`, `keys for ${describeKind(kind)}s: ${keys.join(", ")}`);
-      const field = m[1].replace(/^(task|workflow|launch_plan|launchplan)\./, "") as keyof EntityView;
-      if (!keys.includes(field)) throw new UserError(`--filter.fieldSelector: unknown key "${m[1]}"`, `keys for ${describeKind(kind)}s: ${keys.join(", ")}`);
-      const equal = m[2] === "=";
-      return (view: EntityView) => (String(view[field] ?? "") === m[3]) === equal;
-    });
-  return (view) => tests.every((t) => t(view));
+  const terms = parseFieldSelector(selector, selectorKeys[kind], /^(task|workflow|launch_plan|launchplan)\./);
+  return selectorTest(terms, (view: EntityView, key) => String(view[key as keyof EntityView] ?? ""));
 }
 
 function dropUndefined<T extends object>(value: T): T {

@@ -2,14 +2,16 @@
 // proto3 JSON names from a generated table, and the list/one views read from it. Never loads the IDL codecs.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { jsonShapes } from "../idl/gen/json-names.js";
-import { NotFoundError, UserError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
+import { parseFieldSelector } from "./field-selector.js";
 import type { ExecutionView } from "../engine/history.js";
 import type { ExecutionKey, ExecutionPhase, LaunchKind } from "../store/records.js";
 import type { AdminClient } from "../admin/client.js";
 
 /**
  * A message in FlyteAdmin's JSON (either casing) in proto3 JSON names, as the protobuf runtime's toJson writes it.
- * Map keys and Struct contents are data and stay as they are; unknown fields pass through unchanged.
+ * Map keys and Struct contents are data and stay as they are; unset (null) fields are left out; unknown fields
+ * pass through unchanged.
  */
 export function toProtoJsonNames(value: JsonValue, typeName: string): JsonValue {
   if (Array.isArray(value)) return value.map((v) => toProtoJsonNames(v, typeName));
@@ -23,6 +25,8 @@ export function toProtoJsonNames(value: JsonValue, typeName: string): JsonValue 
       out[key] = v;
       continue;
     }
+    // FlyteAdmin writes unset messages as null; proto3 JSON leaves them out, as the local history does.
+    if (v === null) continue;
     const [name, kind, child] = field;
     if (kind === 1 && child) out[name] = toProtoJsonNames(v, child);
     else if (kind === 2 && child && v !== null && typeof v === "object" && !Array.isArray(v)) {
@@ -99,17 +103,6 @@ export async function listExecutionViewsRemote(client: AdminClient, request: Lis
  * `execution.` prefix on a key is dropped, as FlyteAdmin takes the bare column there.
  */
 export function fieldSelectorFilters(selector: string | undefined): string | undefined {
-  if (!selector?.trim()) return undefined;
-  const parts = selector
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean);
-  return parts
-    .map((part) => {
-      const m = /^([A-Za-z_.]+)\s*(!=|=)\s*(.*)$/.exec(part);
-      if (!m || m[3] === "") throw new UserError(`--filter.fieldSelector: "${part}" is not key=value`, 'write it as "phase=FAILED" or "phase=FAILED,launch_plan.name=my.wf"');
-      const key = m[1].replace(/^execution\./, "");
-      return `${m[2] === "=" ? "eq" : "ne"}(${key},${m[3]})`;
-    })
-    .join("+");
+  const terms = parseFieldSelector(selector, undefined, /^execution\./);
+  return terms.length ? terms.map((t) => `${t.equal ? "eq" : "ne"}(${t.key},${t.value})`).join("+") : undefined;
 }

@@ -9,7 +9,7 @@ import { NodeExecution_Phase, TaskExecution_Phase, ExecutionError_ErrorKind } fr
 import { CatalogCacheStatus } from "../idl/gen/flyteidl/core/catalog_pb.js";
 import type { Node, WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
 import { NotFoundError, UserError } from "../errors.js";
-import { formatSeconds, type AttemptView, type EntityIdParts, type ExecutionDetailsView, type ExecutionView, type NodeView } from "../engine/history.js";
+import { formatSeconds, sortByNodeId, subtreeOf, type AttemptView, type EntityIdParts, type ExecutionDetailsView, type ExecutionView, type NodeView } from "../engine/history.js";
 import type { CacheStatus, ExecutionKey, ExecutionPhase, NodePhase, TaskPhase } from "../store/records.js";
 import { getExecutionView } from "./execution-json.js";
 import { literalMapToPlain } from "../types/plain.js";
@@ -89,7 +89,7 @@ export async function describeRemoteExecution(client: AdminClient, key: Executio
     const ids = nodes.map((n) => n.execution.id?.nodeId ?? "").sort(nodeIdOrder.compare);
     throw new NotFoundError(`node ${options.nodeId} not found in execution ${key.name}; ${ids.length ? `its nodes are: ${ids.join(", ")}` : "it has no nodes yet"}`);
   }
-  const selected = options.nodeId === undefined ? nodes : subtree(nodes, options.nodeId);
+  const selected = options.nodeId === undefined ? nodes : subtreeOf(nodes, options.nodeId, (n) => n.execution.id?.nodeId ?? "", (n) => n.parent);
   const views = await Promise.all(selected.map((n) => nodeView(client, key, n, workflow)));
   const byId = new Map(views.map((v) => [v.nodeId, v] as const));
   const roots: NodeView[] = [];
@@ -111,26 +111,6 @@ interface ListedNode {
 }
 
 const nodeIdOrder = new Intl.Collator("en", { numeric: true });
-
-function sortByNodeId(nodes: NodeView[]): void {
-  nodes.sort((a, b) => nodeIdOrder.compare(a.nodeId, b.nodeId));
-  for (const n of nodes) if (n.children) sortByNodeId(n.children);
-}
-
-function subtree(nodes: ListedNode[], nodeId: string): ListedNode[] {
-  const keep = new Set([nodeId]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const n of nodes) {
-      const id = n.execution.id?.nodeId ?? "";
-      if (!keep.has(id) && n.parent !== undefined && keep.has(n.parent)) {
-        keep.add(id);
-        grew = true;
-      }
-    }
-  }
-  return nodes.filter((n) => keep.has(n.execution.id?.nodeId ?? ""));
-}
 
 /** Every node execution, children of parent nodes included (FlyteAdmin lists them per `unique_parent_id`). */
 async function listAllNodes(client: AdminClient, key: ExecutionKey): Promise<ListedNode[]> {
@@ -194,13 +174,13 @@ async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNo
   const attempts = fromJson(TaskExecutionListSchema, attemptsAnswer, lenient).taskExecutions.sort((a, b) => (a.id?.retryAttempt ?? 0) - (b.id?.retryAttempt ?? 0));
   const closure = n.closure;
   const specNodeId = n.metadata?.specNodeId || nodeId;
-  const view: NodeView = {
+  // Fields in the order the local history writes them (attempts last), so YAML from either target reads the same.
+  const view = {
     nodeId,
     specNodeId,
     entity: entityOfNode(templates, specNodeId, attempts),
     phase: phaseName(NodeExecution_Phase, closure?.phase ?? 0) as NodePhase,
-    attempts: attempts.map(attemptView),
-  };
+  } as NodeView;
   if (closure?.targetMetadata.case === "taskNodeMetadata") {
     view.cacheStatus = phaseName(CatalogCacheStatus, closure.targetMetadata.value.cacheStatus) as CacheStatus;
   }
@@ -215,6 +195,7 @@ async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNo
     const e = closure.outputResult.value;
     view.error = { kind: errorKind(e.kind), code: e.code, message: e.message };
   }
+  view.attempts = attempts.map(attemptView);
   return view;
 }
 

@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { compileProject } from "../compiler/compile.js";
 import { parseInputArgs } from "../inputs/flags.js";
 import { resolveInputs } from "../inputs/resolve.js";
+import { acceptsNone } from "../types/types.js";
 import type { ExecutionKey } from "../store/records.js";
 import type { AdminClient } from "../admin/client.js";
 import { closureOf, registerEntities, uploadCodeBundle, type RegisteredEntity } from "./register.js";
@@ -59,6 +60,14 @@ export async function runRemote(client: AdminClient, request: RemoteRunRequest):
   const parsed = parseInputArgs(request.inputArgs, inputs, request.reservedFlags);
   const fileValues = request.inputsFile ? (await import("../inputs/file.js")).readInputsFile(request.inputsFile) : undefined;
   const values = resolveInputs({ inputs, ...parsed, file: fileValues, entity: found.name });
+  // A launch plan carries its workflow's defaults; a task's interface has none, so they are sent with the rest.
+  if (found.kind === "task") {
+    for (const [name, type] of Object.entries(inputs)) {
+      if (Object.hasOwn(values, name)) continue;
+      if (type.hasDefault) values[name] = type.defaultValue;
+      else if (acceptsNone(type)) values[name] = null;
+    }
+  }
   const types = Object.fromEntries(Object.keys(values).map((n) => [n, inputs[n]]));
   // Inputs first: a bad file path must fail before anything is registered.
   const literals = await remoteInputLiterals(client, request, types, values);

@@ -45,6 +45,9 @@ test("snake_case JSON renamed by the table equals the runtime's proto3 JSON, inp
   const snake = toJson(ExecutionSchema, message, { useProtoFieldName: true, alwaysEmitImplicit: true });
   const camel = toJson(ExecutionSchema, message, { alwaysEmitImplicit: true });
   assert.deepEqual(toProtoJsonNames(snake, "flyteidl.admin.Execution"), camel);
+  // FlyteAdmin writes unset messages as null: they are left out, as proto3 JSON does.
+  const withNulls = { ...(snake as JsonObject), closure: { ...((snake as JsonObject).closure as JsonObject), state_change_details: null } };
+  assert.deepEqual(toProtoJsonNames(withNulls, "flyteidl.admin.Execution"), camel);
   // Already camelCase (a server that answers in JSON names) passes through unchanged.
   assert.deepEqual(toProtoJsonNames(camel, "flyteidl.admin.Execution"), camel);
   const renamed = toProtoJsonNames(snake, "flyteidl.admin.Execution") as any;
