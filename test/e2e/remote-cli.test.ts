@@ -80,6 +80,32 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.ok(lines[0].includes(config), lines[0]);
     });
 
+    test("a server with a token: 401 without it or with a wrong one (exit 4, the token never shown), fine with it", async () => {
+      const dir = cli.tempDir("tsflyte-remote-auth-");
+      const token = "tok-0123456789abcdefghij";
+      const tokenFile = join(dir, "token");
+      writeFileSync(tokenFile, `${token}\n`);
+      const guarded = await startServe(["--auth-token-file", tokenFile], { TSFLYTE_HOME: join(dir, "home") });
+      try {
+        const env = { TSFLYTE_ADMIN_ENDPOINT: guarded.url };
+        const anonymous = await cli.runWith(env, ["get", "project"]);
+        assertExit(anonymous, 4);
+        assert.match(anonymous.stderr.trim(), /^Error: the control plane at http:\/\/127\.0\.0\.1:\d+ refused the request \(401 unauthorized\): it needs a token: set TSFLYTE_AUTH_TOKEN or admin\.authTokenFile \(endpoint set by TSFLYTE_ADMIN_ENDPOINT\)$/);
+        const wrong = await cli.runWith({ ...env, TSFLYTE_AUTH_TOKEN: `${token}-wrong` }, ["get", "project"]);
+        assertExit(wrong, 4);
+        assert.match(wrong.stderr, /the token was not accepted/);
+        assert.ok(!wrong.stderr.includes(token) && !wrong.stdout.includes(token));
+        const config = join(dir, "config.yaml");
+        writeFileSync(config, `admin:\n  endpoint: ${guarded.url}\n  authTokenFile: ${tokenFile}\n`);
+        const allowed = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined }, ["get", "project", "-c", config]);
+        assertExit(allowed, 0);
+        assert.match(allowed.stdout, /^flytesnacks/m);
+        assert.ok(!allowed.stdout.includes(token) && !allowed.stderr.includes(token));
+      } finally {
+        await guarded.stop("SIGKILL");
+      }
+    });
+
     test("config init writes a config the other commands use", async () => {
       const dir = cli.tempDir("tsflyte-remote-init-");
       const config = join(dir, "config.yaml");

@@ -11,6 +11,7 @@ import { shapeOf } from "../inputs/shape.js";
 import { nearestName } from "../inputs/suggest.js";
 import { literalTypeName, typeFromLiteralType } from "../types/from-literal-type.js";
 import { literalToPlain } from "../types/plain.js";
+import { structProblems } from "./struct-schema.js";
 import { acceptsNone, type AnyType } from "../types/types.js";
 import { FlyteDirectory, FlyteFile, StructuredDataset } from "../types/values.js";
 import type { SpecVariable } from "./entity.js";
@@ -80,6 +81,9 @@ export async function specInputsToLiterals(
     };
     const literal = convert(type, value, key, stand, report);
     if (!literal) continue;
+    const structs = await structProblems(variable.type, value, key);
+    for (const p of structs) report(p.key, p.message);
+    if (structs.length) continue;
     if (uploads.length === 0) literals[name] = literal;
     else pending.push({ name, type, value, uploads });
   }
@@ -226,8 +230,14 @@ function fits(type: AnyType, value: unknown, at: string): boolean {
   }
 }
 
+/** Where `key` was written, else its nearest written parent (`inputs.emp[0].pay` → `inputs.emp[0]` → …). */
 function positionOf(spec: ExecutionSpecFile, key: string): SpecPosition {
-  return spec.positions.get(key) ?? spec.positions.get("inputs") ?? { line: 1, col: 1 };
+  for (let at = key; at; at = at.replace(/(\.[^.[\]]*|\[\d+\])$/, "")) {
+    const found = spec.positions.get(at);
+    if (found) return found;
+    if (!/[.[]/.test(at)) break;
+  }
+  return spec.positions.get("inputs") ?? { line: 1, col: 1 };
 }
 
 function specError(problems: ExecutionSpecProblem[]): ExecutionSpecError {

@@ -309,3 +309,15 @@ describe("files, directories and dataframes", () => {
     assert.match(lines[2], /^spec\.yaml:8:3: inputs\.extra: unknown input "extra"/);
   });
 });
+
+describe("structs against their registered JSON Schema", () => {
+  test("a field missing or of the wrong type deep in a list of structs is reported where it is written", async () => {
+    const inputs = variables({ emp: t.list(t.struct(z.object({ name: z.string(), pay: z.number() }))) });
+    const lines = await problemLines("inputs:\n  emp:\n    - name: ada\n      pay: 120\n    - name: 3\n    - pay: 5\ntask: t\n", inputs);
+    assert.deepEqual(lines, [
+      `spec.yaml:5:7: inputs.emp[1]: missing "pay", which the struct's schema requires`,
+      "spec.yaml:5:7: inputs.emp[1].name: must be string (from the struct's schema)",
+      `spec.yaml:6:7: inputs.emp[2]: missing "name", which the struct's schema requires`,
+    ]);
+  });
+});
