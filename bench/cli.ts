@@ -1,38 +1,18 @@
 // Benchmarks the remote CLI on a real `tsflyte serve`: `get execution` and `--help` beside a minimal oclif CLI, and `register` of 100 generated workflows cold and warm beside `compile`.
 // Never asserts timings, never builds the CLI, and never lets a child process see the user's home, config or endpoint.
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join, relative } from "node:path";
-import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { Plugin } from "@oclif/core";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkBuild, describeMachine, loadAverage, median, minimalCli, percentile, printTable, projectRoot, timeInRounds, timeProcess, type Subject } from "./support/child-timing.js";
 
 const goalGetRatio = 1.3;
 const goalRegisterSeconds = 10;
 const rounds = 20;
 const registerRounds = 3;
 const workflows = 100;
-// A register that hangs must end the benchmark with a message, not stall it.
-const commandTimeoutMs = 180_000;
 
-const projectRoot = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const tsflyte = join(projectRoot, "bin/run.js");
-const minimalFixture = join(projectRoot, "bench/fixtures/minimal-oclif");
-
-interface Subject {
-  label: string;
-  args: string[];
-  /** Checked on every run after the clock stops, so a command that fails fast cannot look fast. */
-  expect: RegExp;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-}
-
-interface Timed {
-  ms: number;
-  stdout: string;
-}
 
 /**
  * The environment every child gets: this one without tsflyte's and flytectl's settings, so that neither the user's
@@ -41,29 +21,6 @@ interface Timed {
 function childEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TSFLYTE_|FLYTECTL_)/.test(k)));
   return { ...env, HOME: home, TSFLYTE_HOME: join(home, ".tsflyte"), ...extra };
-}
-
-/** Spawn to exit, in milliseconds; exit code and output are checked after the clock stops. */
-function timeProcess(subject: Subject): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(process.execPath, subject.args, { cwd: subject.cwd ?? projectRoot, env: subject.env, stdio: ["ignore", "pipe", "pipe"] });
-    let ms = 0;
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), commandTimeoutMs);
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("exit", () => (ms = performance.now() - start));
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0 || !subject.expect.test(stdout)) {
-        const how = signal ? `was killed (${signal}${signal === "SIGKILL" ? `, over ${commandTimeoutMs / 1000} s` : ""})` : `exited ${code}`;
-        reject(new Error(`benchmark check failed: ${subject.label} ${how}, stdout ${JSON.stringify(stdout.slice(-2000))}, stderr ${JSON.stringify(stderr.slice(-2000))}`));
-      } else resolve({ ms, stdout });
-    });
-  });
 }
 
 interface Serve {
@@ -115,20 +72,6 @@ function startServe(env: NodeJS.ProcessEnv): Promise<Serve> {
   });
 }
 
-/**
- * A copy of the minimal CLI reaching the repository's node_modules through a symlink, with an oclif.manifest.json
- * made as `oclif manifest` makes one (tsflyte ships one too). A copy, so the fixture folder never gains a generated file.
- */
-async function minimalCli(dir: string): Promise<string> {
-  const root = join(dir, "minimal-oclif");
-  cpSync(minimalFixture, root, { recursive: true });
-  symlinkSync(join(projectRoot, "node_modules"), join(root, "node_modules"), "dir");
-  const plugin = new Plugin({ root, type: "core", ignoreManifest: true, errorOnManifestCreate: true, respectNoCacheDefault: true });
-  await plugin.load();
-  writeFileSync(join(root, "oclif.manifest.json"), JSON.stringify(plugin.manifest, null, 2));
-  return join(root, "bin/run.js");
-}
-
 /** One module: a workflow chaining two tasks (even `i`) or three (odd `i`), written as a user would. */
 function workflowModule(i: number): string {
   const three = i % 2 === 1;
@@ -166,51 +109,6 @@ function workflowProject(root: string): number {
   return tasks + 2 * workflows;
 }
 
-/** Files under `folder` changed after `since` (ms since the epoch), newest first. */
-function changedSince(folder: string, since: number): { path: string; mtimeMs: number }[] {
-  const changed: { path: string; mtimeMs: number }[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (statSync(path).mtimeMs > since) changed.push({ path, mtimeMs: statSync(path).mtimeMs });
-    }
-  };
-  walk(folder);
-  return changed.sort((a, b) => b.mtimeMs - a.mtimeMs);
-}
-
-/** The CLI must be built: dist/ and the manifest; a build older than the sources is measured, with a warning. */
-function checkBuild(): boolean {
-  const built = ["dist/commands/get/execution.js", "dist/commands/register.js", "dist/commands/compile.js", "oclif.manifest.json"].map((p) => join(projectRoot, p));
-  const missing = built.filter((p) => !existsSync(p));
-  if (missing.length) {
-    console.log(`the CLI is not built (missing ${missing.map((p) => relative(projectRoot, p)).join(", ")}): run \`npm run build\` first`);
-    return false;
-  }
-  const buildTime = Math.min(...built.map((p) => statSync(p).mtimeMs));
-  const changed = changedSince(join(projectRoot, "src"), buildTime);
-  if (changed.length) {
-    const names = changed.slice(0, 3).map((c) => relative(projectRoot, c.path)).join(", ");
-    console.log(`warning: ${changed.length} source file(s) changed after the build (${names}${changed.length > 3 ? ", …" : ""}); the build measured may be stale`);
-  }
-  return true;
-}
-
-/** Nearest-rank percentile. */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  ");
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const r of rows) console.log(line(r));
-}
-
 /** Part 1: start-up of `--help` and `get execution` beside the minimal oclif CLI, interleaved in rounds. */
 async function measureStartup(dir: string, home: string, serve: Serve): Promise<void> {
   const remote = childEnv(home, { TSFLYTE_ADMIN_ENDPOINT: serve.url });
@@ -221,7 +119,7 @@ async function measureStartup(dir: string, home: string, serve: Serve): Promise<
     env: remote,
   });
   const name = /Started execution (\S+)/.exec(started.stdout)![1];
-  const minimal = await minimalCli(dir);
+  const minimal = await minimalCli(dir, true);
   const subjects: Subject[] = [
     { label: "minimal oclif hello (manifest)", args: [minimal, "hello"], expect: /^hello$/m, env: childEnv(home) },
     { label: "tsflyte --help", args: [tsflyte, "--help"], expect: /USAGE[\s\S]*COMMANDS[\s\S]*register/, env: childEnv(home) },
@@ -237,29 +135,22 @@ async function measureStartup(dir: string, home: string, serve: Serve): Promise<
   console.log("ratio = median / median of the minimal oclif CLI (tsflyte ships a manifest too: oclif.manifest.json from `npm run build`)");
   console.log("");
 
-  for (const s of subjects) await timeProcess(s);
-  const times = new Map(subjects.map((s) => [s.label, [] as number[]]));
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < subjects.length; i++) {
-      const s = subjects[(i + round) % subjects.length];
-      times.get(s.label)!.push((await timeProcess(s)).ms);
-    }
-  }
+  const times = await timeInRounds(subjects, rounds);
 
-  const median = (label: string) => percentile(times.get(label)!, 50);
-  const reference = median(subjects[0].label);
+  const m = (label: string) => median(times.get(label)!);
+  const reference = m(subjects[0].label);
   printTable(
     ["command", "runs", "median ms", "p90 ms", "min ms", "ratio"],
     subjects.map((s) => {
       const ms = times.get(s.label)!;
-      return [s.label, String(ms.length), percentile(ms, 50).toFixed(0), percentile(ms, 90).toFixed(0), Math.min(...ms).toFixed(0), `${(percentile(ms, 50) / reference).toFixed(2)}x`];
+      return [s.label, String(ms.length), median(ms).toFixed(0), percentile(ms, 90).toFixed(0), Math.min(...ms).toFixed(0), `${(median(ms) / reference).toFixed(2)}x`];
     }),
   );
   console.log("");
-  const get = median(subjects[2].label) / reference;
+  const get = m(subjects[2].label) / reference;
   const getP90 = percentile(times.get(subjects[2].label)!, 90) / percentile(times.get(subjects[0].label)!, 90);
   console.log(`get/minimal: ${get.toFixed(2)}x by median (${getP90.toFixed(2)}x by p90) — goal ≤ ${goalGetRatio}x ${get <= goalGetRatio ? "met" : "missed"}`);
-  console.log(`help/minimal: ${(median(subjects[1].label) / reference).toFixed(2)}x by median`);
+  console.log(`help/minimal: ${(m(subjects[1].label) / reference).toFixed(2)}x by median`);
 }
 
 interface RegisterRow {
@@ -327,16 +218,16 @@ async function measureRegister(dir: string, home: string, serve: Serve): Promise
   printTable(
     ["command", "runs", "median s", "min s", "max s", "entities/s", "workflows/s"],
     rows.map((r) => {
-      const median = percentile(r.ms, 50);
-      const perSecond = (n: number) => (r.registers ? ((n / median) * 1000).toFixed(0) : "-");
+      const mid = median(r.ms);
+      const perSecond = (n: number) => (r.registers ? ((n / mid) * 1000).toFixed(0) : "-");
       const s = (ms: number) => (ms / 1000).toFixed(2);
-      return [r.label, String(r.ms.length), s(median), s(Math.min(...r.ms)), s(Math.max(...r.ms)), perSecond(entities), perSecond(workflows)];
+      return [r.label, String(r.ms.length), s(mid), s(Math.min(...r.ms)), s(Math.max(...r.ms)), perSecond(entities), perSecond(workflows)];
     }),
   );
   console.log("");
-  const cold = percentile(colds.ms, 50);
-  const warm = percentile(warms.ms, 50);
-  const compiling = percentile(compiles.ms, 50);
+  const cold = median(colds.ms);
+  const warm = median(warms.ms);
+  const compiling = median(compiles.ms);
   console.log(`compile / register cold: ${((compiling / cold) * 100).toFixed(0)}% by median; register cold − compile: ${((cold - compiling) / 1000).toFixed(2)} s`);
   console.log(`compile / register warm: ${((compiling / warm) * 100).toFixed(0)}% by median; register warm − compile: ${((warm - compiling) / 1000).toFixed(2)} s`);
   const verdict = (ms: number) => (ms < goalRegisterSeconds * 1000 ? "met" : "missed");
@@ -346,10 +237,9 @@ async function measureRegister(dir: string, home: string, serve: Serve): Promise
   );
 }
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
 console.log(`goals: \`tsflyte get execution\` within ${goalGetRatio}x of a minimal oclif CLI's start-up; \`tsflyte register\` of ${workflows} workflows in under ${goalRegisterSeconds} s`);
-console.log(`node ${process.version}, ${cpus().length} CPUs; this machine is shared and noisy — loadavg at start: ${load()}`);
-if (!checkBuild()) {
+console.log(describeMachine());
+if (!checkBuild(["dist/commands/get/execution.js", "dist/commands/register.js", "dist/commands/compile.js", "oclif.manifest.json"])) {
   process.exitCode = 1;
 } else {
   const dir = mkdtempSync(join(tmpdir(), "tsflyte-bench-cli-"));
@@ -374,4 +264,4 @@ if (!checkBuild()) {
   }
 }
 console.log("");
-console.log(`loadavg at end: ${load()}`);
+console.log(`loadavg at end: ${loadAverage()}`);

@@ -3,12 +3,13 @@
 import { createHash } from "node:crypto";
 import { Agent, request } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { RunningServer } from "../src/lib/server/server.js";
+import { loadAverage, percentile } from "./support/child-timing.js";
 
 const goalCreateP99Ms = 50;
 const executions = 1_000;
@@ -187,12 +188,6 @@ function driveFromThread(job: ClientJob): Promise<Samples> {
   });
 }
 
-/** Nearest-rank percentile. */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 interface Row {
   database: string;
   samples?: Samples;
@@ -255,9 +250,8 @@ function printTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
   console.log(`goal: p99 CreateExecution under ${goalCreateP99Ms} ms, ${executions.toLocaleString("en-US")} executions of a one-task workflow at ${inFlight} in flight`);
-  console.log(`node ${process.version}, ${cpus().length} CPUs (= task workers); this machine is shared and noisy — loadavg at start: ${load()}`);
+  console.log(`node ${process.version}, ${cpus().length} CPUs (= task workers); this machine is shared and noisy — loadavg at start: ${loadAverage()}`);
   console.log(`a real server in this process (startServer, port 0, file:// blobs in ${tmpdir()}), driven over keep-alive HTTP from a worker thread; executions run on the server's scheduler thread and ${cpus().length} warm workers`);
   console.log(`each of ${inFlight} lanes: POST /api/v1/executions (timed), then GET /api/v1/executions/… every ${pollIntervalMs} ms until terminal (each timed), then the next`);
   console.log(`executions/s = executions / wall time until the last is terminal; ${warmUpExecutions} warm-up executions first, not counted; every execution must SUCCEED`);
@@ -288,7 +282,7 @@ async function main(): Promise<void> {
     const p99 = percentile(r.samples.createMs, 99);
     console.log(`${r.database}: p99 CreateExecution ${p99.toFixed(1)} ms — goal ${p99 < goalCreateP99Ms ? "met" : "missed"}`);
   }
-  console.log(`loadavg at end: ${load()}`);
+  console.log(`loadavg at end: ${loadAverage()}`);
 }
 
 if (isMainThread) {

@@ -1,7 +1,6 @@
 // Benchmarks the subprocess runner in one run: per-task overhead of a warm worker beside the in-process runner on a
 // trivial task, and a cold tsflyte-execute process (what a pod runs) beside `node -e 0`. Never asserts timings and
 // never builds: it measures the dist/ that is there, against a file:// blob store in a temp folder.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { definitionOf, type TaskDefinition } from "../src/lib/sdk/entity.js";
 import { FileBlobStore } from "../src/lib/storage/file-store.js";
 import { attemptOutputPrefix, nodeInputsUri, rawOutputPrefix } from "../src/lib/storage/layout.js";
 import { inc } from "../test/fixtures/execute/trivial.js";
+import { median, timeProcess } from "./support/child-timing.js";
 
 const goalWarmOverheadMs = 10;
 const attempts = 200;
@@ -86,26 +86,6 @@ async function perAttempt(runner: TaskRunner, count: number, concurrency: number
   return (performance.now() - start) / count;
 }
 
-/** Spawn to exit in milliseconds, with the output checked after the clock stops. */
-function timeProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let ms = 0;
-    let stderr = "";
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("exit", () => (ms = performance.now() - start));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(ms) : reject(new Error(`benchmark check failed: ${args.join(" ")} exited ${code}: ${stderr}`))));
-  });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 const ms = (value: number) => `${value.toFixed(2).padStart(8)} ms`;
 
 async function main(): Promise<void> {
@@ -151,7 +131,7 @@ async function main(): Promise<void> {
       const start = performance.now();
       check(await cold.run(attemptOf(bench(), r, false)), r, "cold");
       coldMs.push(performance.now() - start);
-      nodeMs.push(await timeProcess(["-e", "0"], fixtureDir, env));
+      nodeMs.push((await timeProcess({ label: "node -e 0", args: ["-e", "0"], expect: /^$/, cwd: fixtureDir, env })).ms);
     }
     const coldPer = median(coldMs);
     const nodePer = median(nodeMs);
