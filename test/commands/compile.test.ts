@@ -10,24 +10,10 @@ import { fromBinary } from "@bufbuild/protobuf";
 import Compile from "../../src/commands/compile.js";
 import { renderCompileResult, type CompileResult } from "../../src/render/compile.js";
 import { TaskSpecSchema } from "../../src/lib/idl/gen/flyteidl/admin/task_pb.js";
+import { captureStderr } from "../support/capture-stderr.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-// Only stderr is captured: stdout is the test runner's own channel to its parent process.
-async function captureStderr(fn: () => Promise<unknown>): Promise<{ stderr: string; result?: unknown; exitCode?: number }> {
-  const err: string[] = [];
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { stderr: err.join(""), result: await fn() };
-  } catch (e) {
-    const exitCode = (e as { oclif?: { exit?: number } }).oclif?.exit;
-    if (exitCode === undefined) throw e;
-    return { stderr: err.join(""), exitCode };
-  } finally {
-    process.stderr.write = writeErr;
-  }
-}
 
 test("compile writes one file per entity and prints a line for each", async () => {
   const out = mkdtempSync(join(tmpdir(), "tsflyte-compile-"));

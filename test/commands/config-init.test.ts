@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import ConfigInit from "../../src/commands/config/init.js";
 import { resolveConfig } from "../../src/lib/config/config.js";
 import { renderConfigInit } from "../../src/render/config.js";
+import { captureStderr } from "../support/capture-stderr.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -27,21 +28,6 @@ function tempHome(t: TestContext): string {
   return home;
 }
 
-// Only stderr is captured: stdout is the test runner's own channel to its parent process.
-async function captureStderr(fn: () => Promise<unknown>): Promise<{ stderr: string; result?: unknown; exitCode?: number }> {
-  const err: string[] = [];
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => (err.push(String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { stderr: err.join(""), result: await fn() };
-  } catch (e) {
-    const exitCode = (e as { oclif?: { exit?: number } }).oclif?.exit;
-    if (exitCode === undefined) throw e;
-    return { stderr: err.join(""), exitCode };
-  } finally {
-    process.stderr.write = writeErr;
-  }
-}
 
 test("config init writes ~/.flyte/config.yaml, creating the folder, and resolveConfig reads the same endpoint back", async (t) => {
   const home = tempHome(t);
