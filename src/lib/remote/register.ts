@@ -191,7 +191,8 @@ async function eachConcurrently<T>(items: T[], fn: (item: T) => Promise<void>): 
 
 /**
  * Registers the planned entities: every task at once, then workflows and launch plans in waves, each wave holding
- * what has nothing left to wait for. An identical entity the control plane already has is fine.
+ * what has nothing left to wait for. An identical entity the control plane already has is fine. Each wave is
+ * reported in plan order once it ends (also when it failed part-way), so the output is the same on every run.
  */
 export async function registerEntities(
   client: AdminClient,
@@ -201,7 +202,7 @@ export async function registerEntities(
 ): Promise<RegisteredEntity[]> {
   const done: RegisteredEntity[] = [];
   const registered = new Set<string>();
-  const one = async (p: PlannedEntity) => {
+  const one = async (p: PlannedEntity): Promise<RegisteredEntity> => {
     const status = await registerOne(client, compiled, p);
     const entity: RegisteredEntity = { kind: p.kind, name: p.name, version: compiled.version, status };
     if (p.kind === "launchPlan" && options.activateLaunchPlans) {
@@ -210,11 +211,23 @@ export async function registerEntities(
       });
       entity.activated = true;
     }
-    registered.add(key(p.kind, p.name));
-    done.push(entity);
-    options.onEntity?.(entity);
+    return entity;
   };
-  await eachConcurrently(planned.filter((p) => p.kind === "task"), one);
+  const wave = async (items: PlannedEntity[]): Promise<void> => {
+    const finished = new Map<PlannedEntity, RegisteredEntity>();
+    try {
+      await eachConcurrently(items, async (p) => void finished.set(p, await one(p)));
+    } finally {
+      for (const p of items) {
+        const entity = finished.get(p);
+        if (!entity) continue;
+        registered.add(key(p.kind, p.name));
+        done.push(entity);
+        options.onEntity?.(entity);
+      }
+    }
+  };
+  await wave(planned.filter((p) => p.kind === "task"));
   let rest = planned.filter((p) => p.kind !== "task");
   const inPlan = new Set(planned.map((p) => key(p.kind, p.name)));
   while (rest.length) {
@@ -222,7 +235,7 @@ export async function registerEntities(
     if (ready.length === 0) {
       throw new UserError(`these entities wait on each other and cannot be registered: ${rest.map((p) => p.name).join(", ")}`, "a workflow may not call its own launch plan");
     }
-    await eachConcurrently(ready, one);
+    await wave(ready);
     rest = rest.filter((p) => !ready.includes(p));
   }
   return done;
