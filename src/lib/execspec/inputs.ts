@@ -9,7 +9,8 @@ import { convertFileValue } from "../inputs/convert.js";
 import { InputValueError } from "../inputs/problems.js";
 import { shapeOf } from "../inputs/shape.js";
 import { nearestName } from "../inputs/suggest.js";
-import { literalTypeName, typeFromLiteralType } from "../types/from-literal-type.js";
+import { typeFromLiteralType } from "../types/from-literal-type.js";
+import { describeLiteralType } from "../types/compat.js";
 import { literalToPlain } from "../types/plain.js";
 import { structProblems } from "./struct-schema.js";
 import { acceptsNone, type AnyType } from "../types/types.js";
@@ -58,7 +59,7 @@ export async function specInputsToLiterals(
       const type = supportedType(variable);
       if (type && acceptsNone(type)) literals[name] = type.toLiteral(null, key);
       else if (variable.required) {
-        report(key, `missing required input ${name} (${literalTypeName(variable.type)}); add it under inputs:`, positionOf(spec, "inputs"));
+        report(key, `missing required input ${name} (${describeLiteralType(variable.type)}); add it under inputs:`, positionOf(spec, "inputs"));
       }
       continue;
     }

@@ -22,15 +22,6 @@ export function typeFromLiteralType(lt: LiteralType, description?: string): AnyT
   return description ? type.describe(description) : type;
 }
 
-/** A short name for a LiteralType in messages: the rebuilt type's name, or what makes it unsupported. */
-export function literalTypeName(lt: LiteralType): string {
-  try {
-    return build(lt, []).name;
-  } catch {
-    return rawName(lt);
-  }
-}
-
 const simpleTypes: Partial<Record<SimpleType, () => AnyType>> = {
   [SimpleType.INTEGER]: t.int,
   [SimpleType.FLOAT]: t.float,

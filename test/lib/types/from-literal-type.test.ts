@@ -7,7 +7,7 @@ import { z } from "zod";
 import { UserError } from "../../../src/lib/errors.js";
 import { LiteralSchema, type Literal } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
 import { LiteralTypeSchema, SimpleType, type LiteralType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
-import { literalTypeName, typeFromLiteralType } from "../../../src/lib/types/from-literal-type.js";
+import { typeFromLiteralType } from "../../../src/lib/types/from-literal-type.js";
 import { acceptsNone, t, type AnyType } from "../../../src/lib/types/types.js";
 
 const Point = z.object({ x: z.number(), y: z.number(), label: z.string().optional() });
@@ -142,10 +142,4 @@ describe("types tsflyte cannot convert are UserErrors naming the type", () => {
       assert.throws(() => typeFromLiteralType(lt), (e: unknown) => e instanceof UserError && message.test(e.message));
     });
   }
-
-  test("literalTypeName names supported and unsupported types alike", () => {
-    assert.equal(literalTypeName(t.list(t.int()).literalType()), "list<int>");
-    assert.equal(literalTypeName(simple(SimpleType.BINARY)), "BINARY");
-    assert.equal(literalTypeName(create(LiteralTypeSchema, { type: { case: "mapValueType", value: simple(SimpleType.ERROR) } })), "map<string, ERROR>");
-  });
 });
