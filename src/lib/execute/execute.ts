@@ -1,6 +1,7 @@
 // tsflyte-execute's work, shared by the one-shot program (a pod, a cold worker) and the warm worker process: read the
 // inputs, load the task, run it with the in-process runner, write exactly one of outputs.pb and error.pb.
 // Never fails without error.pb unless error.pb itself cannot be written; never exits the process itself.
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -11,6 +12,7 @@ import type { BlobStore } from "../storage/blob-store.js";
 import { FileBlobStore } from "../storage/file-store.js";
 import { pathToFileUri } from "../storage/file-uri.js";
 import { openBlobStore } from "../storage/open.js";
+import { s3OptionsFromEnv, type S3Options } from "../storage/s3-store.js";
 import { executeUsage, parseExecuteArgs, UsageError, type ExecuteArgs } from "./args.js";
 import { codeBundleFolder } from "./code-bundle.js";
 import { attemptIdentity } from "./env.js";
@@ -51,7 +53,7 @@ export async function runTsflyteExecute(argv: readonly string[], io: ExecuteIo):
   }
   let store: BlobStore;
   try {
-    store = storeFor(args);
+    store = storeFor(args, io.env);
   } catch (e) {
     io.stderr(`tsflyte-execute: cannot write under ${args.outputPrefix}: ${(e as Error).message}\n`);
     return { exitCode: 1 };
@@ -157,19 +159,23 @@ function normalize(args: ExecuteArgs): ExecuteArgs {
   };
 }
 
-/** Stores by base URI: a warm worker opens each once. */
+/** Stores by base URI and S3 settings: a warm worker opens each once. */
 const stores = new Map<string, BlobStore>();
 
 /**
  * The store is rooted where the output and raw prefixes meet (a bucket, in Flyte's terms): a file the task returns
  * from under that root is already stored and passed on as is; one from anywhere else is uploaded under the raw prefix.
+ * An s3:// store takes its endpoint, region and keys from the attempt's environment (TSFLYTE_S3_*, AWS_*), as a pod has them.
  */
-function storeFor(args: ExecuteArgs): BlobStore {
+function storeFor(args: ExecuteArgs, env: Record<string, string | undefined>): BlobStore {
   const base = commonBase(args.outputPrefix, args.rawOutputPrefix);
-  let store = stores.get(base);
+  const s3: S3Options | undefined = /^s3:\/\//i.test(base) ? s3OptionsFromEnv(env) : undefined;
+  // Hashed: the settings hold the secret key, which has no business lying around as a map key.
+  const key = s3 ? `${base}\0${createHash("sha256").update(JSON.stringify(s3)).digest("hex")}` : base;
+  let store = stores.get(key);
   if (!store) {
-    store = openBlobStore(base);
-    stores.set(base, store);
+    store = openBlobStore(base, { s3 });
+    stores.set(key, store);
   }
   return store;
 }
@@ -180,5 +186,7 @@ function commonBase(a: string, b: string): string {
   let n = 0;
   while (n < x.length && n < y.length && x[n] === y[n]) n++;
   // "file:///" splits into "file:", "", "": a common part no longer than that is the machine's root, not a store.
-  return n > 3 ? x.slice(0, n).join("/") : b;
+  // "s3://bucket" splits into "s3:", "", "bucket": a common bucket is a store.
+  const root = x[2] === "" ? 3 : 2;
+  return n > root ? x.slice(0, n).join("/") : b;
 }
