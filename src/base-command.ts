@@ -27,12 +27,17 @@ export abstract class BaseCommand extends Command {
     project: Flags.string({ char: "p", summary: "project (default: task.project in the config, else flytesnacks)", helpGroup: "GLOBAL" }),
     domain: Flags.string({ char: "d", summary: "domain (default: task.domain in the config, else development)", helpGroup: "GLOBAL" }),
     verbose: Flags.boolean({ char: "v", summary: "show stack traces, also tsflyte's own frames", helpGroup: "GLOBAL" }),
+    target: Flags.string({
+      summary: "where remote commands go: local, admin or kubernetes (default: target in the config, else admin when admin.endpoint is set, else local)",
+      helpGroup: "GLOBAL",
+      options: ["local", "admin", "kubernetes"],
+    }),
   };
 
-  /** The config this command runs with: flags, then environment, then the config file, then defaults. */
-  async resolvedConfig(flags: { config?: string; project?: string; domain?: string }): Promise<ResolvedConfig> {
+  /** The config this command runs with: flags, then environment, then the config file, then defaults. Takes a command's whole flags object. */
+  async resolvedConfig(flags: { config?: string; project?: string; domain?: string; target?: string }): Promise<ResolvedConfig> {
     const { resolveConfig } = await import("./lib/config/config.js");
-    return resolveConfig({ config: flags.config, project: flags.project, domain: flags.domain });
+    return resolveConfig({ config: flags.config, project: flags.project, domain: flags.domain, target: flags.target });
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

@@ -23,7 +23,7 @@ export default class Run extends BaseCommand {
     `<%= config.bin %> run --remote --wait examples/spend.ts calculateSpend --emp '[{"name":"a","pay":10}]' --scalar 3`,
   ];
   static override usage =
-    "run [--remote [--wait] [--image IMAGE]] FILE ENTITY [--<input> VALUE]... [--inputs-file FILE] [--name NAME] [--overwrite-cache] [--max-parallelism N] [-q] [-c CONFIG] [-p PROJECT] [-d DOMAIN] [-v] [--json]";
+    "run [--remote [--wait] [--image IMAGE]] FILE ENTITY [--<input> VALUE]... [--inputs-file FILE] [--name NAME] [--overwrite-cache] [--max-parallelism N] [-q] [-c CONFIG] [-p PROJECT] [-d DOMAIN] [--target TARGET] [-v] [--json]";
   static override strict = false;
   /** Unknown flags are the entity's inputs: oclif passes them through as arguments instead of refusing them. */
   static "--" = false;
@@ -45,7 +45,7 @@ export default class Run extends BaseCommand {
   /** Flags of `run` itself: no input may be named like them. */
   static readonly reservedFlags = [
     ...["inputs-file", "name", "overwrite-cache", "max-parallelism", "quiet", "q", "remote", "wait", "image"],
-    ...["config", "c", "project", "p", "domain", "d", "verbose", "v", "json", "help", "h"],
+    ...["config", "c", "project", "p", "domain", "d", "target", "verbose", "v", "json", "help", "h"],
   ];
 
   async run(): Promise<RunResult | RemoteRunOutcome> {

@@ -53,7 +53,14 @@ const demoConfig = "admin:\n  endpoint: dns:///127.0.0.1:30080\n  insecure: true
 
 test("with no file and no environment, only the defaults", async (t) => {
   const s = sandbox(t);
-  assert.deepEqual(await s.resolve(), { project: "flytesnacks", domain: "development", dotViewer: "http://graph.flyte.org/#" });
+  assert.deepEqual(await s.resolve(), {
+    project: "flytesnacks",
+    domain: "development",
+    dotViewer: "http://graph.flyte.org/#",
+    target: "local",
+    targetFrom: "default",
+    kubernetes: { kubeconfig: join(s.home, ".kube/config"), namespaceTemplate: "{project}-{domain}", serviceAccount: "default", imagePullBackOffGraceMs: 180_000, from: "defaults" },
+  });
 });
 
 test("the file `tsflyte demo start` writes resolves to plain http on loopback", async (t) => {
@@ -65,6 +72,9 @@ test("the file `tsflyte demo start` writes resolves to plain http on loopback", 
     project: "demo",
     domain: "development",
     dotViewer: "http://graph.flyte.org/#",
+    target: "admin",
+    targetFrom: "default",
+    kubernetes: { kubeconfig: join(s.home, ".kube/config"), namespaceTemplate: "{project}-{domain}", serviceAccount: "default", imagePullBackOffGraceMs: 180_000, from: "defaults" },
   });
 });
 
