@@ -481,8 +481,9 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
     };
     run.recorder.record({ table: "task", row: taskRecord });
     // A process of its own may outlive ours for a moment: its attempt is on record before it starts, so a crash
-    // in between never leaves an attempt that ran but that no restart counts.
-    if (run.env.runner.isolated && store) await run.recorder.flush();
+    // in between never leaves an attempt that ran but that no restart counts. An attempt that outlives the engine
+    // by design (a pod under a fixed name) is found again by that name instead, so it need not wait for the record.
+    if (run.env.runner.isolated && !run.env.runner.attemptsOutliveEngine && store) await run.recorder.flush();
     const lastUserAttempt = userFailures + 1 >= userAttempts;
     let outcome: AttemptOutcome;
     let aborted = false;
@@ -495,7 +496,9 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
     taskRecord.endedAt = ended;
     taskRecord.updatedAt = ended;
     // An attempt that ran in a process of its own always gets its log, empty or not, so its log link leads somewhere.
-    if ((outcome.logs || outcome.stored) && store) {
+    if (outcome.logsUri) {
+      taskRecord.logsUri = outcome.logsUri;
+    } else if ((outcome.logs || outcome.stored) && store) {
       taskRecord.logsUri = `${prefix}/logs.txt`;
       blobs.put(taskRecord.logsUri, new TextEncoder().encode(outcome.logs));
     }
@@ -541,7 +544,8 @@ function failNode(run: Run, record: NodeExecutionRecord, error: ExecutionErrorRe
 
 /**
  * What a resumed execution's node already spent: the next attempt number and the failures per budget. An
- * attempt that was running when the process stopped lost its worker: it is recorded as a system failure.
+ * attempt that was running when the process stopped lost its worker: it is recorded as a system failure, unless
+ * the runner's attempts outlive the engine, when it is taken up again.
  */
 function earlierAttempts(run: Run, nodeId: string): { firstAttempt: number; userFailures: number; systemFailures: number; lastError?: AttemptError } {
   const earlier = run.request.resume?.tasks.get(nodeId);
@@ -550,6 +554,12 @@ function earlierAttempts(run: Run, nodeId: string): { firstAttempt: number; user
   const t = now();
   for (const attempt of earlier) {
     spent.firstAttempt = Math.max(spent.firstAttempt, attempt.attempt + 1);
+    const unfinished = attempt.phase !== "SUCCEEDED" && attempt.phase !== "ABORTED" && attempt.phase !== "FAILED" && attempt.phase !== "RETRYABLE_FAILED";
+    if (unfinished && run.env.runner.attemptsOutliveEngine) {
+      // Its pod kept running without us: the same attempt is taken up again (the runner finds it by its fixed name).
+      spent.firstAttempt = attempt.attempt;
+      continue;
+    }
     if (attempt.phase === "FAILED" || attempt.phase === "RETRYABLE_FAILED") {
       if (attempt.error?.kind === "USER") spent.userFailures++;
       else spent.systemFailures++;

@@ -52,16 +52,24 @@ export interface AttemptError {
   thrown?: unknown;
 }
 
-/** `stored`: the attempt's own process already wrote its outputs.pb or error.pb under the output prefix. */
+/**
+ * `stored`: the attempt's own process already wrote its outputs.pb or error.pb under the output prefix. `logsUri`:
+ * the runner stores the attempt's logs there itself (a pod's log is fetched after the attempt is reported).
+ */
 export type AttemptOutcome =
-  | { ok: true; outputs: LiteralMap; logs: string; stored?: boolean }
-  | { ok: false; error: AttemptError; logs: string; stored?: boolean };
+  | { ok: true; outputs: LiteralMap; logs: string; stored?: boolean; logsUri?: string }
+  | { ok: false; error: AttemptError; logs: string; stored?: boolean; logsUri?: string };
 
 export interface TaskRunner {
   /** Recorded with every attempt: `in-process`, `subprocess`, `pod`, `ray`, `spark`. */
   readonly name: string;
   /** Attempts run outside this process: the engine records each as RUNNING before the runner starts it. */
   readonly isolated?: boolean;
+  /**
+   * Attempts keep running when this process stops (Kubernetes pods): a resumed execution takes an unfinished attempt
+   * up again under the same number instead of counting it as lost, and `run` must then find the running attempt.
+   */
+  readonly attemptsOutliveEngine?: boolean;
   /** Runs one attempt. Never throws for a task failure: it resolves with the classified error instead. */
   run(attempt: TaskAttempt): Promise<AttemptOutcome>;
 }

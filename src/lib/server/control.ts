@@ -3,8 +3,11 @@
 import type { ExecutionKey } from "../store/records.js";
 
 export interface ExecutionControl {
-  /** The execution's QUEUED row and inputs are durable: run it (now, or when a slot frees up). */
-  start(key: ExecutionKey): void;
+  /**
+   * The execution's QUEUED row and inputs are durable: run it (now, or when a slot frees up). A control that hands
+   * it elsewhere (a Kubernetes Job) resolves once it did, and rejects, with the execution FAILED, when it could not.
+   */
+  start(key: ExecutionKey): void | Promise<void>;
   /**
    * Terminates an execution that has not finished: its running attempts are stopped and it ends ABORTED with
    * this cause. Resolves once the ABORTED phase is recorded; false when it had already finished.

@@ -1,21 +1,10 @@
 // Runs the control plane's executions on the engine: a queue in front of a limit of executions at once, resume
 // of unfinished ones after a restart, and termination with a cause. Never decides where a task runs (the runner does).
-import { fromBinary } from "@bufbuild/protobuf";
-import { LiteralMapSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
-import { runExecution, Termination } from "../engine/engine.js";
-import { executableFromIr, type IrRoot } from "../engine/from-ir.js";
+import { Termination } from "../engine/engine.js";
 import type { TaskRunner } from "../engine/runner.js";
 import type { BlobStore } from "../storage/blob-store.js";
-import { currentOwner } from "../store/owner.js";
-import {
-  terminalExecutionPhases,
-  type ControlPlaneStore,
-  type ExecutionKey,
-  type ExecutionRecord,
-  type NodeExecutionRecord,
-  type TaskExecutionRecord,
-} from "../store/records.js";
-import { loadClosure } from "./closure.js";
+import { terminalExecutionPhases, type ControlPlaneStore, type ExecutionKey } from "../store/records.js";
+import { runRecordedExecution } from "./recorded-execution.js";
 import type { ExecutionControl } from "./control.js";
 
 export interface SchedulerOptions {
@@ -111,84 +100,6 @@ export class Scheduler implements ExecutionControl {
   }
 
   private async run(key: ExecutionKey, signal: AbortSignal): Promise<void> {
-    const { store, blobs, runner } = this.options;
-    const record = await store.getExecution(key);
-    if (!record || terminalExecutionPhases.has(record.phase)) return;
-    if (record.phase === "ABORTING") {
-      await this.finish(record, "ABORTED", { kind: "USER", code: "Aborted", message: record.abort?.cause ?? "terminated" });
-      return;
-    }
-    let prepared: Awaited<ReturnType<Scheduler["prepare"]>>;
-    try {
-      prepared = await this.prepare(record);
-    } catch (e) {
-      // What it launches or its inputs cannot be read: it cannot run anywhere, so it fails now, with the reason.
-      await this.finish(record, "FAILED", { kind: "SYSTEM", code: "ExecutionNotRunnable", message: e instanceof Error ? e.message : String(e) });
-      return;
-    }
-    let result: Awaited<ReturnType<typeof runExecution>>;
-    try {
-      result = await runExecution(
-        {
-          key,
-          executable: prepared.executable,
-          launch: { kind: record.launchKind, name: record.launchName, version: record.launchVersion },
-          inputs: prepared.inputs,
-          resume: { record, nodes: prepared.nodes, tasks: prepared.tasks },
-          recover: prepared.recover,
-          overwriteCache: record.overwriteCache,
-          maxParallelism: record.maxParallelism,
-          owner: currentOwner(),
-          signal,
-        },
-        { store, blobs, runner },
-      );
-    } catch (e) {
-      // A fault of tsflyte's own: the execution ends FAILED instead of staying RUNNING to fail again on every start.
-      const message = e instanceof Error ? e.message : String(e);
-      this.options.log?.(`execution ${keyString(key)} failed inside tsflyte: ${e instanceof Error ? (e.stack ?? message) : message}`);
-      await this.finish(record, "FAILED", { kind: "SYSTEM", code: "InternalError", message: `tsflyte failed while running it: ${message}` });
-      return;
-    }
-    this.options.log?.(`execution ${keyString(key)} ${result.record.phase}`);
-  }
-
-  private async prepare(record: ExecutionRecord) {
-    const { store, blobs } = this.options;
-    const root: IrRoot = {
-      kind: record.launchKind,
-      id: {
-        $typeName: "flyteidl.core.Identifier",
-        resourceType: 0,
-        project: record.launchProject ?? record.project,
-        domain: record.launchDomain ?? record.domain,
-        name: record.launchName,
-        version: record.launchVersion,
-        org: "",
-      },
-    };
-    const executable = executableFromIr(root, await loadClosure(store, root));
-    const inputs = fromBinary(LiteralMapSchema, await blobs.read(record.inputsUri));
-    const nodes = new Map<string, NodeExecutionRecord>();
-    for (const node of await store.listNodeExecutions(record)) nodes.set(node.nodeId, node);
-    const tasks = new Map<string, TaskExecutionRecord[]>();
-    for (const attempt of await store.listTaskExecutions(record)) {
-      const list = tasks.get(attempt.nodeId);
-      if (list) list.push(attempt);
-      else tasks.set(attempt.nodeId, [attempt]);
-    }
-    let recover: { executionName: string; nodes: Map<string, NodeExecutionRecord> } | undefined;
-    if (record.mode === "RECOVERED" && record.sourceExecution) {
-      const sourceNodes = new Map<string, NodeExecutionRecord>();
-      const source = { project: record.project, domain: record.domain, name: record.sourceExecution };
-      for (const node of await store.listNodeExecutions(source)) sourceNodes.set(node.nodeId, node);
-      recover = { executionName: record.sourceExecution, nodes: sourceNodes };
-    }
-    return { executable, inputs, nodes, tasks, recover };
-  }
-
-  private async finish(record: ExecutionRecord, phase: "ABORTED" | "FAILED", error: NonNullable<ExecutionRecord["error"]>): Promise<void> {
-    const t = Date.now();
-    await this.options.store.write([{ table: "execution", row: { ...record, phase, error, startedAt: record.startedAt ?? t, endedAt: t, updatedAt: t } }]);
+    await runRecordedExecution(key, this.options, signal);
   }
 }

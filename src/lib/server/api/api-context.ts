@@ -1,7 +1,7 @@
 // What every part of the control-plane API shares: the dependencies the server hands in, the registry reader and
 // the limits. Never holds per-request state.
 import type { BlobStore } from "../../storage/blob-store.js";
-import type { ControlPlaneStore } from "../../store/records.js";
+import type { ControlPlaneStore, TaskExecutionRecord } from "../../store/records.js";
 import type { ExecutionControl } from "../control.js";
 import type { RegistryReader } from "./registry-reader.js";
 
@@ -14,6 +14,13 @@ export interface ApiDeps {
   authToken?: string;
   /** Where clients reach this server, e.g. `http://127.0.0.1:30080`: for log links and upload URLs. */
   publicUrl: () => string;
+  /**
+   * Where an attempt's logs are linked from; default: this server's `/logs/…` path. An API served only for the
+   * length of one command (the Kubernetes target) links the durable blob instead.
+   */
+  logLink?: (attempt: TaskExecutionRecord) => string;
+  /** Told of every error that is not an ApiError before the client gets a bare "internal error". */
+  onInternalError?: (error: unknown) => void;
   /** One line per request; never given tokens, Authorization headers or bodies. */
   log?: (line: string) => void;
   /** Overrides of the default limits, for tests and for operators. */

@@ -83,12 +83,9 @@ async function launch(ctx: ApiContext, inFlight: CreatesInFlight, record: Execut
   } finally {
     inFlight.delete(flight);
   }
-  try {
-    ctx.deps.control.start(key);
-  } catch (e) {
-    // The row is QUEUED and durable; the scheduler picks up unfinished executions when it starts.
-    ctx.deps.log?.(`could not hand execution ${keyText(key)} to the scheduler: ${(e as Error).message}`);
-  }
+  const started = ctx.deps.control.start(key);
+  // The server's scheduler takes the key synchronously; a Kubernetes Job is created before the request answers.
+  if (started) await started;
 }
 
 function newRecord(ctx: ApiContext, key: ExecutionKey, fields: Pick<ExecutionRecord, "launchKind" | "launchName" | "launchVersion" | "mode" | "overwriteCache" | "maxParallelism"> & Partial<ExecutionRecord>): ExecutionRecord {

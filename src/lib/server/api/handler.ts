@@ -111,6 +111,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (e instanceof ApiError) {
         sendError(res, e);
       } else {
+        deps.onInternalError?.(e);
         deps.log?.(`internal error answering ${method} ${loggedPath(pathname)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         sendError(res, new ApiError("Internal", "internal error; the server log has the details"));
       }

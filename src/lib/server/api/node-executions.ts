@@ -34,6 +34,7 @@ function attemptNumber(text: string): number {
 
 /** The link a task execution's logs are served from: this server, behind the same token as the API. */
 function logLink(ctx: ApiContext, a: TaskExecutionRecord): string {
+  if (ctx.deps.logLink) return ctx.deps.logLink(a);
   const parts = [a.project, a.domain, a.executionName, a.nodeId, String(a.attempt)].map(encodeURIComponent);
   return `${ctx.deps.publicUrl().replace(/\/+$/, "")}/logs/${parts.join("/")}`;
 }
