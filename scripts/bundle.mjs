@@ -43,6 +43,9 @@ await build({
   // yaml's Node entry is CommonJS spread over many files (about 50 ms to load); its ESM build bundles into one
   // chunk that loads in about 12 ms.
   alias: { yaml: "./node_modules/yaml/browser/index.js" },
+  // Bundled CommonJS packages (@kubernetes/client-node's dependencies) call require() for Node's own modules,
+  // which an ES module lacks: every output file gets one, bound to its own location.
+  banner: { js: 'import { createRequire as __tsflyteCreateRequire } from "node:module"; const require = __tsflyteCreateRequire(import.meta.url);' },
   sourcemap: "linked",
   sourcesContent: false,
   logLevel: "warning",

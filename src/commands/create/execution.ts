@@ -47,7 +47,7 @@ export default class CreateExecution extends BaseCommand {
     }
     const mode = flags.recover ? "recover" : "relaunch";
     const source = { project: config.project, domain: config.domain, name: (flags.recover ?? flags.relaunch)! };
-    if (config.admin) {
+    if (config.target !== "local") {
       const { restartExecutionRemote } = await import("../../lib/remote/commands.js");
       const created = await restartExecutionRemote(config, { mode, source, name: flags.name, overwriteCache: flags.overwriteCache });
       if (!this.jsonEnabled()) this.log(renderCreatedExecution(created));

@@ -25,7 +25,7 @@ export interface GetExecutionsRequest {
 /** `get execution [NAME]`: from the control plane, or the local history when none is configured. */
 export async function getExecutions(config: ResolvedConfig, request: GetExecutionsRequest): Promise<ExecutionView[] | ExecutionView | ExecutionDetailsView> {
   const details = Boolean(request.details || request.nodeId);
-  if (!config.admin) {
+  if (config.target === "local") {
     const { getLocalExecutions } = await import("../local/commands.js");
     const selector = await localSelector(request.fieldSelector);
     const result = await getLocalExecutions({ ...request, details, limit: selector ? Number.MAX_SAFE_INTEGER : request.limit });
@@ -63,7 +63,7 @@ export async function register(config: ResolvedConfig, request: Omit<RegisterReq
   const { registerPaths } = await import("./register.js");
   const full = { ...request, project: config.project, domain: config.domain };
   if (request.dryRun) return registerPaths(undefined, full);
-  return withAdmin(config, "register", (client) => registerPaths(client, full));
+  return withAdmin(config, "register", (client) => registerPaths(client, full), { writes: true });
 }
 
 export async function getEntities(config: ResolvedConfig, request: Omit<GetEntities, "project" | "domain">): Promise<EntityView[] | EntityView> {
@@ -192,5 +192,5 @@ export async function restartExecutionRemote(
     execution: await restartRemote(client, request.mode, request.source, request),
     mode: request.mode,
     source: request.source,
-  }));
+  }), { writes: true });
 }

@@ -110,5 +110,5 @@ export async function createExecutionFromFile(config: ResolvedConfig, request: C
       serviceAccount: spec.kubeServiceAcct || undefined,
     });
     return result;
-  });
+  }, { writes: !request.dryRun });
 }

@@ -113,7 +113,7 @@ export async function runRemoteCommand(
       outcome.result = await remoteRunResult(client, started.execution, final.phase);
     }
     return outcome;
-  });
+  }, { writes: true });
 }
 
 /** Flyte console's page of an execution. */

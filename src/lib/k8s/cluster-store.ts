@@ -1,0 +1,610 @@
+// The Kubernetes target's metadata store and registry, kept in the cluster itself so every user of a namespace sees
+// the same history: one ConfigMap per execution (its rows as JSON), per registered entity version and per cache entry.
+// Never keeps state only in this process: each write lands in the API server (optimistic concurrency) before it resolves.
+import { createHash } from "node:crypto";
+import type { V1ConfigMap } from "@kubernetes/client-node";
+import { UserError } from "../errors.js";
+import {
+  terminalExecutionPhases,
+  type CacheEntryRecord,
+  type ControlPlaneStore,
+  type EntityKey,
+  type EntityRecord,
+  type EntityResource,
+  type ExecutionFilter,
+  type ExecutionKey,
+  type ExecutionRecord,
+  type ListEntitiesQuery,
+  type ListExecutionsQuery,
+  type NodeExecutionRecord,
+  type Page,
+  type ProjectRecord,
+  type RegisterOutcome,
+  type StoreWrite,
+  type TaskExecutionRecord,
+} from "../store/records.js";
+import { apiFailure, clusterError, isApiStatus, type Cluster } from "./cluster.js";
+import { labels, labelValue } from "./task-pod.js";
+
+/** The fixed domains, as FlyteAdmin's default configuration has them. */
+const domains = ["development", "staging", "production"];
+
+export interface ClusterStoreOptions {
+  /** The namespace of a project and domain (kubernetes.namespace with its placeholders filled). */
+  namespaceFor(project: string, domain: string): string;
+  /** Where cache entries are looked up: the driver's own namespace. Unset: no cache lookups (the CLI never makes any). */
+  cacheNamespace?: string;
+}
+
+/** One execution's ConfigMap, parsed. */
+interface ExecutionDoc {
+  namespace: string;
+  resourceVersion?: string;
+  execution: ExecutionRecord;
+  nodes: Record<string, NodeExecutionRecord>;
+  tasks: Record<string, TaskExecutionRecord>;
+}
+
+const executionKeys = { execution: "execution", nodes: "nodes", tasks: "tasks" } as const;
+const unfinishedPhases = ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING"];
+const writeRetries = 8;
+
+const hash = (text: string, length = 32) => createHash("sha256").update(text).digest("hex").slice(0, length);
+
+/** The ConfigMap holding an execution's record: named as the execution, so `kubectl get cm NAME` finds it. */
+export function executionObjectName(name: string): string {
+  return name;
+}
+
+export class ClusterStore implements ControlPlaneStore {
+  readonly location: string;
+  /** The latest version of each execution this process read or wrote: writes start from it instead of a GET. */
+  private readonly docs = new Map<string, ExecutionDoc>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly options: ClusterStoreOptions,
+  ) {
+    this.location = `${cluster.server} (context ${cluster.context})`;
+  }
+
+  namespaceOf(key: { project: string; domain: string }): string {
+    return this.options.namespaceFor(key.project, key.domain);
+  }
+
+  // ── Executions ──
+
+  async write(batch: readonly StoreWrite[]): Promise<void> {
+    const byExecution = new Map<string, { key: ExecutionKey; writes: StoreWrite[] }>();
+    for (const w of batch) {
+      if (w.table === "cache") {
+        await this.writeCacheEntry(w.row);
+        continue;
+      }
+      const row = w.row as { project: string; domain: string; name?: string; executionName?: string };
+      const key = { project: row.project, domain: row.domain, name: w.table === "execution" ? row.name! : row.executionName! };
+      const id = this.docId(key);
+      const group = byExecution.get(id);
+      if (group) group.writes.push(w);
+      else byExecution.set(id, { key, writes: [w] });
+    }
+    await Promise.all([...byExecution.values()].map(({ key, writes }) => this.applyWrites(key, writes)));
+  }
+
+  async createExecution(record: ExecutionRecord): Promise<boolean> {
+    const namespace = this.namespaceOf(record);
+    const doc: ExecutionDoc = { namespace, execution: record, nodes: {}, tasks: {} };
+    try {
+      const created = await this.cluster.core.createNamespacedConfigMap({ namespace, body: this.executionConfigMap(doc) });
+      doc.resourceVersion = created.metadata?.resourceVersion;
+      this.docs.set(this.docId(record), doc);
+      return true;
+    } catch (e) {
+      if (isApiStatus(e, 409)) return false;
+      throw this.failure(`creating execution ${record.name} in namespace ${namespace}`, e, namespace);
+    }
+  }
+
+  async getExecution(key: ExecutionKey): Promise<ExecutionRecord | undefined> {
+    return (await this.readDoc(key))?.execution;
+  }
+
+  async listNodeExecutions(key: ExecutionKey): Promise<NodeExecutionRecord[]> {
+    const doc = await this.readDoc(key);
+    if (!doc) return [];
+    return Object.values(doc.nodes).sort((a, b) => a.createdAt - b.createdAt || compareText(a.nodeId, b.nodeId));
+  }
+
+  async listTaskExecutions(key: ExecutionKey): Promise<TaskExecutionRecord[]> {
+    const doc = await this.readDoc(key);
+    if (!doc) return [];
+    return Object.values(doc.tasks).sort((a, b) => compareText(a.nodeId, b.nodeId) || a.attempt - b.attempt);
+  }
+
+  async listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionRecord>> {
+    const namespace = this.namespaceOf(query);
+    const maps = await this.listConfigMaps(namespace, `${labels.role}=execution,${labels.project}=${labelValue(query.project)},${labels.domain}=${labelValue(query.domain)}`);
+    let records = maps.map((m) => parseJson<ExecutionRecord>(m.data?.[executionKeys.execution], m)).filter((r) => r.project === query.project && r.domain === query.domain);
+    if (query.phase) records = records.filter((r) => r.phase === query.phase);
+    for (const filter of query.filters ?? []) records = records.filter((r) => matchesFilter(r, filter));
+    records.sort(executionOrder(query.sortBy));
+    return paginate(records, query.limit ?? 100, query.token);
+  }
+
+  async getCacheEntry(key: string): Promise<CacheEntryRecord | undefined> {
+    const namespace = this.options.cacheNamespace;
+    if (!namespace) return undefined;
+    try {
+      const map = await this.cluster.core.readNamespacedConfigMap({ name: cacheObjectName(key), namespace });
+      const entry = parseJson<CacheEntryRecord>(map.data?.entry, map);
+      return entry.key === key ? entry : undefined;
+    } catch (e) {
+      if (isApiStatus(e, 404)) return undefined;
+      throw this.failure(`reading cache entry ${key}`, e, namespace);
+    }
+  }
+
+  /**
+   * Nothing here is owned by a process on a host: a driver that dies is replaced by its Job, which resumes the
+   * execution. So no execution is ever an orphan of this store.
+   */
+  async failOrphanedExecutions(): Promise<ExecutionKey[]> {
+    return [];
+  }
+
+  async listUnfinishedExecutions(): Promise<ExecutionRecord[]> {
+    let list;
+    try {
+      list = await this.cluster.core.listConfigMapForAllNamespaces({ labelSelector: `${labels.role}=execution,tsflyte.io/phase in (${unfinishedPhases.join(",")})` });
+    } catch (e) {
+      throw this.failure("listing unfinished executions in every namespace", e);
+    }
+    return list.items.map((m) => parseJson<ExecutionRecord>(m.data?.[executionKeys.execution], m)).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async countExecutions(project: string, domain: string): Promise<Record<string, number>> {
+    const maps = await this.listConfigMaps(this.options.namespaceFor(project, domain), `${labels.role}=execution,${labels.project}=${labelValue(project)},${labels.domain}=${labelValue(domain)}`);
+    const counts: Record<string, number> = {};
+    for (const m of maps) {
+      const phase = m.metadata?.labels?.["tsflyte.io/phase"] ?? "UNDEFINED";
+      counts[phase] = (counts[phase] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  // ── Registry ──
+
+  async registerEntity(record: EntityRecord): Promise<RegisterOutcome> {
+    const namespace = this.namespaceOf(record);
+    try {
+      await this.cluster.core.createNamespacedConfigMap({ namespace, body: entityConfigMap(record) });
+    } catch (e) {
+      if (!isApiStatus(e, 409)) throw this.failure(`registering ${record.resource} ${record.name} version ${record.version}`, e, namespace);
+      const existing = await this.getEntity(record.resource, record);
+      if (existing) return { created: false, existing };
+      throw this.failure(`registering ${record.resource} ${record.name} version ${record.version}`, e, namespace);
+    }
+    if (record.resource === "launchPlan" && record.state === "ACTIVE") await this.deactivateOthers(record, record.createdAt);
+    return { created: true };
+  }
+
+  async getEntity(resource: EntityResource, key: EntityKey): Promise<EntityRecord | undefined> {
+    const namespace = this.namespaceOf(key);
+    try {
+      const map = await this.cluster.core.readNamespacedConfigMap({ name: entityObjectName(resource, key), namespace });
+      const record = entityFromConfigMap(map);
+      return record.resource === resource && record.name === key.name && record.version === key.version ? record : undefined;
+    } catch (e) {
+      if (isApiStatus(e, 404)) return undefined;
+      throw this.failure(`reading ${resource} ${key.name} version ${key.version}`, e, namespace);
+    }
+  }
+
+  async listEntities(query: ListEntitiesQuery): Promise<Page<EntityRecord>> {
+    const records = await this.entities(query.resource, query.project, query.domain, query.name, query.state);
+    const direction = query.sortBy?.direction === "ASC" ? 1 : -1;
+    const key = query.sortBy?.key ?? "created_at";
+    records.sort((a, b) => {
+      let order = 0;
+      if (key === "created_at") order = a.createdAt - b.createdAt || compareText(a.name, b.name) || compareText(a.version, b.version);
+      else if (key === "name") order = compareText(a.name, b.name) || compareText(a.version, b.version);
+      else order = compareText(a.version, b.version) || compareText(a.name, b.name);
+      return order * direction;
+    });
+    return paginate(records, query.limit ?? 100, query.token);
+  }
+
+  async listEntityNames(resource: EntityResource, project: string, domain: string, limit = 100, token?: string): Promise<Page<string>> {
+    const names = [...new Set((await this.entities(resource, project, domain)).map((r) => r.name))].sort(compareText);
+    return paginate(names, limit, token);
+  }
+
+  async setLaunchPlanState(key: EntityKey, state: "ACTIVE" | "INACTIVE", now: number): Promise<boolean> {
+    const existing = await this.getEntity("launchPlan", key);
+    if (!existing) return false;
+    await this.patchState(existing, state, now);
+    if (state === "ACTIVE") await this.deactivateOthers(existing, now);
+    return true;
+  }
+
+  async getActiveLaunchPlan(project: string, domain: string, name: string): Promise<EntityRecord | undefined> {
+    const active = await this.entities("launchPlan", project, domain, name, "ACTIVE");
+    return active.sort((a, b) => (b.updatedAt ?? b.createdAt) - (a.updatedAt ?? a.createdAt))[0];
+  }
+
+  // ── Projects: a project is the namespaces its domains map to, labelled with it. ──
+
+  async createProject(project: ProjectRecord): Promise<boolean> {
+    let created = false;
+    for (const domain of domains) {
+      const name = this.options.namespaceFor(project.id, domain);
+      try {
+        await this.cluster.core.createNamespace({
+          body: {
+            metadata: {
+              name,
+              labels: { [labels.managedBy]: "tsflyte", [labels.project]: labelValue(project.id), [labels.domain]: domain, ...project.labels },
+              annotations: { "tsflyte.io/project-name": project.name, "tsflyte.io/project-description": project.description },
+            },
+          },
+        });
+        created = true;
+      } catch (e) {
+        if (!isApiStatus(e, 409)) throw this.failure(`creating namespace ${name} for project ${project.id}`, e);
+      }
+    }
+    return created;
+  }
+
+  /**
+   * Every valid project id names a project here: its namespaces may have been made by a cluster admin, without our
+   * labels, and the API server is what says whether a namespace exists when something is written to it.
+   */
+  async getProject(id: string): Promise<ProjectRecord | undefined> {
+    const known = (await this.listProjects()).find((p) => p.id === id);
+    return known ?? { id, name: id, description: "", labels: {}, state: "ACTIVE", createdAt: 0 };
+  }
+
+  async listProjects(): Promise<ProjectRecord[]> {
+    let list;
+    try {
+      list = await this.cluster.core.listNamespace({ labelSelector: labels.project });
+    } catch (e) {
+      // Listing namespaces is a cluster-wide permission many users lack; their projects are still usable.
+      if (isApiStatus(e, 403)) return [];
+      throw this.failure("listing namespaces", e);
+    }
+    const projects = new Map<string, ProjectRecord>();
+    for (const ns of list.items) {
+      const id = ns.metadata?.labels?.[labels.project];
+      if (!id || projects.has(id)) continue;
+      const annotations = ns.metadata?.annotations ?? {};
+      projects.set(id, {
+        id,
+        name: annotations["tsflyte.io/project-name"] ?? id,
+        description: annotations["tsflyte.io/project-description"] ?? "",
+        labels: {},
+        state: "ACTIVE",
+        createdAt: ns.metadata?.creationTimestamp ? new Date(ns.metadata.creationTimestamp).getTime() : 0,
+      });
+    }
+    return [...projects.values()].sort((a, b) => compareText(a.id, b.id));
+  }
+
+  async close(): Promise<void> {
+    this.docs.clear();
+  }
+
+  // ── Internals ──
+
+  private docId(key: ExecutionKey): string {
+    return `${key.project}/${key.domain}/${key.name}`;
+  }
+
+  private async readDoc(key: ExecutionKey): Promise<ExecutionDoc | undefined> {
+    const namespace = this.namespaceOf(key);
+    let map: V1ConfigMap;
+    try {
+      map = await this.cluster.core.readNamespacedConfigMap({ name: executionObjectName(key.name), namespace });
+    } catch (e) {
+      if (isApiStatus(e, 404)) return undefined;
+      throw this.failure(`reading execution ${key.name}`, e, namespace);
+    }
+    if (map.metadata?.labels?.[labels.role] !== "execution") return undefined;
+    const doc = parseExecutionDoc(namespace, map);
+    if (doc.execution.project !== key.project || doc.execution.domain !== key.domain) return undefined;
+    this.docs.set(this.docId(key), doc);
+    return doc;
+  }
+
+  /** Applies rows to the latest version and replaces the ConfigMap; on a conflict, reads it again and reapplies. */
+  private async applyWrites(key: ExecutionKey, writes: readonly StoreWrite[]): Promise<void> {
+    const namespace = this.namespaceOf(key);
+    for (let tries = 0; ; tries++) {
+      let doc = tries === 0 ? this.docs.get(this.docId(key)) : undefined;
+      doc ??= await this.readDoc(key);
+      if (!doc) {
+        const first = writes.find((w) => w.table === "execution");
+        if (!first) throw new UserError(`execution ${key.name} has no record in namespace ${namespace}; it was deleted while it ran`);
+        doc = { namespace, execution: first.row as ExecutionRecord, nodes: {}, tasks: {} };
+      }
+      const next: ExecutionDoc = { ...doc, nodes: { ...doc.nodes }, tasks: { ...doc.tasks } };
+      for (const w of writes) applyRow(next, w);
+      try {
+        const body = this.executionConfigMap(next);
+        const written = next.resourceVersion
+          ? await this.cluster.core.replaceNamespacedConfigMap({ name: executionObjectName(key.name), namespace, body })
+          : await this.cluster.core.createNamespacedConfigMap({ namespace, body });
+        next.resourceVersion = written.metadata?.resourceVersion;
+        this.docs.set(this.docId(key), next);
+        return;
+      } catch (e) {
+        if ((isApiStatus(e, 409) || isApiStatus(e, 404)) && tries < writeRetries) {
+          this.docs.delete(this.docId(key));
+          continue;
+        }
+        throw this.failure(`recording execution ${key.name}`, e, namespace);
+      }
+    }
+  }
+
+  private executionConfigMap(doc: ExecutionDoc): V1ConfigMap {
+    const e = doc.execution;
+    return {
+      metadata: {
+        name: executionObjectName(e.name),
+        namespace: doc.namespace,
+        resourceVersion: doc.resourceVersion,
+        labels: {
+          [labels.managedBy]: "tsflyte",
+          [labels.role]: "execution",
+          [labels.execution]: e.name,
+          [labels.project]: labelValue(e.project),
+          [labels.domain]: labelValue(e.domain),
+          "tsflyte.io/phase": e.phase,
+        },
+        annotations: { "tsflyte.io/launched": e.launchName },
+      },
+      data: {
+        [executionKeys.execution]: JSON.stringify(e),
+        [executionKeys.nodes]: JSON.stringify(doc.nodes),
+        [executionKeys.tasks]: JSON.stringify(doc.tasks),
+      },
+    };
+  }
+
+  private async writeCacheEntry(entry: CacheEntryRecord): Promise<void> {
+    const namespace = this.options.namespaceFor(entry.project, entry.domain);
+    const body: V1ConfigMap = {
+      metadata: {
+        name: cacheObjectName(entry.key),
+        labels: { [labels.managedBy]: "tsflyte", [labels.role]: "cache", [labels.task]: labelValue(entry.taskName) },
+      },
+      data: { entry: JSON.stringify(entry) },
+    };
+    try {
+      await this.cluster.core.createNamespacedConfigMap({ namespace, body });
+    } catch (e) {
+      if (!isApiStatus(e, 409)) throw this.failure(`recording the cache entry of ${entry.taskName}`, e, namespace);
+      await this.cluster.core.replaceNamespacedConfigMap({ name: cacheObjectName(entry.key), namespace, body });
+    }
+  }
+
+  private async entities(resource: EntityResource, project: string, domain: string, name?: string, state?: "ACTIVE" | "INACTIVE"): Promise<EntityRecord[]> {
+    let selector = `${labels.role}=entity,tsflyte.io/resource=${resource},${labels.project}=${labelValue(project)},${labels.domain}=${labelValue(domain)}`;
+    if (name !== undefined) selector += `,tsflyte.io/name-hash=${hash(name)}`;
+    if (state) selector += `,tsflyte.io/state=${state}`;
+    const maps = await this.listConfigMaps(this.options.namespaceFor(project, domain), selector);
+    return maps.map(entityFromConfigMap).filter((r) => r.project === project && r.domain === domain && (name === undefined || r.name === name));
+  }
+
+  private async patchState(record: EntityRecord, state: "ACTIVE" | "INACTIVE", now: number): Promise<void> {
+    const namespace = this.namespaceOf(record);
+    try {
+      await this.cluster.core.patchNamespacedConfigMap(
+        {
+          name: entityObjectName("launchPlan", record),
+          namespace,
+          body: { metadata: { labels: { "tsflyte.io/state": state }, annotations: { "tsflyte.io/updated-at": String(now) } } },
+        },
+        this.cluster.mergePatch,
+      );
+    } catch (e) {
+      throw this.failure(`setting launch plan ${record.name} version ${record.version} ${state}`, e, namespace);
+    }
+  }
+
+  private async deactivateOthers(active: EntityKey, now: number): Promise<void> {
+    for (const other of await this.entities("launchPlan", active.project, active.domain, active.name, "ACTIVE")) {
+      if (other.version !== active.version) await this.patchState(other, "INACTIVE", now);
+    }
+  }
+
+  private async listConfigMaps(namespace: string, labelSelector: string): Promise<V1ConfigMap[]> {
+    const items: V1ConfigMap[] = [];
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.cluster.core.listNamespacedConfigMap({ namespace, labelSelector, limit: 500, _continue: token });
+      } catch (e) {
+        throw this.failure(`listing ConfigMaps (${labelSelector})`, e, namespace);
+      }
+      items.push(...page.items);
+      token = page.metadata?._continue || undefined;
+    } while (token);
+    return items;
+  }
+
+  private failure(doing: string, e: unknown, namespace?: string): Error {
+    const f = apiFailure(e);
+    if (namespace && f.code === 404 && /namespaces? "?[^"]*"? not found/.test(f.message)) {
+      return new UserError(
+        `namespace ${namespace} does not exist in ${this.location} (while ${doing})`,
+        `create it (kubectl create namespace ${namespace}), or run \`tsflyte register\` once with permission to create namespaces; kubernetes.namespace maps projects and domains to namespaces`,
+      );
+    }
+    return clusterError(this.cluster, `${doing}${namespace ? ` in namespace ${namespace}` : ""}`, e);
+  }
+}
+
+function applyRow(doc: ExecutionDoc, w: StoreWrite): void {
+  if (w.table === "execution") {
+    // Once an execution has ended (e.g. terminated from the CLI), a driver still finishing cannot bring it back.
+    if (terminalExecutionPhases.has(doc.execution.phase) && !terminalExecutionPhases.has(w.row.phase)) return;
+    if (doc.execution.abort && terminalExecutionPhases.has(doc.execution.phase)) return;
+    doc.execution = w.row;
+  } else if (w.table === "node") {
+    doc.nodes[w.row.nodeId] = w.row;
+  } else if (w.table === "task") {
+    doc.tasks[`${w.row.nodeId}/${w.row.attempt}`] = w.row;
+  }
+}
+
+function parseExecutionDoc(namespace: string, map: V1ConfigMap): ExecutionDoc {
+  return {
+    namespace,
+    resourceVersion: map.metadata?.resourceVersion,
+    execution: parseJson<ExecutionRecord>(map.data?.[executionKeys.execution], map),
+    nodes: parseJson<Record<string, NodeExecutionRecord>>(map.data?.[executionKeys.nodes] ?? "{}", map),
+    tasks: parseJson<Record<string, TaskExecutionRecord>>(map.data?.[executionKeys.tasks] ?? "{}", map),
+  };
+}
+
+function parseJson<T>(text: string | undefined, map: V1ConfigMap): T {
+  try {
+    if (text === undefined) throw new Error("a key is missing");
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError(`ConfigMap ${map.metadata?.namespace}/${map.metadata?.name} is not a tsflyte record: ${(e as Error).message}`, "it was changed by hand; restore it or delete it");
+  }
+}
+
+function entityObjectName(resource: EntityResource, key: Pick<EntityKey, "name" | "version">): string {
+  const prefix = resource === "task" ? "task" : resource === "workflow" ? "wf" : "lp";
+  return `tsflyte-${prefix}-${hash(`${key.name}\0${key.version}`)}`;
+}
+
+function cacheObjectName(key: string): string {
+  return `tsflyte-cache-${hash(key, 40)}`;
+}
+
+function entityConfigMap(record: EntityRecord): V1ConfigMap {
+  const entityLabels: Record<string, string> = {
+    [labels.managedBy]: "tsflyte",
+    [labels.role]: "entity",
+    "tsflyte.io/resource": record.resource,
+    [labels.project]: labelValue(record.project),
+    [labels.domain]: labelValue(record.domain),
+    "tsflyte.io/name-hash": hash(record.name),
+  };
+  if (record.state) entityLabels["tsflyte.io/state"] = record.state;
+  return {
+    metadata: {
+      name: entityObjectName(record.resource, record),
+      labels: entityLabels,
+      annotations: {
+        "tsflyte.io/name": record.name,
+        "tsflyte.io/version": record.version,
+        "tsflyte.io/project": record.project,
+        "tsflyte.io/domain": record.domain,
+        "tsflyte.io/digest": record.digest,
+        "tsflyte.io/created-at": String(record.createdAt),
+      },
+    },
+    binaryData: { spec: Buffer.from(record.spec).toString("base64") },
+  };
+}
+
+function entityFromConfigMap(map: V1ConfigMap): EntityRecord {
+  const a = map.metadata?.annotations ?? {};
+  const l = map.metadata?.labels ?? {};
+  const spec = map.binaryData?.spec;
+  if (!a["tsflyte.io/name"] || !a["tsflyte.io/version"] || spec === undefined) {
+    throw new UserError(`ConfigMap ${map.metadata?.namespace}/${map.metadata?.name} is not a tsflyte entity`, "it was changed by hand; delete it and register again");
+  }
+  const state = l["tsflyte.io/state"];
+  const updated = a["tsflyte.io/updated-at"];
+  return {
+    resource: l["tsflyte.io/resource"] as EntityResource,
+    project: a["tsflyte.io/project"],
+    domain: a["tsflyte.io/domain"],
+    name: a["tsflyte.io/name"],
+    version: a["tsflyte.io/version"],
+    spec: new Uint8Array(Buffer.from(spec, "base64")),
+    digest: a["tsflyte.io/digest"] ?? "",
+    ...(state === "ACTIVE" || state === "INACTIVE" ? { state } : {}),
+    createdAt: Number(a["tsflyte.io/created-at"] ?? 0),
+    ...(updated ? { updatedAt: Number(updated) } : {}),
+  };
+}
+
+/** Byte order, as every store compares text. */
+function compareText(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function paginate<T>(items: T[], limit: number, token: string | undefined): Page<T> {
+  const offset = token ? Number.parseInt(token, 10) : 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new UserError(`the page token ${JSON.stringify(token)} is not one this store gave out`);
+  const page = items.slice(offset, offset + limit);
+  return offset + limit < items.length ? { items: page, token: String(offset + limit) } : { items: page };
+}
+
+const filterFields: Record<ExecutionFilter["field"], (r: ExecutionRecord) => string | number | undefined> = {
+  name: (r) => r.name,
+  phase: (r) => r.phase,
+  mode: (r) => r.mode,
+  launch_kind: (r) => r.launchKind,
+  launch_name: (r) => r.launchName,
+  launch_version: (r) => r.launchVersion,
+  source_execution: (r) => r.sourceExecution,
+  created_at: (r) => r.createdAt,
+  updated_at: (r) => r.updatedAt,
+  started_at: (r) => r.startedAt,
+  ended_at: (r) => r.endedAt,
+};
+
+function matchesFilter(record: ExecutionRecord, filter: ExecutionFilter): boolean {
+  const actual = filterFields[filter.field](record);
+  const values = Array.isArray(filter.value) ? (filter.value as readonly (string | number)[]) : [filter.value as string | number];
+  const compare = (v: string | number) => (typeof actual === "number" ? actual - Number(v) : compareText(String(actual), String(v)));
+  if (filter.op === "value_in") return actual !== undefined && values.some((v) => compare(v) === 0);
+  if (actual === undefined) return filter.op === "ne";
+  const v = values[0];
+  switch (filter.op) {
+    case "eq":
+      return compare(v) === 0;
+    case "ne":
+      return compare(v) !== 0;
+    case "gt":
+      return compare(v) > 0;
+    case "gte":
+      return compare(v) >= 0;
+    case "lt":
+      return compare(v) < 0;
+    case "lte":
+      return compare(v) <= 0;
+    case "contains":
+      return String(actual).includes(String(v));
+  }
+}
+
+function executionOrder(sortBy: ListExecutionsQuery["sortBy"]): (a: ExecutionRecord, b: ExecutionRecord) => number {
+  const key = sortBy?.key ?? "created_at";
+  const direction = sortBy?.direction === "ASC" ? 1 : -1;
+  const field = filterFields[key as ExecutionFilter["field"]];
+  return (a, b) => {
+    const x = field(a);
+    const y = field(b);
+    let order: number;
+    if (typeof x === "number" || typeof y === "number" || x === undefined || y === undefined) {
+      // An unset time sorts before every time.
+      order = (x === undefined ? -Infinity : Number(x)) - (y === undefined ? -Infinity : Number(y));
+      if (Number.isNaN(order)) order = 0;
+    } else {
+      order = compareText(x, y);
+    }
+    return (order || compareText(a.name, b.name)) * direction;
+  };
+}

@@ -1,0 +1,366 @@
+// Acceptance: the built CLI straight against Kubernetes, as a user drives it — register, run --remote --wait, get
+// execution --details, delete execution — on the real control plane of ../shared/k8s-testbed (apiserver, controller
+// manager, scheduler) with the test kubelet of test/support/kubelet.ts standing in for the node, and a real
+// S3-compatible server (s3rver) for the blob store. Covers every failure class of the pod plugin, a driver killed
+// mid-execution, termination with a cause, and what `kubectl` shows.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import type * as K8s from "@kubernetes/client-node";
+import { assertExit, LocalCli, repoRoot, type CliResult, type DetailsJson, type ExecutionJson } from "../fixtures/local/cli.js";
+import { startS3Server, type S3Server } from "../support/s3-server.js";
+import { startTestbed, type Testbed } from "../support/k8s-testbed.js";
+import { TestKubelet } from "../support/kubelet.js";
+
+const run = promisify(execFile);
+const flows = "test/fixtures/k8s/flows.ts";
+const image = "ghcr.io/acme/flows:1";
+const namespace = "flytesnacks-development";
+
+function startedName(result: CliResult): string {
+  const m = /^Started execution ([a-z][a-z0-9-]*) /m.exec(result.stdout);
+  assert.ok(m, `no "Started execution NAME" line in:\n${result.stdout}\n${result.stderr}`);
+  return m[1];
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
+  let testbed: Testbed;
+  let s3: S3Server;
+  let kubelet: TestKubelet;
+  let cli: LocalCli;
+  /** Holds the folders the set-up makes (the kubelet's, the pods' home, the config), removed after. */
+  let scratch: LocalCli;
+  let core: K8s.CoreV1Api;
+  let batch: K8s.BatchV1Api;
+  let config: string;
+  let ledgerDir: string;
+
+  const ok = async (args: string[]): Promise<CliResult> => {
+    const result = await cli.run(args);
+    assertExit(result, 0);
+    return result;
+  };
+  const kubectl = async (...args: string[]) => (await run("kubectl", ["--kubeconfig", testbed.kubeconfig, "-n", namespace, ...args])).stdout;
+  const details = (name: string) => cli.json<DetailsJson>(["get", "execution", name, "--details", "-o", "json"]);
+  const finished = (name: string) =>
+    until(`execution ${name} to end`, async () => {
+      const e = await cli.json<ExecutionJson>(["get", "execution", name, "-o", "json"]);
+      return ["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"].includes(e.closure.phase) ? e : undefined;
+    }, 120_000);
+  const runningPod = (name: string, nodeId: string) =>
+    until(`the ${nodeId} pod of ${name} to run`, async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: `tsflyte.io/execution=${name},tsflyte.io/role=task` });
+      return pods.items.find((p) => p.metadata?.annotations?.["tsflyte.io/node-id"] === nodeId && p.status?.phase === "Running");
+    });
+
+  before(async () => {
+    [testbed, s3] = await Promise.all([startTestbed(), startS3Server()]);
+    const k8s = await import("@kubernetes/client-node");
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(testbed.kubeconfig);
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    batch = kc.makeApiClient(k8s.BatchV1Api);
+    scratch = new LocalCli("k8s-scratch");
+    // The image's PATH: tsflyte and tsflyte-execute by name, as the README's Dockerfile installs them.
+    const bin = scratch.tempDir("tsflyte-k8s-bin-");
+    symlinkSync(join(repoRoot, "bin/run.js"), join(bin, "tsflyte"));
+    symlinkSync(join(repoRoot, "bin/tsflyte-execute"), join(bin, "tsflyte-execute"));
+    const podHome = scratch.tempDir("tsflyte-k8s-pod-home-");
+    kubelet = new TestKubelet({
+      kubeconfig: testbed.kubeconfig,
+      workDir: scratch.tempDir("tsflyte-k8s-kubelet-"),
+      images: (name) => name === image,
+      env: { PATH: `${bin}:${process.env.PATH}`, HOME: podHome, TSFLYTE_HOME: join(podHome, ".tsflyte"), NO_COLOR: "1" },
+    });
+    await kubelet.start();
+    // A cluster admin's part: the namespace, and the Secret that gives pods the blob store's credentials.
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: "s3-credentials" }, stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } },
+    });
+    await until("the default service account", async () => (await core.listNamespacedServiceAccount({ namespace })).items.length > 0 || undefined);
+    ledgerDir = scratch.tempDir("tsflyte-k8s-ledger-");
+    config = join(scratch.tempDir("tsflyte-k8s-config-"), "config.yaml");
+    writeFileSync(
+      config,
+      [
+        "target: kubernetes",
+        "kubernetes:",
+        `  kubeconfig: ${testbed.kubeconfig}`,
+        '  namespace: "{project}-{domain}"',
+        "  serviceAccount: default",
+        `  storage: s3://${s3.bucket}/tsflyte`,
+        `  s3: { endpoint: "${s3.endpoint}", region: ${s3.region}, forcePathStyle: true, credentialsSecret: s3-credentials }`,
+        "  imagePullBackOffGrace: 2s",
+        "  interruptible: { tolerations: [{ key: spot, operator: Exists, effect: NoSchedule }] }",
+        "",
+      ].join("\n"),
+    );
+    // The CLI's own credentials come from AWS_* in its environment, as a user's would.
+    cli = new LocalCli("k8s", { FLYTECTL_CONFIG: config, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region });
+    await ok(["register", flows, "--image", image]);
+  });
+
+  after(async () => {
+    await kubelet?.stop();
+    await Promise.all([testbed?.stop(), s3?.close()]);
+    cli?.cleanup();
+    scratch?.cleanup();
+  });
+
+  test("register keeps every entity in the cluster, where kubectl sees them", async () => {
+    const entities = await kubectl("get", "configmaps", "-l", "tsflyte.io/role=entity", "-o", "jsonpath={range .items[*]}{.metadata.annotations.tsflyte\\.io/name}{\"\\n\"}{end}");
+    for (const name of ["double", "describe", "doubled", "exitOnce", "nap", "sleepy"]) {
+      assert.ok(entities.split("\n").includes(`test.fixtures.k8s.flows.${name}`), `no ConfigMap for ${name} in:\n${entities}`);
+    }
+    const tasks = await ok(["get", "task", "-o", "json"]);
+    assert.match(tasks.stdout, /test\.fixtures\.k8s\.flows\.hogOnce/);
+  });
+
+  test("run --remote --wait succeeds: a driver Job, one pod per attempt as Flyte maps it, outputs read back", async () => {
+    const result = await ok(["run", "--remote", "--wait", "--image", image, flows, "doubled", "--x", "21"]);
+    const name = startedName(result);
+    assert.match(result.stdout, new RegExp(`^Execution ${name} SUCCEEDED`, "m"));
+    assert.match(result.stdout, /^ {2}o0: "result: 42"$/m);
+
+    const job = await batch.readNamespacedJob({ name, namespace });
+    assert.equal(job.metadata?.labels?.["tsflyte.io/role"], "driver");
+    const container = job.spec!.template.spec!.containers[0];
+    assert.equal(container.image, image);
+    assert.deepEqual(container.command, ["tsflyte"]);
+    assert.equal(job.metadata?.ownerReferences?.[0].kind, "ConfigMap");
+
+    const pods = await core.listNamespacedPod({ namespace, labelSelector: `tsflyte.io/execution=${name},tsflyte.io/role=task` });
+    const names = pods.items.map((p) => p.metadata!.name!).sort();
+    assert.deepEqual(names, [`${name}-n0-0`, `${name}-n1-0`]);
+    const n1 = pods.items.find((p) => p.metadata!.name === `${name}-n1-0`)!;
+    assert.equal(n1.spec!.restartPolicy, "Never");
+    const task = n1.spec!.containers[0];
+    assert.equal(task.args![0], "tsflyte-execute");
+    assert.ok(task.args!.some((a) => a.startsWith(`s3://${s3.bucket}/tsflyte/`)), `args carry s3 URIs: ${task.args!.join(" ")}`);
+    const env = Object.fromEntries((task.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env.FLYTE_INTERNAL_EXECUTION_ID, name);
+    assert.equal(env.FLYTE_INTERNAL_TASK_NAME, "test.fixtures.k8s.flows.describe");
+    assert.equal(env.FLYTE_ATTEMPT_NUMBER, "0");
+    // As Flyte's pod plugin fills them: a limit not given takes the request.
+    assert.deepEqual({ ...task.resources }, { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "100m", memory: "1Gi" } });
+    assert.deepEqual(
+      n1.metadata!.ownerReferences!.map((o) => [o.kind, o.name]),
+      [["Job", name]],
+    );
+    assert.equal(n1.status?.phase, "Succeeded");
+
+    // What a user sees with kubectl: the record, the driver and the task pods, by the execution's label.
+    const objects = await kubectl("get", "configmaps,jobs,pods", "-l", `tsflyte.io/execution=${name}`, "-o", "name");
+    assert.match(objects, new RegExp(`^configmap/${name}$`, "m"));
+    assert.match(objects, new RegExp(`^job\\.batch/${name}$`, "m"));
+    assert.match(objects, new RegExp(`^pod/${name}-n0-0$`, "m"));
+    assert.match(objects, new RegExp(`^pod/${name}-[a-z0-9]{5}$`, "m"));
+  });
+
+  test("get execution --details -o yaml reads the history back from the cluster, with values and log links", async () => {
+    const name = startedName(await ok(["run", "--remote", "--wait", "--image", image, flows, "doubled", "--x", "4", "--label", "four"]));
+    const yaml = await cli.yaml<DetailsJson>(["get", "execution", name, "--details", "-o", "yaml"]);
+    assert.equal(yaml.execution.closure.phase, "SUCCEEDED");
+    assert.deepEqual(yaml.inputs, { x: 4, label: "four" });
+    assert.deepEqual(yaml.outputs, { o0: "four: 8" });
+    const n0 = yaml.nodes.find((n) => n.nodeId === "n0")!;
+    assert.deepEqual(n0.outputs, { o0: 8 });
+    assert.equal(n0.attempts.length, 1);
+    const links = (n0.attempts[0] as { logLinks?: Array<{ uri: string }> }).logLinks;
+    assert.match(links?.[0]?.uri ?? "", new RegExp(`^s3://${s3.bucket}/tsflyte/.*/n0/data/0/logs\\.txt$`));
+    // The same answer from a second user's machine: nothing was kept by the first CLI.
+    const listed = await cli.json<ExecutionJson[]>(["get", "execution", "-o", "json"]);
+    assert.ok(listed.some((e) => e.id.name === name), "the list has it");
+    const other = new LocalCli("k8s-other", { FLYTECTL_CONFIG: config, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey });
+    try {
+      const again = await other.json<DetailsJson>(["get", "execution", name, "--details", "-o", "json"]);
+      assert.deepEqual(again.outputs, { o0: "four: 8" });
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  test("each failure class of the pod plugin is classified and retried (or not) as Flyte's is", async () => {
+    const started = await Promise.all(
+      [
+        ["exitsOnce", "--x", "1"],
+        ["hogsOnce", "--x", "1"],
+        ["interruptedOnce", "--x", "1"],
+        ["pullFails", "--x", "1"],
+        ["invalidImage", "--x", "1"],
+        ["rejectedPod", "--x", "1"],
+      ].map(async ([wf, ...inputs]) => [wf, startedName(await ok(["run", "--remote", "--image", image, flows, wf, ...inputs]))] as const),
+    );
+    const names = Object.fromEntries(started);
+    const results = Object.fromEntries(await Promise.all(started.map(async ([wf, name]) => [wf, (await finished(name), await details(name))] as const)));
+    const attemptsOf = (wf: string, nodeId: string) => results[wf].nodes.find((n) => n.nodeId === nodeId)!.attempts;
+
+    // A non-zero exit: USER, retried, then fine.
+    assert.equal(results.exitsOnce.execution.closure.phase, "SUCCEEDED", JSON.stringify(results.exitsOnce.nodes));
+    let attempts = attemptsOf("exitsOnce", "n1");
+    assert.equal(attempts.length, 2);
+    assert.equal(attempts[0].error?.kind, "USER");
+    assert.match(attempts[0].error!.message, /exit(ed)? (with )?code 3|exit code 3/);
+    // The task is interruptible: its first attempt tolerated spot nodes, its last did not.
+    const tolerations = async (attempt: number) =>
+      (await core.readNamespacedPod({ name: `${names.exitsOnce}-n1-${attempt}`, namespace })).spec?.tolerations?.filter((t) => t.key === "spot") ?? [];
+    assert.deepEqual((await tolerations(0)).map((t) => [t.key, t.operator, t.effect]), [["spot", "Exists", "NoSchedule"]]);
+    assert.deepEqual(await tolerations(1), []);
+
+    // Over the memory limit: OOMKilled, USER, retried.
+    assert.equal(results.hogsOnce.execution.closure.phase, "SUCCEEDED", JSON.stringify(results.hogsOnce.nodes));
+    attempts = attemptsOf("hogsOnce", "n1");
+    assert.equal(attempts[0].error?.code, "OOMKilled");
+    assert.equal(attempts[0].error?.kind, "USER");
+
+    // Exit 137 without OOM: Interrupted, SYSTEM, retried although the task has no user retries.
+    assert.equal(results.interruptedOnce.execution.closure.phase, "SUCCEEDED", JSON.stringify(results.interruptedOnce.nodes));
+    attempts = attemptsOf("interruptedOnce", "n1");
+    assert.equal(attempts[0].error?.code, "Interrupted");
+    assert.equal(attempts[0].error?.kind, "SYSTEM");
+
+    // An image the registry lacks: waits out the grace period in ImagePullBackOff, then fails (no retries left).
+    assert.equal(results.pullFails.execution.closure.phase, "FAILED");
+    attempts = attemptsOf("pullFails", "n1");
+    assert.equal(attempts.length, 1);
+    assert.equal(attempts[0].error?.code, "ImagePullBackOff");
+    assert.match(attempts[0].error!.message, /registry\.invalid\/tsflyte\/missing:1/);
+
+    // An image name no runtime can parse: permanent, not retried despite retries: 3.
+    assert.equal(results.invalidImage.execution.closure.phase, "FAILED");
+    attempts = attemptsOf("invalidImage", "n1");
+    assert.equal(attempts.length, 1);
+    assert.equal(attempts[0].error?.code, "InvalidImageName");
+    // A pod the API server refuses (422): permanent, not retried despite retries: 3.
+    assert.equal(results.rejectedPod.execution.closure.phase, "FAILED");
+    attempts = attemptsOf("rejectedPod", "n1");
+    assert.equal(attempts.length, 1);
+    assert.equal(attempts[0].error?.code, "BadTaskFormat");
+    assert.match(attempts[0].error!.message, /NOT VALID/);
+
+    // The pod that could never start was removed.
+    await until("the invalid-image pod to go", async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: `tsflyte.io/execution=${names.invalidImage},tsflyte.io/node=n1` });
+      return pods.items.length === 0 || undefined;
+    });
+  });
+
+  test("a pod over the namespace's quota waits until there is room, then runs", async () => {
+    const quotaNamespace = "quota-development";
+    await core.createNamespace({ body: { metadata: { name: quotaNamespace } } });
+    await core.createNamespacedSecret({
+      namespace: quotaNamespace,
+      body: { metadata: { name: "s3-credentials" }, stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } },
+    });
+    // Room for the driver only.
+    await core.createNamespacedResourceQuota({ namespace: quotaNamespace, body: { metadata: { name: "pods" }, spec: { hard: { pods: "1" } } } });
+    await until("the quota to be counted", async () => (await core.readNamespacedResourceQuota({ name: "pods", namespace: quotaNamespace })).status?.hard?.pods === "1" || undefined);
+    const name = startedName(await ok(["run", "--remote", "--image", image, "-p", "quota", flows, "doubled", "--x", "5"]));
+    const driverRunning = () =>
+      until("the driver to run", async () => (await core.listNamespacedPod({ namespace: quotaNamespace, labelSelector: `job-name=${name}` })).items.some((p) => p.status?.phase === "Running") || undefined);
+    await driverRunning();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const waiting = await cli.json<ExecutionJson>(["get", "execution", name, "-p", "quota", "-o", "json"]);
+    assert.equal(waiting.closure.phase, "RUNNING");
+    assert.equal((await core.listNamespacedPod({ namespace: quotaNamespace, labelSelector: `tsflyte.io/execution=${name},tsflyte.io/role=task` })).items.length, 0);
+    await core.replaceNamespacedResourceQuota({ name: "pods", namespace: quotaNamespace, body: { metadata: { name: "pods" }, spec: { hard: { pods: "10" } } } });
+    const done = await until(`execution ${name} to end`, async () => {
+      const e = await cli.json<ExecutionJson>(["get", "execution", name, "-p", "quota", "-o", "json"]);
+      return e.closure.phase === "RUNNING" ? undefined : e;
+    }, 120_000);
+    assert.equal(done.closure.phase, "SUCCEEDED");
+    const view = await cli.json<DetailsJson>(["get", "execution", name, "-p", "quota", "--details", "-o", "json"]);
+    assert.deepEqual(view.nodes.map((n) => [n.nodeId, n.attempts.length]), [["n0", 1], ["n1", 1]], "waiting for room is not a failed attempt");
+  });
+
+  test("a node shutdown and a pod deleted from outside are system failures, retried", async () => {
+    const shut = startedName(await ok(["run", "--remote", "--image", image, flows, "sleepy", "--ms", "20000", "--ledger", join(ledgerDir, "shutdown")]));
+    const gone = startedName(await ok(["run", "--remote", "--image", image, flows, "sleepy", "--ms", "20000", "--ledger", join(ledgerDir, "deleted")]));
+    const [shutPod, gonePod] = await Promise.all([runningPod(shut, "n1"), runningPod(gone, "n1")]);
+    await kubelet.shutdown(namespace, shutPod.metadata!.name!);
+    await core.deleteNamespacedPod({ name: gonePod.metadata!.name!, namespace });
+    for (const [name, code, message] of [
+      [shut, /^Interrupted$/, /shutdown/i],
+      [gone, /^(UnexpectedObjectDeletion|ResourceDeletedExternally)$/, /delet/i],
+    ] as const) {
+      assert.equal((await finished(name)).closure.phase, "SUCCEEDED");
+      const attempts = (await details(name)).nodes.find((n) => n.nodeId === "n1")!.attempts;
+      assert.equal(attempts.length, 2, JSON.stringify(attempts));
+      assert.equal(attempts[0].error?.kind, "SYSTEM");
+      assert.match(attempts[0].error!.code, code);
+      assert.match(attempts[0].error!.message, message);
+    }
+  });
+
+  test("the driver killed mid-execution is replaced by its Job and resumes: no finished node runs again", async () => {
+    const ledger = join(ledgerDir, "driver");
+    const name = startedName(await ok(["run", "--remote", "--image", image, flows, "sleepy", "--ms", "3000", "--ledger", ledger]));
+    await runningPod(name, "n1");
+    const drivers = await core.listNamespacedPod({ namespace, labelSelector: `job-name=${name}` });
+    assert.equal(drivers.items.length, 1);
+    kubelet.kill(namespace, drivers.items[0].metadata!.name!, "SIGKILL");
+    const done = await finished(name);
+    assert.equal(done.closure.phase, "SUCCEEDED");
+    const after = await core.listNamespacedPod({ namespace, labelSelector: `job-name=${name}` });
+    assert.equal(after.items.length, 2, "the Job made a second driver pod");
+    const lines = readFileSync(ledger, "utf8").trim().split("\n");
+    // n0 ran once; n1's pod kept running and was taken up, not started again.
+    assert.deepEqual(lines, ["double 1", "nap start 2 attempt 0", "nap end 2 attempt 0"]);
+    const view = await details(name);
+    assert.deepEqual(view.nodes.map((n) => [n.nodeId, n.attempts.length]), [["n0", 1], ["n1", 1], ["n2", 1]]);
+    assert.deepEqual(view.outputs, { o0: "slept: 3" });
+  });
+
+  test("delete execution terminates: the cause is recorded, the driver and its pods are gone", async () => {
+    const name = startedName(await ok(["run", "--remote", "--image", image, flows, "sleepy", "--ms", "60000", "--ledger", join(ledgerDir, "terminated")]));
+    await runningPod(name, "n1");
+    const result = await ok(["delete", "execution", name, "--cause", "wrong inputs"]);
+    assert.match(result.stdout, new RegExp(`Terminated execution ${name} in flytesnacks/development`));
+    const view = await details(name);
+    assert.equal(view.execution.closure.phase, "ABORTED");
+    assert.match(JSON.stringify(view.execution.closure), /wrong inputs/);
+    await until("the driver Job and every pod of it to go", async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: `tsflyte.io/execution=${name}` });
+      const jobs = await batch.listNamespacedJob({ namespace, labelSelector: `tsflyte.io/execution=${name}` });
+      return (pods.items.length === 0 && jobs.items.length === 0) || undefined;
+    });
+    // The record stays, for `get`.
+    assert.ok(await core.readNamespacedConfigMap({ name, namespace }));
+    const again = await cli.run(["delete", "execution", name, "--cause", "twice"]);
+    assert.notEqual(again.code, 0);
+  });
+
+  test("bad set-ups: no storage configured (exit 2) and an unreachable cluster (exit 4), each one clear line", async () => {
+    const dir = cli.tempDir("tsflyte-k8s-bad-");
+    const noStorage = join(dir, "no-storage.yaml");
+    writeFileSync(noStorage, `target: kubernetes\nkubernetes:\n  kubeconfig: ${testbed.kubeconfig}\n`);
+    const missing = await cli.run(["get", "execution", "-c", noStorage]);
+    assertExit(missing, 2);
+    assert.match(missing.stderr, /kubernetes\.storage is not set/);
+    const deadKubeconfig = join(dir, "dead.kubeconfig");
+    writeFileSync(deadKubeconfig, readFileSync(testbed.kubeconfig, "utf8").replace(/server: https:\/\/127\.0\.0\.1:\d+/, "server: https://127.0.0.1:1"));
+    const deadConfig = join(dir, "dead.yaml");
+    writeFileSync(deadConfig, readFileSync(config, "utf8").replace(testbed.kubeconfig, deadKubeconfig));
+    const unreachable = await cli.run(["get", "execution", "-c", deadConfig]);
+    assertExit(unreachable, 4);
+    assert.match(unreachable.stderr, /cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:1/);
+    // The kubeconfig's bearer token never shows.
+    assert.ok(testbed.env.K8S_TESTBED_TOKEN);
+    assert.ok(!(unreachable.stderr + unreachable.stdout).includes(testbed.env.K8S_TESTBED_TOKEN));
+  });
+});

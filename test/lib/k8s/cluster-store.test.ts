@@ -1,0 +1,166 @@
+// The Kubernetes target's store against a real kube-apiserver (../shared/k8s-testbed): executions, nodes and
+// attempts in one ConfigMap per execution with optimistic concurrency, the registry, cache entries and projects.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { connectCluster, type Cluster } from "../../../src/lib/k8s/cluster.js";
+import { ClusterStore } from "../../../src/lib/k8s/cluster-store.js";
+import type { EntityRecord, ExecutionRecord, NodeExecutionRecord, TaskExecutionRecord } from "../../../src/lib/store/records.js";
+import { startTestbed, type Testbed } from "../../support/k8s-testbed.js";
+
+const project = "flytesnacks";
+const domain = "development";
+const namespace = `${project}-${domain}`;
+
+function execution(name: string, fields: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  return {
+    project,
+    domain,
+    name,
+    launchKind: "launchPlan",
+    launchName: "flows.doubled",
+    launchVersion: "v1",
+    mode: "MANUAL",
+    phase: "QUEUED",
+    inputsUri: `s3://b/metadata/${name}/inputs.pb`,
+    overwriteCache: false,
+    maxParallelism: 25,
+    createdAt: 1_000,
+    updatedAt: 1_000,
+    ...fields,
+  };
+}
+
+function node(executionName: string, nodeId: string, fields: Partial<NodeExecutionRecord> = {}): NodeExecutionRecord {
+  return { project, domain, executionName, nodeId, specNodeId: nodeId, entityKind: "task", entityName: "flows.double", isParent: false, phase: "RUNNING", createdAt: 2_000, updatedAt: 2_000, ...fields };
+}
+
+function attempt(executionName: string, nodeId: string, n: number, fields: Partial<TaskExecutionRecord> = {}): TaskExecutionRecord {
+  return { project, domain, executionName, nodeId, attempt: n, taskName: "flows.double", runner: "pod", phase: "RUNNING", startedAt: 3_000, updatedAt: 3_000, ...fields };
+}
+
+function entity(resource: EntityRecord["resource"], name: string, version: string, fields: Partial<EntityRecord> = {}): EntityRecord {
+  return { resource, project, domain, name, version, spec: new Uint8Array([1, 2, 3, version.length]), digest: `d-${version}`, createdAt: Number(version.replace(/\D/g, "") || 0), ...fields };
+}
+
+describe("ClusterStore on a real API server", { timeout: 120_000 }, () => {
+  let testbed: Testbed;
+  let cluster: Cluster;
+  let store: ClusterStore;
+
+  before(async () => {
+    testbed = await startTestbed();
+    cluster = await connectCluster({ kubeconfig: testbed.kubeconfig });
+    await cluster.core.createNamespace({ body: { metadata: { name: namespace } } });
+    store = new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}`, cacheNamespace: namespace });
+  });
+  after(async () => {
+    await testbed?.stop();
+  });
+
+  test("an execution is one ConfigMap: created once, rows upserted, read back in order", async () => {
+    assert.equal(await store.createExecution(execution("e1")), true);
+    assert.equal(await store.createExecution(execution("e1")), false, "a taken name is refused");
+    await store.write([
+      { table: "execution", row: execution("e1", { phase: "RUNNING", startedAt: 1_500 }) },
+      { table: "node", row: node("e1", "n1", { createdAt: 2_500 }) },
+      { table: "node", row: node("e1", "n0") },
+      { table: "task", row: attempt("e1", "n0", 1) },
+      { table: "task", row: attempt("e1", "n0", 0, { phase: "RETRYABLE_FAILED", error: { kind: "USER", code: "OOMKilled", message: "oom" } }) },
+    ]);
+    await store.write([{ table: "node", row: node("e1", "n0", { phase: "SUCCEEDED", outputsUri: "s3://b/o.pb" }) }]);
+    // A second store (another user's CLI) sees the same.
+    const other = new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}` });
+    assert.equal((await other.getExecution({ project, domain, name: "e1" }))?.phase, "RUNNING");
+    assert.deepEqual((await other.listNodeExecutions({ project, domain, name: "e1" })).map((n) => [n.nodeId, n.phase]), [["n0", "SUCCEEDED"], ["n1", "RUNNING"]]);
+    assert.deepEqual((await other.listTaskExecutions({ project, domain, name: "e1" })).map((a) => [a.attempt, a.phase, a.error?.code]), [[0, "RETRYABLE_FAILED", "OOMKilled"], [1, "RUNNING", undefined]]);
+    const map = await cluster.core.readNamespacedConfigMap({ name: "e1", namespace });
+    assert.equal(map.metadata?.labels?.["tsflyte.io/phase"], "RUNNING");
+    assert.equal(map.metadata?.labels?.["tsflyte.io/role"], "execution");
+  });
+
+  test("two writers of one execution both land: a conflict is read again and reapplied", async () => {
+    await store.createExecution(execution("e2"));
+    const a = new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}` });
+    const b = new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}` });
+    await a.getExecution({ project, domain, name: "e2" });
+    await b.getExecution({ project, domain, name: "e2" });
+    // Both start from the same resourceVersion: one of them must conflict and retry.
+    await Promise.all([a.write([{ table: "node", row: node("e2", "n0") }]), b.write([{ table: "node", row: node("e2", "n1") }])]);
+    assert.deepEqual((await store.listNodeExecutions({ project, domain, name: "e2" })).map((n) => n.nodeId), ["n0", "n1"]);
+  });
+
+  test("an execution terminated with a cause cannot be brought back by a driver still writing", async () => {
+    await store.createExecution(execution("e3", { phase: "RUNNING" }));
+    await store.write([{ table: "execution", row: execution("e3", { phase: "ABORTED", abort: { cause: "wrong inputs", principal: "me" }, endedAt: 5_000 }) }]);
+    await store.write([{ table: "execution", row: execution("e3", { phase: "RUNNING" }) }]);
+    const record = await store.getExecution({ project, domain, name: "e3" });
+    assert.equal(record?.phase, "ABORTED");
+    assert.equal(record?.abort?.cause, "wrong inputs");
+  });
+
+  test("list executions: newest first, filters, sort keys and pages", async () => {
+    for (const [name, createdAt, phase] of [["l1", 10, "SUCCEEDED"], ["l2", 30, "FAILED"], ["l3", 20, "SUCCEEDED"]] as const) {
+      await store.createExecution(execution(name, { createdAt, phase, launchName: "flows.listed" }));
+    }
+    const listed = { project, domain, filters: [{ field: "launch_name", op: "eq", value: "flows.listed" }] } as const;
+    assert.deepEqual((await store.listExecutions(listed)).items.map((e) => e.name), ["l2", "l3", "l1"]);
+    assert.deepEqual((await store.listExecutions({ ...listed, phase: "SUCCEEDED" })).items.map((e) => e.name), ["l3", "l1"]);
+    assert.deepEqual((await store.listExecutions({ ...listed, sortBy: { key: "name", direction: "ASC" } })).items.map((e) => e.name), ["l1", "l2", "l3"]);
+    const first = await store.listExecutions({ ...listed, limit: 2 });
+    assert.deepEqual(first.items.map((e) => e.name), ["l2", "l3"]);
+    assert.ok(first.token);
+    const second = await store.listExecutions({ ...listed, limit: 2, token: first.token });
+    assert.deepEqual(second.items.map((e) => e.name), ["l1"]);
+    assert.equal(second.token, undefined);
+    const counts = await store.countExecutions(project, domain);
+    assert.ok(counts.SUCCEEDED >= 2 && counts.FAILED >= 1, JSON.stringify(counts));
+    assert.ok((await store.listUnfinishedExecutions()).some((e) => e.name === "e2"));
+  });
+
+  test("the registry: immutable versions, lists, names, one active launch plan", async () => {
+    assert.deepEqual(await store.registerEntity(entity("task", "flows.double", "v1")), { created: true });
+    const again = await store.registerEntity(entity("task", "flows.double", "v1", { digest: "other" }));
+    assert.equal(again.created, false);
+    assert.equal(again.created === false && again.existing.digest, "d-v1", "the first registration stands");
+    await store.registerEntity(entity("task", "flows.double", "v2"));
+    await store.registerEntity(entity("task", "flows.describe", "v1"));
+    const got = await store.getEntity("task", { project, domain, name: "flows.double", version: "v2" });
+    assert.deepEqual(got && Array.from(got.spec), [1, 2, 3, 2]);
+    assert.equal(await store.getEntity("workflow", { project, domain, name: "flows.double", version: "v2" }), undefined);
+    assert.deepEqual((await store.listEntities({ resource: "task", project, domain, name: "flows.double" })).items.map((e) => e.version), ["v2", "v1"]);
+    assert.deepEqual((await store.listEntityNames("task", project, domain)).items, ["flows.describe", "flows.double"]);
+
+    await store.registerEntity(entity("launchPlan", "flows.lp", "v1", { state: "ACTIVE" }));
+    await store.registerEntity(entity("launchPlan", "flows.lp", "v2", { state: "ACTIVE" }));
+    assert.equal((await store.getActiveLaunchPlan(project, domain, "flows.lp"))?.version, "v2");
+    assert.equal((await store.getEntity("launchPlan", { project, domain, name: "flows.lp", version: "v1" }))?.state, "INACTIVE");
+    assert.equal(await store.setLaunchPlanState({ project, domain, name: "flows.lp", version: "v1" }, "ACTIVE", 9_000), true);
+    assert.equal((await store.getActiveLaunchPlan(project, domain, "flows.lp"))?.version, "v1");
+    assert.equal(await store.setLaunchPlanState({ project, domain, name: "flows.lp", version: "v9" }, "ACTIVE", 9_000), false);
+  });
+
+  test("cache entries are found from the driver's namespace", async () => {
+    const entry = { key: "k/1", taskName: "flows.double", cacheVersion: "1", outputsUri: "s3://b/o.pb", project, domain, executionName: "e1", nodeId: "n0", createdAt: 1 };
+    assert.equal(await store.getCacheEntry("k/1"), undefined);
+    await store.write([{ table: "cache", row: entry }]);
+    assert.deepEqual(await store.getCacheEntry("k/1"), entry);
+  });
+
+  test("a namespace that does not exist is a clear error naming it and how to create it", async () => {
+    const lost = new ClusterStore(cluster, { namespaceFor: () => "nowhere" });
+    await assert.rejects(lost.createExecution(execution("x1")), (e: Error & { hint?: string }) => {
+      assert.match(e.message, /^namespace nowhere does not exist in https:\/\/127\.0\.0\.1:\d+ \(context \S+\)/);
+      assert.match(e.hint ?? "", /kubectl create namespace nowhere/);
+      return true;
+    });
+  });
+
+  test("projects are namespaces labelled with them; any valid id is usable", async () => {
+    assert.equal(await store.createProject({ id: "acme", name: "Acme", description: "flows", labels: {}, state: "ACTIVE", createdAt: 0 }), true);
+    const projects = await store.listProjects();
+    assert.deepEqual(projects.map((p) => [p.id, p.name, p.description]), [["acme", "Acme", "flows"]]);
+    const ns = await cluster.core.readNamespace({ name: "acme-staging" });
+    assert.equal(ns.metadata?.labels?.["tsflyte.io/project"], "acme");
+    assert.equal((await store.getProject("flytesnacks"))?.state, "ACTIVE");
+  });
+});
