@@ -138,6 +138,22 @@ async function main(): Promise<void> {
       await core.deleteNamespacedPod({ name: podName, namespace, gracePeriodSeconds: 0 });
     }
 
+    // And what one small blob costs on this S3 test server, written then read, as the driver does per attempt.
+    const { S3BlobStore } = await import("../src/lib/storage/s3-store.js");
+    const blobs = new S3BlobStore(`s3://${s3.bucket}/bench`, { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+    const puts: number[] = [];
+    const gets: number[] = [];
+    for (let i = 0; i < baselinePods; i++) {
+      const uri = `s3://${s3.bucket}/bench/${i}/inputs.pb`;
+      let t = Date.now();
+      await blobs.write(uri, new Uint8Array(64).fill(i));
+      puts.push(Date.now() - t);
+      t = Date.now();
+      await blobs.read(uri);
+      gets.push(Date.now() - t);
+    }
+    await blobs.close();
+
     console.log(`Kubernetes target on the test-bed (${describeMachine()}; load ${loadAverage()}); ${rounds - 1} measured executions of an 8-task chain after one warm-up; register took ${registerMs} ms`);
     const base = median(baseline);
     printTable(
@@ -149,6 +165,8 @@ async function main(): Promise<void> {
         ["… counted from the process's exit (adds the kubelet's status write)", `${median(sinceExit)} ms`, `${percentile(sinceExit, 90)} ms`, "", `${(median(sinceExit) / base).toFixed(1)}×`],
         ["a task pod's own run (tsflyte-execute process)", `${median(podRuns)} ms`, `${percentile(podRuns, 90)} ms`, "", ""],
         ["baseline: bare pod create → seen by a watch", `${base} ms`, `${percentile(baseline, 90)} ms`, "", "1.0×"],
+        ["baseline: one small blob written to the S3 test server", `${median(puts)} ms`, `${percentile(puts, 90)} ms`, "", `${(median(puts) / base).toFixed(1)}×`],
+        ["baseline: one small blob read from the S3 test server", `${median(gets)} ms`, `${percentile(gets, 90)} ms`, "", `${(median(gets) / base).toFixed(1)}×`],
       ],
     );
   } finally {

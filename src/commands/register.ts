@@ -9,11 +9,13 @@ export default class Register extends BaseCommand {
   static override description =
     "Compiles every module under PATHS, bundles their code (deterministically; its md5 names the bundle), uploads it and registers " +
     "tasks, then workflows and launch plans in dependency order, each workflow with its default launch plan. The version defaults " +
-    "to a content hash of the code and settings, so registering unchanged code again is a no-op.";
+    "to a content hash of the code and settings, so registering unchanged code again is a no-op. With --target kubernetes, entities " +
+    "are kept as ConfigMaps in the project's namespace and the code bundle in kubernetes.storage.";
   static override examples = [
     "<%= config.bin %> register examples --image ghcr.io/acme/flows:1",
     "<%= config.bin %> register examples/spend.ts --image ghcr.io/acme/flows:1 --version v2 --activate-launchplans",
     "<%= config.bin %> register examples --dry-run",
+    "<%= config.bin %> register examples --image ghcr.io/acme/flows:1 --target kubernetes",
   ];
   static override strict = false;
   static override enableJsonFlag = true;

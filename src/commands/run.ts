@@ -15,7 +15,7 @@ export default class Run extends BaseCommand {
     "now or today; durations as 90s, 1h30m or ISO 8601. `run FILE ENTITY --help` lists the inputs of ENTITY. " +
     "Prints the execution name, then the outputs; a failure prints the error trace and exits 1. " +
     "With --remote, ENTITY and what it calls are registered under a content-hash version and an execution is started on the " +
-    "configured control plane; its name is printed at once, or with --wait the command follows it to the end.";
+    "configured control plane, or on Kubernetes with --target kubernetes; its name is printed at once, or with --wait the command follows it to the end.";
   static override examples = [
     `<%= config.bin %> run examples/spend.ts calculateSpend --emp '[{"name":"a","pay":10}]' --scalar 3`,
     "<%= config.bin %> run examples/spend.ts calculateSpend --inputs-file inputs.yaml",

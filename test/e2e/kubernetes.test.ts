@@ -5,7 +5,7 @@
 // mid-execution, termination with a cause, and what `kubectl` shows.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
@@ -137,7 +137,11 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     assert.match(result.stdout, new RegExp(`^Execution ${name} SUCCEEDED`, "m"));
     assert.match(result.stdout, /^ {2}o0: "result: 42"$/m);
 
-    const job = await batch.readNamespacedJob({ name, namespace });
+    // The driver exits once the execution ended, so its Job completes.
+    const job = await until("the driver Job to complete", async () => {
+      const j = await batch.readNamespacedJob({ name, namespace });
+      return j.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") ? j : undefined;
+    }, 30_000);
     assert.equal(job.metadata?.labels?.["tsflyte.io/role"], "driver");
     const container = job.spec!.template.spec!.containers[0];
     assert.equal(container.image, image);
@@ -343,6 +347,21 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     assert.ok(await core.readNamespacedConfigMap({ name, namespace }));
     const again = await cli.run(["delete", "execution", name, "--cause", "twice"]);
     assert.notEqual(again.code, 0);
+  });
+
+  test("file:// storage every node mounts works too: the folder is mounted into the driver and the task pods", async () => {
+    const shared = scratch.tempDir("tsflyte-k8s-shared-");
+    const fileConfig = join(scratch.tempDir("tsflyte-k8s-file-config-"), "config.yaml");
+    writeFileSync(fileConfig, `target: kubernetes\nkubernetes:\n  kubeconfig: ${testbed.kubeconfig}\n  storage: file://${shared}\n`);
+    const result = await cli.runWith({ FLYTECTL_CONFIG: fileConfig }, ["run", "--remote", "--wait", "--image", image, "-p", "files", flows, "doubled", "--x", "3"]);
+    assertExit(result, 0);
+    assert.match(result.stdout, /^ {2}o0: "result: 6"$/m);
+    const name = startedName(result);
+    const job = await batch.readNamespacedJob({ name, namespace: "files-development" });
+    assert.deepEqual(JSON.parse(JSON.stringify(job.spec!.template.spec!.volumes)), [{ name: "tsflyte-storage", hostPath: { path: shared, type: "DirectoryOrCreate" } }]);
+    const pod = await core.readNamespacedPod({ name: `${name}-n1-0`, namespace: "files-development" });
+    assert.deepEqual(pod.spec!.containers[0].volumeMounts?.find((m) => m.name === "tsflyte-storage")?.mountPath, shared);
+    assert.ok(existsSync(join(shared, "metadata", `files-development-${name}`, "n1", "data", "0", "outputs.pb")), "the task wrote its outputs into the shared folder");
   });
 
   test("bad set-ups: no storage configured (exit 2) and an unreachable cluster (exit 4), each one clear line", async () => {

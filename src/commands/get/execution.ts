@@ -6,7 +6,7 @@ import { BaseCommand } from "../../base-command.js";
 export default class GetExecution extends BaseCommand {
   static override summary = "list executions, or show one with its nodes, attempts, inputs and outputs";
   static override description =
-    "Reads the configured control plane (admin.endpoint), or the local history of `tsflyte run` when no endpoint is configured.";
+    "Reads the target's history: the control plane (admin.endpoint), the Kubernetes cluster (--target kubernetes), or the local history of `tsflyte run` when neither is configured.";
   static override examples = [
     "<%= config.bin %> get execution",
     "<%= config.bin %> get execution --filter.fieldSelector phase=FAILED --filter.limit 20",

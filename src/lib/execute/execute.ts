@@ -68,7 +68,7 @@ export async function runTsflyteExecute(argv: readonly string[], io: ExecuteIo):
 }
 
 async function runAttempt(args: ExecuteArgs, store: BlobStore, io: ExecuteIo): Promise<AttemptOutcome> {
-  const inputs = await readInputs(store, args.inputs);
+  const inputs = await readInputs(store, args.inputs, io.env);
   const cacheDir = io.env.TSFLYTE_EXECUTE_CACHE || join(tmpdir(), `tsflyte-execute-${process.getuid?.() ?? "user"}`);
   const bundle = args.codeBundle ? await codeBundleFolder(store, args.codeBundle, cacheDir) : undefined;
   const definition = await loadTaskDefinition({
@@ -94,12 +94,25 @@ async function runAttempt(args: ExecuteArgs, store: BlobStore, io: ExecuteIo): P
   return io.runner.run(attempt);
 }
 
-async function readInputs(store: BlobStore, uri: string): Promise<LiteralMap> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await store.read(uri);
-  } catch (e) {
-    throw systemFailure("InputsUnavailable", `could not read the inputs ${uri}`, e);
+/**
+ * How long a missing inputs.pb is waited for: a driver that starts the pod while it writes the inputs (the Kubernetes
+ * target) may finish the write a moment after this process asks. TSFLYTE_EXECUTE_INPUTS_WAIT_MS overrides it.
+ */
+const defaultInputsWaitMs = 10_000;
+
+async function readInputs(store: BlobStore, uri: string, env: Record<string, string | undefined>): Promise<LiteralMap> {
+  let bytes: Uint8Array | undefined;
+  const waitMs = Number(env.TSFLYTE_EXECUTE_INPUTS_WAIT_MS);
+  const deadline = Date.now() + (Number.isFinite(waitMs) && waitMs >= 0 ? waitMs : defaultInputsWaitMs);
+  for (let pause = 20; ; pause = Math.min(pause * 2, 1_000)) {
+    try {
+      bytes = await store.read(uri);
+      break;
+    } catch (e) {
+      const absent = await store.exists(uri).then((there) => !there, () => false);
+      if (!absent || Date.now() + pause > deadline) throw systemFailure("InputsUnavailable", `could not read the inputs ${uri}`, e);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
   try {
     return fromBinary(LiteralMapSchema, bytes);

@@ -323,25 +323,27 @@ export class ClusterStore implements ControlPlaneStore {
     for (let tries = 0; ; tries++) {
       let doc = tries === 0 ? this.docs.get(this.docId(key)) : undefined;
       doc ??= await this.readDoc(key);
-      if (!doc) {
-        const first = writes.find((w) => w.table === "execution");
-        if (!first) throw new UserError(`execution ${key.name} has no record in namespace ${namespace}; it was deleted while it ran`);
-        doc = { namespace, execution: first.row as ExecutionRecord, nodes: {}, tasks: {} };
-      }
+      // Never made again here: its ConfigMap was deleted, and with it (by its owner reference) the execution's Job.
+      if (!doc) throw new UserError(`execution ${key.name} has no record in namespace ${namespace}: its ConfigMap was deleted while it ran`);
       const next: ExecutionDoc = { ...doc, nodes: { ...doc.nodes }, tasks: { ...doc.tasks } };
       for (const w of writes) applyRow(next, w);
       try {
         const body = this.executionConfigMap(next);
-        const written = next.resourceVersion
-          ? await this.cluster.core.replaceNamespacedConfigMap({ name: executionObjectName(key.name), namespace, body })
-          : await this.cluster.core.createNamespacedConfigMap({ namespace, body });
+        const written = await this.cluster.core.replaceNamespacedConfigMap({ name: executionObjectName(key.name), namespace, body });
         next.resourceVersion = written.metadata?.resourceVersion;
         this.docs.set(this.docId(key), next);
         return;
       } catch (e) {
-        if ((isApiStatus(e, 409) || isApiStatus(e, 404)) && tries < writeRetries) {
+        if (isApiStatus(e, 409) && tries < writeRetries) {
           this.docs.delete(this.docId(key));
           continue;
+        }
+        const f = apiFailure(e);
+        if (f.code === 413 || (f.code === 422 && /too long|too large/i.test(f.message))) {
+          throw new UserError(
+            `the record of execution ${key.name} (${Object.keys(next.nodes).length} nodes, ${Object.keys(next.tasks).length} attempts) no longer fits in one ConfigMap, whose limit is 1 MiB`,
+            "on Kubernetes an execution keeps all its nodes in one ConfigMap: run the work as several smaller executions",
+          );
         }
         throw this.failure(`recording execution ${key.name}`, e, namespace);
       }

@@ -1,8 +1,10 @@
 // The driver of an execution on Kubernetes: the Job that runs `tsflyte kubernetes drive` from the registered image,
 // the settings it reads from its environment, and the Role it needs. Pure builders; never talks to a cluster.
 import type { V1Job, V1PolicyRule } from "@kubernetes/client-node";
+import { UserError } from "../errors.js";
 import type { ExecutionRecord } from "../store/records.js";
-import { labels, labelValue } from "./task-pod.js";
+import { fileURLToPath } from "node:url";
+import { labels, labelValue, storageMount } from "./task-pod.js";
 
 /** What the driver needs to know that the cluster does not tell it: the target's settings, without credentials. */
 export interface DriverSettings {
@@ -30,11 +32,32 @@ export function storageEnvironment(settings: Pick<DriverSettings, "s3">): Record
   return env;
 }
 
+/** The S3 settings given in the config, to lay over those from the environment (credentials stay there). */
+export function configuredS3(settings: Pick<DriverSettings, "s3">): { endpoint?: string; region?: string; forcePathStyle?: boolean } {
+  const s3 = settings.s3 ?? {};
+  return {
+    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+    ...(s3.region ? { region: s3.region } : {}),
+    ...(s3.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
+  };
+}
+
+/** The local folder of `file://` storage, which every node must have; undefined for S3. */
+export function storagePath(settings: Pick<DriverSettings, "storage">): string | undefined {
+  return settings.storage.startsWith("file://") ? fileURLToPath(settings.storage) : undefined;
+}
+
 export function parseDriverSettings(text: string | undefined): DriverSettings {
-  if (!text) throw new Error(`${driverSettingsVariable} is not set: the driver runs only inside the Job tsflyte creates`);
-  const settings = JSON.parse(text) as DriverSettings;
+  const hint = "the driver runs inside the Job that `run --remote --target kubernetes` creates; start executions that way";
+  if (!text) throw new UserError(`${driverSettingsVariable} is not set`, hint);
+  let settings: DriverSettings;
+  try {
+    settings = JSON.parse(text) as DriverSettings;
+  } catch (e) {
+    throw new UserError(`${driverSettingsVariable} is not JSON: ${(e as Error).message}`, hint);
+  }
   if (!settings.storage || !settings.namespaceTemplate || !settings.serviceAccount) {
-    throw new Error(`${driverSettingsVariable} lacks storage, namespaceTemplate or serviceAccount`);
+    throw new UserError(`${driverSettingsVariable} lacks storage, namespaceTemplate or serviceAccount`, hint);
   }
   return settings;
 }
@@ -61,6 +84,7 @@ export function buildDriverJob(request: DriverJobRequest): V1Job {
     [labels.project]: labelValue(execution.project),
     [labels.domain]: labelValue(execution.domain),
   };
+  const storage = storageMount(storagePath(settings));
   const env = [
     { name: driverSettingsVariable, value: JSON.stringify(settings) },
     ...Object.entries(storageEnvironment(settings)).map(([name, value]) => ({ name, value })),
@@ -82,6 +106,7 @@ export function buildDriverJob(request: DriverJobRequest): V1Job {
           restartPolicy: "Never",
           serviceAccountName: settings.serviceAccount,
           terminationGracePeriodSeconds: 30,
+          ...(storage ? { volumes: storage.volumes } : {}),
           containers: [
             {
               name: driverContainerName,
@@ -90,6 +115,7 @@ export function buildDriverJob(request: DriverJobRequest): V1Job {
               args: ["kubernetes", "drive", execution.name, "--project", execution.project, "--domain", execution.domain, "--namespace", namespace],
               env,
               ...(settings.s3?.credentialsSecret ? { envFrom: [{ secretRef: { name: settings.s3.credentialsSecret } }] } : {}),
+              ...(storage ? { volumeMounts: storage.volumeMounts } : {}),
               resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
             },
           ],

@@ -6,7 +6,7 @@ import { openBlobStore } from "../storage/open.js";
 import { s3OptionsFromEnv } from "../storage/s3-store.js";
 import { connectCluster } from "./cluster.js";
 import { ClusterStore } from "./cluster-store.js";
-import { driverSettingsVariable, parseDriverSettings, storageEnvironment } from "./driver-job.js";
+import { configuredS3, driverSettingsVariable, parseDriverSettings, storageEnvironment, storagePath } from "./driver-job.js";
 import { PodRunner } from "./pod-runner.js";
 import { namespaceFor } from "../config/config.js";
 
@@ -30,7 +30,7 @@ export async function driveExecution(request: DriveRequest): Promise<DriveOutcom
   // In a pod: the service account (or KUBECONFIG where a test kubelet hands it over).
   const cluster = await connectCluster();
   const store = new ClusterStore(cluster, { namespaceFor: (p, d) => namespaceFor({ namespaceTemplate: settings.namespaceTemplate, from: driverSettingsVariable }, p, d), cacheNamespace: namespace });
-  const blobs = openBlobStore(settings.storage, { s3: { ...s3OptionsFromEnv(process.env), ...settingsS3(settings) } });
+  const blobs = openBlobStore(settings.storage, { s3: { ...s3OptionsFromEnv(process.env), ...configuredS3(settings) } });
   const job = await cluster.batch.readNamespacedJob({ name: request.name, namespace });
   const runner = new PodRunner(cluster, {
     execution: request.name,
@@ -40,6 +40,7 @@ export async function driveExecution(request: DriveRequest): Promise<DriveOutcom
     interruptible: settings.interruptible as PodRunnerInterruptible,
     storageEnv: storageEnvironment(settings),
     credentialsSecret: settings.s3?.credentialsSecret,
+    storagePath: storagePath(settings),
     imagePullBackOffGraceMs: settings.imagePullBackOffGraceMs,
     log,
   });
@@ -72,12 +73,3 @@ export async function driveExecution(request: DriveRequest): Promise<DriveOutcom
 }
 
 type PodRunnerInterruptible = ConstructorParameters<typeof PodRunner>[1]["interruptible"];
-
-function settingsS3(settings: ReturnType<typeof parseDriverSettings>) {
-  const s3 = settings.s3 ?? {};
-  return {
-    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-    ...(s3.region ? { region: s3.region } : {}),
-    ...(s3.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
-  };
-}

@@ -14,7 +14,7 @@ import { s3OptionsFromEnv } from "../storage/s3-store.js";
 import { apiFailure, clusterError, connectCluster, isApiStatus, preloadKubernetesClient, type Cluster } from "./cluster.js";
 import { ClusterStore } from "./cluster-store.js";
 import { KubernetesControl } from "./control.js";
-import { driverRoleName, driverRules, type DriverSettings } from "./driver-job.js";
+import { configuredS3, driverRoleName, driverRules, type DriverSettings } from "./driver-job.js";
 import { labels, labelValue } from "./task-pod.js";
 
 export interface KubernetesAdminOptions {
@@ -31,7 +31,7 @@ export async function withKubernetesAdmin<T>(config: ResolvedConfig, command: st
   const namespaceFor = (project: string, domain: string) => configuredNamespace(settings, project, domain);
   if (options.prepareNamespace) await prepareNamespace(cluster, namespaceFor(config.project, config.domain), config.project, config.domain, settings.serviceAccount);
   const store = new ClusterStore(cluster, { namespaceFor });
-  const blobs = openBlobStore(driver.storage, { s3: { ...s3OptionsFromEnv(process.env), ...definedS3(settings) } });
+  const blobs = openBlobStore(driver.storage, { s3: { ...s3OptionsFromEnv(process.env), ...configuredS3(settings) } });
   const control = new KubernetesControl(cluster, store, driver);
   let internal: unknown;
   const token = randomBytes(24).toString("hex");
@@ -68,15 +68,6 @@ export async function withKubernetesAdmin<T>(config: ResolvedConfig, command: st
     await blobs.flush();
     await store.close();
   }
-}
-
-function definedS3(settings: KubernetesSettings) {
-  const s3 = settings.s3 ?? {};
-  return {
-    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-    ...(s3.region ? { region: s3.region } : {}),
-    ...(s3.forcePathStyle !== undefined ? { forcePathStyle: s3.forcePathStyle } : {}),
-  };
 }
 
 function driverSettingsOf(settings: KubernetesSettings, command: string): DriverSettings {

@@ -42,15 +42,20 @@ export class PodRunner implements TaskRunner {
     } catch (e) {
       return failed({ kind: "USER", recoverable: false, code: "BadTaskSpecification", message: (e as Error).message });
     }
-    try {
-      // The pod reads the inputs.pb the engine queued.
-      await attempt.blobs.flush();
-    } catch (e) {
-      return failed({ kind: "SYSTEM", recoverable: true, code: "InputsNotWritten", message: `could not write the attempt's inputs: ${(e as Error).message}` });
-    }
+    // The pod reads the inputs.pb the engine queued. It is written while the pod is created, not before: a pod takes
+    // far longer to start than one small write, and tsflyte-execute waits a moment for inputs not there yet.
+    const inputsWritten = attempt.blobs.flush().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     await this.watcher.start();
     const name = pod.metadata!.name!;
     const created = await this.create(pod, attempt.signal);
+    const notWritten = await inputsWritten;
+    if (notWritten) {
+      if (created === "created") await this.deletePod(name);
+      return failed({ kind: "SYSTEM", recoverable: true, code: "InputsNotWritten", message: `could not write the attempt's inputs: ${notWritten.message}` });
+    }
     if (created !== "created") return created;
     this.options.log?.(`pod ${name} created`);
     const outcome = await this.follow(name, attempt);

@@ -1,7 +1,7 @@
 // The Kubernetes pod that runs one attempt of a container task, mapped from its TaskTemplate the way flyteplugins'
 // pod plugin maps it (BuildRawContainer, ApplyResourceOverrides, UpdatePod). Pure: no API calls, no clock, no I/O.
 import { createHash } from "node:crypto";
-import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1Toleration } from "@kubernetes/client-node";
+import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1Toleration, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { TaskAttempt } from "../engine/runner.js";
 import { substituteTemplateVars } from "../engine/subprocess.js";
 import { attemptEnvironment } from "../execute/env.js";
@@ -47,6 +47,22 @@ export interface TaskPodSettings {
   storageEnv?: Record<string, string>;
   /** A Secret whose keys (AWS_ACCESS_KEY_ID, …) every task container gets through envFrom. */
   credentialsSecret?: string;
+  /** With `file://` storage: the folder every node has, mounted into each pod at the same path. */
+  storagePath?: string;
+}
+
+export const storageVolumeName = "tsflyte-storage";
+
+/**
+ * The node's storage folder mounted at the same path, so `file://` URIs mean the same inside the pod as outside:
+ * `kubernetes.storage: file:///a/path/every/node/mounts`. None for S3.
+ */
+export function storageMount(path: string | undefined): { volumes: V1Volume[]; volumeMounts: V1VolumeMount[] } | undefined {
+  if (!path) return undefined;
+  return {
+    volumes: [{ name: storageVolumeName, hostPath: { path, type: "DirectoryOrCreate" } }],
+    volumeMounts: [{ name: storageVolumeName, mountPath: path }],
+  };
 }
 
 const maxNameLength = 63;
@@ -94,6 +110,7 @@ export function buildTaskPod(attempt: TaskAttempt, settings: TaskPodSettings): V
   for (const [key, value] of Object.entries(attemptEnvironment(attempt, attempt.taskId ?? taskIdOf(template)))) env.set(key, value);
   for (const [key, value] of Object.entries(settings.storageEnv ?? {})) env.set(key, value);
 
+  const storage = storageMount(settings.storagePath);
   const container: V1Container = {
     name: taskContainerName,
     image: source.image,
@@ -101,6 +118,7 @@ export function buildTaskPod(attempt: TaskAttempt, settings: TaskPodSettings): V
     args: source.args.map((arg) => substituteTemplateVars(arg, attempt)),
     env: [...env].map(([key, value]): V1EnvVar => ({ name: key, value })),
     ...(settings.credentialsSecret ? { envFrom: [{ secretRef: { name: settings.credentialsSecret } }] } : {}),
+    ...(storage ? { volumeMounts: storage.volumeMounts } : {}),
     resources: podResources(source.resources?.requests ?? [], source.resources?.limits ?? [], task.name),
     // As flyteplugins sets it: a container that fails without a termination message reports its last log lines.
     terminationMessagePolicy: "FallbackToLogsOnError",
@@ -137,6 +155,7 @@ export function buildTaskPod(attempt: TaskAttempt, settings: TaskPodSettings): V
       serviceAccountName: settings.serviceAccount,
       terminationGracePeriodSeconds,
       containers: [container],
+      ...(storage ? { volumes: storage.volumes } : {}),
       ...(tolerations.length ? { tolerations: [...tolerations] } : {}),
       ...(Object.keys(nodeSelector).length ? { nodeSelector: { ...nodeSelector } } : {}),
     },

@@ -2,7 +2,7 @@
 // a binary LiteralMap and writes exactly one of outputs.pb and error.pb (exit 0), or exits 2 on a bad command line.
 // Never touches the real home: each test has its own temp folder for the blob store, the home and the cache.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, describe, test } from "node:test";
@@ -139,13 +139,33 @@ describe("tsflyte-execute", { concurrency: true }, () => {
     assert.equal(JSON.parse(t.string().fromLiteral(r.outputs!.literals.o0, "o0")).nodeId, "n-whoami");
   });
 
-  test("inputs that are not there are a SYSTEM RECOVERABLE error", async () => {
+  test("inputs that are not there are a SYSTEM RECOVERABLE error, once the wait for them is over", async () => {
     const box = sandbox();
     const at = writeInputs(box, "n0", {});
-    const r = await runExecute(contractArgs({ ...at, inputs: `${box.dataUri}/missing/inputs.pb` }, "tasks.ts", "greet"), { cwd: fixtureDir, env: box.env });
+    const started = Date.now();
+    const r = await runExecute(contractArgs({ ...at, inputs: `${box.dataUri}/missing/inputs.pb` }, "tasks.ts", "greet"), {
+      cwd: fixtureDir,
+      env: { ...box.env, TSFLYTE_EXECUTE_INPUTS_WAIT_MS: "300" },
+    });
     assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - started >= 300, "it waited for the inputs");
     const { error } = readResult(at.outputPrefix);
     assert.deepEqual([error?.kind, error?.recoverable, error?.code], ["SYSTEM", true, "InputsUnavailable"]);
+  });
+
+  test("inputs written a moment after the attempt starts are waited for (a driver writes them while the pod starts)", async () => {
+    const box = sandbox();
+    const at = writeInputs(box, "n1", { name: [name, "late"] });
+    const late = `${box.dataUri}/late/inputs.pb`;
+    const running = runExecute(contractArgs({ ...at, inputs: late }, "tasks.ts", "greet"), { cwd: fixtureDir, env: box.env });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    mkdirSync(join(box.data, "late"), { recursive: true });
+    copyFileSync(fileURLToPath(at.inputs), join(box.data, "late", "inputs.pb"));
+    const r = await running;
+    assert.equal(r.code, 0, r.stderr);
+    const { outputs, error } = readResult(at.outputPrefix);
+    assert.equal(error, undefined);
+    assert.ok(outputs);
   });
 
   test("exits non-zero only when it cannot write error.pb", async () => {

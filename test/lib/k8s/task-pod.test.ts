@@ -192,6 +192,15 @@ describe("buildTaskPod", () => {
     assert.deepEqual(container.resources, {});
   });
 
+  test("file:// storage: the node's folder is mounted at the same path, so the attempt's URIs resolve inside the pod", () => {
+    const pod = buildTaskPod(attemptOf(compiledTemplate({})), { namespace: "ns", serviceAccount: "default", storagePath: "/mnt/tsflyte" });
+    assert.deepEqual(pod.spec!.volumes, [{ name: "tsflyte-storage", hostPath: { path: "/mnt/tsflyte", type: "DirectoryOrCreate" } }]);
+    assert.deepEqual(pod.spec!.containers[0].volumeMounts, [{ name: "tsflyte-storage", mountPath: "/mnt/tsflyte" }]);
+    const s3 = buildTaskPod(attemptOf(compiledTemplate({})), { namespace: "ns", serviceAccount: "default" });
+    assert.equal(s3.spec!.volumes, undefined);
+    assert.equal(s3.spec!.containers[0].volumeMounts, undefined);
+  });
+
   test("each env name appears once; a later source wins and keeps the first position", () => {
     const template = compiledTemplate({ env: { TSFLYTE_S3_ENDPOINT: "http://wrong", FLYTE_ATTEMPT_NUMBER: "9", MODE: "fast" } });
     const env = buildTaskPod(attemptOf(template, { attempt: 0 }), settings).spec!.containers[0].env!;
