@@ -46,6 +46,10 @@ await build({
   // Bundled CommonJS packages (@kubernetes/client-node's dependencies) call require() for Node's own modules,
   // which an ES module lacks: every output file gets one, bound to its own location.
   banner: { js: 'import { createRequire as __tsflyteCreateRequire } from "node:module"; const require = __tsflyteCreateRequire(import.meta.url);' },
+  // Less text to read and parse at start-up (the Kubernetes client's chunk goes from 5.4 to 2.4 MB, about 100 ms
+  // off the driver's start); names are kept, so stack traces still read, and the linked source maps map them back.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: "linked",
   sourcesContent: false,
   logLevel: "warning",

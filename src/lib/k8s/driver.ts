@@ -4,7 +4,7 @@ import { Termination } from "../engine/engine.js";
 import { runRecordedExecution } from "../server/recorded-execution.js";
 import { openBlobStore } from "../storage/open.js";
 import { s3OptionsFromEnv } from "../storage/s3-store.js";
-import { connectCluster } from "./cluster.js";
+import { clusterError, connectCluster } from "./cluster.js";
 import { ClusterStore } from "./cluster-store.js";
 import { configuredS3, driverSettingsVariable, parseDriverSettings, storageEnvironment, storagePath } from "./driver-job.js";
 import { PodRunner } from "./pod-runner.js";
@@ -31,12 +31,20 @@ export async function driveExecution(request: DriveRequest): Promise<DriveOutcom
   const cluster = await connectCluster();
   const store = new ClusterStore(cluster, { namespaceFor: (p, d) => namespaceFor({ namespaceTemplate: settings.namespaceTemplate, from: driverSettingsVariable }, p, d), cacheNamespace: namespace });
   const blobs = openBlobStore(settings.storage, { s3: { ...s3OptionsFromEnv(process.env), ...configuredS3(settings) } });
-  const job = await cluster.batch.readNamespacedJob({ name: request.name, namespace });
+  // Read while the execution is prepared: only the first pod needs it (as its owner).
+  const owner = cluster.batch.readNamespacedJob({ name: request.name, namespace }).then(
+    (job) => ({ apiVersion: "batch/v1", kind: "Job", name: job.metadata!.name!, uid: job.metadata!.uid! }),
+    (e: unknown) => {
+      throw clusterError(cluster, `reading the driver's Job ${request.name} in namespace ${namespace}`, e);
+    },
+  );
+  // Not awaited until the first pod; a failure before that must not go unhandled.
+  owner.catch(() => undefined);
   const runner = new PodRunner(cluster, {
     execution: request.name,
     namespace,
     serviceAccount: settings.serviceAccount,
-    owner: { apiVersion: "batch/v1", kind: "Job", name: job.metadata!.name!, uid: job.metadata!.uid! },
+    owner,
     interruptible: settings.interruptible as PodRunnerInterruptible,
     storageEnv: storageEnvironment(settings),
     credentialsSecret: settings.s3?.credentialsSecret,

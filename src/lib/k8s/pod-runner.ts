@@ -11,7 +11,9 @@ import { classifyCreateError, classifyPodFailure, podDeletedVerdict } from "./po
 import { PodWatcher } from "./pod-watcher.js";
 import { buildTaskPod, labels, type TaskPodSettings } from "./task-pod.js";
 
-export interface PodRunnerOptions extends TaskPodSettings {
+export interface PodRunnerOptions extends Omit<TaskPodSettings, "owner"> {
+  /** The driver Job that owns the pods; looked up while the execution is prepared, so it may still be on its way. */
+  owner?: TaskPodSettings["owner"] | Promise<TaskPodSettings["owner"]>;
   /** The execution whose pods this runner makes: one watch covers them all. */
   execution: string;
   imagePullBackOffGraceMs: number;
@@ -33,12 +35,15 @@ export class PodRunner implements TaskRunner {
     private readonly options: PodRunnerOptions,
   ) {
     this.watcher = new PodWatcher(cluster, options.namespace, `${labels.execution}=${options.execution},${labels.role}=task`, options.log);
+    // Listed now, while the execution is being prepared; a failure surfaces from the first run().
+    this.watcher.start().catch(() => undefined);
   }
 
   async run(attempt: TaskAttempt): Promise<AttemptOutcome> {
     let pod: V1Pod;
+    const owner = await this.options.owner;
     try {
-      pod = buildTaskPod(attempt, this.options);
+      pod = buildTaskPod(attempt, { ...this.options, owner });
     } catch (e) {
       return failed({ kind: "USER", recoverable: false, code: "BadTaskSpecification", message: (e as Error).message });
     }
@@ -144,11 +149,15 @@ export class PodRunner implements TaskRunner {
     });
   }
 
-  /** A pod that succeeded wrote exactly one of outputs.pb and error.pb (the task container contract). */
+  /**
+   * A pod that succeeded wrote exactly one of outputs.pb and error.pb (the task container contract). Its log is
+   * copied once the outputs are in: the next attempt waits for those, not for the log.
+   */
   private async outcome(pod: V1Pod, attempt: TaskAttempt): Promise<AttemptOutcome> {
     const prefix = attempt.outputPrefix;
+    const outputs = await read(attempt, `${prefix}/outputs.pb`);
+    const error = outputs ? undefined : await read(attempt, `${prefix}/error.pb`);
     const logsUri = this.storeLogs(pod, attempt);
-    const [outputs, error] = await Promise.all([read(attempt, `${prefix}/outputs.pb`), read(attempt, `${prefix}/error.pb`)]);
     try {
       if (outputs) return { ok: true, outputs: fromBinary(LiteralMapSchema, outputs), logs: "", stored: true, logsUri };
       if (error) return { ok: false, error: decodeErrorDocument(error), logs: "", stored: true, logsUri };
