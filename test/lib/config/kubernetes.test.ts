@@ -286,27 +286,16 @@ test("an unknown key in the section is refused at the key, with the nearest know
   assert.equal((await s.resolve()).kubernetes.from, "defaults");
 });
 
+/** What namespaceFor reads of the settings: the template and where it was set. */
+const settings = (namespaceTemplate: string, from = "defaults") => ({ namespaceTemplate, from });
+
 test("namespaceFor fills in {project} and {domain}", () => {
-  const settings = (namespaceTemplate: string, from = "defaults"): KubernetesSettings => ({
-    kubeconfig: "/k",
-    namespaceTemplate,
-    serviceAccount: "default",
-    imagePullBackOffGraceMs: 180_000,
-    from,
-  });
   assert.equal(namespaceFor(settings("{project}-{domain}"), "flytesnacks", "development"), "flytesnacks-development");
   assert.equal(namespaceFor(settings("flyte-{domain}-{domain}"), "p", "prod"), "flyte-prod-prod");
   assert.equal(namespaceFor(settings("flyte"), "p", "d"), "flyte");
 });
 
 test("namespaceFor refuses a result that is not a namespace name, naming the template and where it came from", () => {
-  const settings = (namespaceTemplate: string, from = "defaults"): KubernetesSettings => ({
-    kubeconfig: "/k",
-    namespaceTemplate,
-    serviceAccount: "default",
-    imagePullBackOffGraceMs: 180_000,
-    from,
-  });
   const refused = (fn: () => unknown): UserError => {
     try {
       fn();
