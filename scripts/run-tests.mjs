@@ -16,7 +16,9 @@ function find(dir) {
   });
 }
 
-const files = (only.length ? only : find(join(root, "test"))).map((f) => relative(root, f)).sort();
+// Arguments are test files or folders of them.
+const given = only.flatMap((f) => (statSync(f).isDirectory() ? find(f) : [f]));
+const files = (only.length ? given : find(join(root, "test"))).map((f) => relative(root, f)).sort();
 const child = spawn(
   process.execPath,
   ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=2", ...files],

@@ -1,4 +1,4 @@
-// The Kubernetes target's store against a real kube-apiserver (../shared/k8s-testbed): executions, nodes and
+// The Kubernetes target's store against a real kube-apiserver (test/support/k8s-testbed.ts): executions, nodes and
 // attempts in one ConfigMap per execution with optimistic concurrency, the registry, cache entries and projects.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
