@@ -1,12 +1,13 @@
 // Imports a user's workflow modules into this process, once each, and collects per-file load problems.
 // Never compiles or inspects what the modules export, and never lets one broken module stop the others.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { register } from "node:module";
+import * as nodeModule from "node:module";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Message } from "esbuild";
 import { UserError } from "../errors.js";
 import { packageRoot, runningFromSource } from "../package-root.js";
+import { syncHooks, type SyncHooks } from "./loader-hooks.js";
 
 export interface LoadedModule {
   /** Absolute path. */
@@ -103,13 +104,21 @@ export async function loadModules(paths: string[], options: { projectRoot?: stri
 
 const hooksRegistered = Symbol.for("tsflyte.loaderHooksRegistered");
 
-/** Registers the TypeScript hooks once per process, even if a second copy of this module is loaded. */
+/**
+ * Registers the TypeScript hooks once per thread, even if a second copy of this module is loaded: in-thread with
+ * `module.registerHooks()` where Node has it (22.15 and later; `register()` is deprecated from Node 26), otherwise
+ * with `module.register()`, whose hooks run on a thread of their own and so are a file of their own.
+ */
 function registerLoaderHooks(): void {
   const flags = globalThis as Record<symbol, unknown>;
   if (flags[hooksRegistered]) return;
-  // The hooks run on their own thread, so they are a file of their own: in dist, or in src under tsx.
-  const hooks = runningFromSource ? join(packageRoot, "src/lib/compiler/loader-hooks.ts") : join(packageRoot, "dist/lib/compiler/loader-hooks.js");
-  register(pathToFileURL(hooks));
+  const { registerHooks } = nodeModule as { registerHooks?: (hooks: SyncHooks) => unknown };
+  if (typeof registerHooks === "function") {
+    registerHooks(syncHooks);
+  } else {
+    const hooks = runningFromSource ? join(packageRoot, "src/lib/compiler/loader-hooks.ts") : join(packageRoot, "dist/lib/compiler/loader-hooks.js");
+    nodeModule.register(pathToFileURL(hooks));
+  }
   flags[hooksRegistered] = true;
 }
 

@@ -1,8 +1,8 @@
-// Node module customization hooks that let `tsflyte` import a user's TypeScript modules in-process.
-// Runs on Node's hooks thread: never touch SDK state here, and never change how non-TypeScript files load.
+// Node module customization hooks that let `tsflyte` import a user's TypeScript modules in-process: synchronous
+// ones for `module.registerHooks()` (in-thread, Node ≥ 22.15), and asynchronous ones for `module.register()`'s hooks
+// thread on older Nodes. Never touch SDK state here, and never change how non-TypeScript files load.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { createRequire, type LoadHook, type ResolveHook } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -12,45 +12,96 @@ const typeScriptFile = /\.(ts|tsx|mts)$/;
 const declarationFile = /\.d\.(ts|mts|cts)$/;
 const knownExtension = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|json|node|wasm)$/;
 
+type Resolved = { url: string; format?: string | null; shortCircuit?: boolean };
+type Loaded = { format?: string | null; source?: string | ArrayBuffer | Uint8Array; shortCircuit?: boolean };
+type Context = { parentURL?: string; [key: string]: unknown };
+/** The in-thread hooks of `module.registerHooks()`; @types/node 20 does not know them yet. */
+export interface SyncHooks {
+  resolve(specifier: string, context: Context, nextResolve: (specifier: string, context?: Context) => Resolved): Resolved;
+  load(url: string, context: Context, nextLoad: (url: string, context?: Context) => Loaded): Loaded;
+}
+
+/** Where TypeScript would find a path import Node could not, or undefined to keep Node's own error. */
+function typeScriptResolution(specifier: string, parentURL: string | undefined, error: unknown): string | undefined {
+  if (!isNotFound(error) || !parentURL?.startsWith("file:") || !isPathLike(specifier)) return undefined;
+  const wanted = new URL(specifier, parentURL);
+  if (wanted.protocol !== "file:") return undefined;
+  const suffix = wanted.search + wanted.hash;
+  for (const candidate of typeScriptCandidates(fileURLToPath(withoutQuery(wanted)))) {
+    if (isFile(candidate)) return pathToFileURL(candidate).href + suffix;
+  }
+  return undefined;
+}
+
+/** The TypeScript file a URL names, or undefined for anything Node loads itself. */
+function typeScriptPath(url: string): string | undefined {
+  if (!url.startsWith("file:")) return undefined;
+  const path = fileURLToPath(withoutQuery(new URL(url)));
+  return typeScriptFile.test(path) && !declarationFile.test(path) ? path : undefined;
+}
+
+/** A TypeScript file's text, how esbuild transpiles it, and the cached result if there is one. */
+function prepare(path: string) {
+  const text = readFileSync(path, "utf8");
+  // An inline source map, named by absolute path, so stack traces show the .ts line.
+  const options: TransformOptions = { loader: path.endsWith(".tsx") ? "tsx" : "ts", format: "esm", target: "node20", sourcemap: "inline", sourcefile: path };
+  const cached = transpileCache(path, text, options);
+  return { text, options, cached, hit: cached?.read() };
+}
+
+function moduleSource(code: string): Loaded & { format: "module"; source: string } {
+  return { format: "module", source: code, shortCircuit: true };
+}
+
+export const syncHooks: SyncHooks = {
+  resolve(specifier, context, nextResolve) {
+    try {
+      return nextResolve(specifier, context);
+    } catch (error) {
+      const found = typeScriptResolution(specifier, context.parentURL, error);
+      if (found === undefined) throw error;
+      return nextResolve(found, context);
+    }
+  },
+  load(url, context, nextLoad) {
+    const path = typeScriptPath(url);
+    if (!path) return nextLoad(url, context);
+    const { text, options, cached, hit } = prepare(path);
+    if (hit !== undefined) return moduleSource(hit);
+    try {
+      // esbuild's synchronous API runs its service for this call; a warm cache never pays for it.
+      const { transformSync } = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+      const { code } = transformSync(text, options);
+      cached?.write(code);
+      return moduleSource(code);
+    } catch (error) {
+      throw toSyntaxError(error, url);
+    }
+  },
+};
+
 /** Tries TypeScript's import conventions only after Node (and any earlier hooks, such as tsx's) gave up. */
 export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
-    const parentURL = context.parentURL;
-    if (!isNotFound(error) || !parentURL?.startsWith("file:") || !isPathLike(specifier)) throw error;
-    const wanted = new URL(specifier, parentURL);
-    if (wanted.protocol !== "file:") throw error;
-    const suffix = wanted.search + wanted.hash;
-    for (const candidate of typeScriptCandidates(fileURLToPath(withoutQuery(wanted)))) {
-      if (isFile(candidate)) return nextResolve(pathToFileURL(candidate).href + suffix, context);
-    }
-    throw error;
+    const found = typeScriptResolution(specifier, context.parentURL, error);
+    if (found === undefined) throw error;
+    return nextResolve(found, context);
   }
 };
 
-/** Transpiles TypeScript with an inline source map, named by absolute path, so stack traces show the .ts line. */
+/** Transpiles TypeScript on the hooks thread of `module.register()`. */
 export const load: LoadHook = async (url, context, nextLoad) => {
-  if (!url.startsWith("file:")) return nextLoad(url, context);
-  const path = fileURLToPath(withoutQuery(new URL(url)));
-  if (!typeScriptFile.test(path) || declarationFile.test(path)) return nextLoad(url, context);
-  const text = await readFile(path, "utf8");
-  const options: TransformOptions = {
-    loader: path.endsWith(".tsx") ? "tsx" : "ts",
-    format: "esm",
-    target: "node20",
-    sourcemap: "inline",
-    sourcefile: path,
-  };
-  const cached = transpileCache(path, text, options);
-  const hit = cached?.read();
-  if (hit !== undefined) return { format: "module", source: hit, shortCircuit: true };
+  const path = typeScriptPath(url);
+  if (!path) return nextLoad(url, context);
+  const { text, options, cached, hit } = prepare(path);
+  if (hit !== undefined) return moduleSource(hit);
   try {
-    // esbuild starts a service process on first use; a warm cache never pays for it.
     const { transform } = await import("esbuild");
-    const result = await transform(text, options);
-    cached?.write(result.code);
-    return { format: "module", source: result.code, shortCircuit: true };
+    const { code } = await transform(text, options);
+    cached?.write(code);
+    return moduleSource(code);
   } catch (error) {
     throw toSyntaxError(error, url);
   }
