@@ -1,5 +1,5 @@
 // Acceptance: the built CLI straight against Kubernetes, as a user drives it — register, run --remote --wait, get
-// execution --details, delete execution — on the real control plane of ../shared/k8s-testbed (apiserver, controller
+// execution --details, delete execution — on the real control plane of test/support/k8s-testbed.ts (apiserver, controller
 // manager, scheduler) with the test kubelet of test/support/kubelet.ts standing in for the node, and a real
 // S3-compatible server (s3rver) for the blob store. Covers every failure class of the pod plugin, a driver killed
 // mid-execution, termination with a cause, and what `kubectl` shows.
@@ -174,6 +174,27 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     assert.match(objects, new RegExp(`^job\\.batch/${name}$`, "m"));
     assert.match(objects, new RegExp(`^pod/${name}-n0-0$`, "m"));
     assert.match(objects, new RegExp(`^pod/${name}-[a-z0-9]{5}$`, "m"));
+  });
+
+  test("a project with several folders: the pipeline's task, subworkflow and launch plan from other folders run as pods", async () => {
+    const project = cli.project("test/fixtures/multi-folder");
+    const result = await cli.runIn(project, ["run", "--remote", "--wait", "--image", image, "pipelines/batch.ts", "one", "--amounts", "[10, 20]"]);
+    assertExit(result, 0);
+    assert.match(result.stdout, /^ {2}gross: 36$/m);
+    assert.match(result.stdout, /^ {2}net: 30$/m);
+    assert.match(result.stdout, /^ {2}planned: 36$/m);
+    const name = startedName(result);
+    // Every task, also those of the subworkflow and the launch plan, ran from the module that declares it: flows/orders.ts.
+    const pods = await core.listNamespacedPod({ namespace, labelSelector: "tsflyte.io/role=task" });
+    const tasks = pods.items
+      .filter((p) => p.metadata!.labels!["tsflyte.io/execution"] === name)
+      .map((p) => (p.spec!.containers[0].env ?? []).find((e) => e.name === "FLYTE_INTERNAL_TASK_NAME")?.value);
+    assert.deepEqual([...new Set(tasks)].sort(), ["flows.orders.addTax", "flows.orders.total"]);
+    const details = await cli.json<DetailsJson>(["get", "execution", name, "--details", "-o", "json"]);
+    assert.deepEqual(
+      details.nodes.map((n) => `${n.nodeId} ${n.entity.name} ${n.phase}`),
+      ["n0 flows.orders.total SUCCEEDED", "n1 reports.totals.grossTotal SUCCEEDED", "n2 euro_total SUCCEEDED"],
+    );
   });
 
   test("get execution --details -o yaml reads the history back from the cluster, with values and log links", async () => {
@@ -379,7 +400,7 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     assertExit(unreachable, 4);
     assert.match(unreachable.stderr, /cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:1/);
     // The kubeconfig's bearer token never shows.
-    assert.ok(testbed.env.K8S_TESTBED_TOKEN);
-    assert.ok(!(unreachable.stderr + unreachable.stdout).includes(testbed.env.K8S_TESTBED_TOKEN));
+    assert.ok(testbed.token);
+    assert.ok(!(unreachable.stderr + unreachable.stdout).includes(testbed.token));
   });
 });

@@ -3,7 +3,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { UserError } from "../errors.js";
+import { CompileError, UserError, type CompileProblem } from "../errors.js";
+import { packageRoot } from "../package-root.js";
 
 export interface BundleFile {
   /** POSIX path relative to the project root. */
@@ -34,7 +35,9 @@ export async function buildCodeBundle(projectRoot: string, entryFiles: string[])
       );
     }
   }
-  const paths = new Set<string>([...entries, ...(await findImportedSources(root, entries))]);
+  const imported = await findImportedSources(root, entries);
+  if (imported.outside.length) throw new CompileError(imported.outside);
+  const paths = new Set<string>([...entries, ...imported.files]);
   for (const manifest of ["package.json", "package-lock.json"]) {
     if (existsSync(join(root, manifest))) paths.add(join(root, manifest));
   }
@@ -59,13 +62,15 @@ export function contentVersion(bundleMd5: string, settings: Record<string, unkno
 }
 
 /**
- * The project files reachable by static imports, as esbuild resolves them (tsconfig paths, .js → .ts, …).
+ * The project files reachable by static imports, as esbuild resolves them (tsconfig paths, .js → .ts, …), and every
+ * import of a file outside the project root: such a file would be missing from the bundle, so the task could not
+ * load where it runs. tsflyte's own files are provided by the tsflyte that runs the task, like its package.
  * An import esbuild cannot resolve is not ours to judge here: loading reports it; the bundle falls back.
  */
-async function findImportedSources(root: string, entries: string[]): Promise<string[]> {
-  if (entries.length === 0) return [];
+async function findImportedSources(root: string, entries: string[]): Promise<{ files: string[]; outside: CompileProblem[] }> {
+  if (entries.length === 0) return { files: [], outside: [] };
   const { build } = await import("esbuild");
-  let inputs: string[];
+  let inputs: Record<string, { imports: { path: string; original?: string; external?: boolean }[] }>;
   try {
     const result = await build({
       entryPoints: entries,
@@ -80,20 +85,61 @@ async function findImportedSources(root: string, entries: string[]): Promise<str
       packages: "external",
       logLevel: "silent",
     });
-    inputs = Object.keys(result.metafile.inputs);
+    inputs = result.metafile.inputs;
   } catch {
-    return [];
+    return { files: [], outside: [] };
   }
-  return inputs
-    .filter((input) => !input.includes(":")) // namespaced inputs such as "<define:...>" are not files
-    .map((input) => resolve(root, input))
-    .filter((file) => isInsideProject(root, file) && existsSync(file));
+  const files: string[] = [];
+  const outside: CompileProblem[] = [];
+  for (const [input, { imports }] of Object.entries(inputs)) {
+    // Namespaced inputs such as "<define:...>" are not files.
+    if (input.includes(":")) continue;
+    const file = resolve(root, input);
+    if (isInsideProject(root, file) && existsSync(file)) files.push(file);
+    for (const imported of imports) {
+      if (imported.external || imported.path.includes(":")) continue;
+      const target = resolve(root, imported.path);
+      if (isInsideProject(root, target) || isInside(packageRoot, target) || target.split(sep).includes("node_modules")) continue;
+      const importer = toPosix(relative(root, file));
+      const specifier = imported.original ?? imported.path;
+      outside.push({
+        entity: importer,
+        location: importLocation(file, importer, specifier),
+        message:
+          `imports "${specifier}" (${target}) from outside the project root ${root}, so the task could not load it where it runs; ` +
+          "move the file into the project, make it a package the project depends on, or put the package.json in a folder above both " +
+          "(the project root is the nearest folder with a package.json)",
+      });
+    }
+  }
+  return { files, outside };
 }
 
-function isInsideProject(root: string, file: string): boolean {
-  const rel = relative(root, file);
-  if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return false;
-  return !rel.split(sep).includes("node_modules");
+/** `<importer>:line:col` of the first place the specifier is written in the importer. */
+function importLocation(file: string, importer: string, specifier: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const quote of ['"', "'", "`"]) {
+    const at = text.indexOf(`${quote}${specifier}${quote}`);
+    if (at === -1) continue;
+    const before = text.slice(0, at).split("\n");
+    return `${importer}:${before.length}:${before[before.length - 1].length + 1}`;
+  }
+  return undefined;
+}
+
+/** Inside the project and not an installed package. */
+export function isInsideProject(root: string, file: string): boolean {
+  return isInside(root, file) && !relative(root, file).split(sep).includes("node_modules");
+}
+
+function isInside(folder: string, file: string): boolean {
+  const rel = relative(folder, file);
+  return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 /** JSON with object keys sorted at every depth, so settings written in any order hash the same. */

@@ -16,6 +16,7 @@ import { emitLaunchPlan } from "./emit-launch-plan.js";
 import { checkWorkflowTemplate, type CalleeInterface, type InterfaceLookup } from "./checks.js";
 import { discoverEntities, type DiscoveredEntity, type Discovery } from "./names.js";
 import { loadModules } from "./load.js";
+import { addReferencedModules } from "./references.js";
 import { buildCodeBundle, contentVersion, type CodeBundle } from "./bundle.js";
 
 /** The image tasks run in when neither `--image` nor the task's `image:` says otherwise. */
@@ -202,6 +203,7 @@ export async function compileProject(options: CompileProjectOptions): Promise<Co
   if (options.paths.length === 0) throw new UserError("nothing to compile: give one or more files or folders");
   const loaded = await loadModules(options.paths, { projectRoot: options.projectRoot });
   const problems: CompileProblem[] = loaded.problems.map((p) => ({ entity: p.relPath, message: `failed to load: ${p.reason}`, location: p.location }));
+  await addReferencedModules(loaded);
   const discovery = discoverEntities(loaded.projectRoot, loaded.modules);
   if (loaded.modules.length > 0 && discovery.entities.length === 0 && problems.length === 0) {
     throw new UserError(

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Plugin } from "esbuild";
+import type { BuildOptions, Plugin } from "esbuild";
 import { tsflyteVersion } from "../version.js";
 import { ownImportMeta } from "./own-import-meta.js";
 import { digestSources, sha256, sourcesUnchanged, type SourceDigest } from "./source-digests.js";
@@ -35,11 +35,20 @@ function cacheFolder(file: string): string | undefined {
 }
 
 
+/** The export that carries, in a bundle of several project modules, each module's namespace by absolute path. */
+const projectModulesExport = "__tsflyteProjectModules";
+
+export interface PrebuiltModule {
+  exports: Record<string, unknown>;
+  /** The namespace of every other project module in the bundle, by absolute path. */
+  projectModules: Map<string, Record<string, unknown>>;
+}
+
 /**
  * Imports `file` from a bundle of its project-local module graph, building the bundle when a source changed.
  * Returns undefined when bundling does not apply (no node_modules to cache in); the caller then uses the hooks.
  */
-export async function importPrebuilt(file: string): Promise<Record<string, unknown> | undefined> {
+export async function importPrebuilt(file: string): Promise<PrebuiltModule | undefined> {
   const entry = resolve(file);
   const folder = cacheFolder(entry);
   if (!folder) return undefined;
@@ -55,14 +64,17 @@ export async function importPrebuilt(file: string): Promise<Record<string, unkno
   if (!manifest || !existsSync(out) || !sourcesUnchanged(manifest.inputs)) await bundle(entry, out, manifestPath);
   // Stack traces of the user's code point at the .ts lines through the bundle's inline source map.
   process.setSourceMapsEnabled(true);
+  let namespace: Record<string, unknown>;
   try {
-    return (await import(pathToFileURL(out).href)) as Record<string, unknown>;
+    namespace = (await import(pathToFileURL(out).href)) as Record<string, unknown>;
   } catch (error) {
     // A package that resolves from the project but not from node_modules/.cache (a package importing itself by
     // name) fails while linking, before any of the module ran: the hooks load it as Node would.
     if ((error as { code?: unknown } | null)?.code === "ERR_MODULE_NOT_FOUND") return undefined;
     throw new EntryLoadError(error instanceof Error ? error.message : String(error), undefined, error);
   }
+  const { [projectModulesExport]: modules, ...exports } = namespace;
+  return { exports, projectModules: new Map(Object.entries((modules ?? {}) as Record<string, Record<string, unknown>>)) };
 }
 
 function esbuildVersion(): string {
@@ -76,24 +88,42 @@ function esbuildVersion(): string {
 
 async function bundle(entry: string, out: string, manifestPath: string): Promise<void> {
   const { build } = await import("esbuild");
+  const options = {
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    // Resolve imports as Node does when `compile` loads the same module (tsconfig `paths` are not Node's).
+    tsconfigRaw: {},
+    write: false,
+    outfile: out,
+    sourcemap: "inline",
+    metafile: true,
+    logLevel: "silent",
+    plugins: [ownImportMeta, selfReference(entry)],
+  } satisfies BuildOptions;
   let result;
+  let graph: string[];
   try {
-    result = await build({
-      entryPoints: [entry],
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      packages: "external",
-      // Resolve imports as Node does when `compile` loads the same module (tsconfig `paths` are not Node's).
-      tsconfigRaw: {},
-      write: false,
-      outfile: out,
-      sourcemap: "inline",
-      metafile: true,
-      logLevel: "silent",
-      plugins: [ownImportMeta, selfReference(entry)],
-    });
+    result = await build({ ...options, entryPoints: [entry] });
+    graph = Object.keys(result.metafile.inputs);
+    // The entity names of what the entry calls from other project modules come from those modules' exports, so a
+    // graph of several modules is bundled again from an entry that also exports every module's namespace. The
+    // entry's own import comes first, so the modules still run in the order it imports them.
+    const others = graph
+      .map((p) => (isAbsolute(p) ? p : resolve(p)))
+      .filter((p) => p !== entry && !p.split(sep).includes("node_modules") && /\.(ts|tsx|mts|js|mjs)$/.test(p) && existsSync(p));
+    if (others.length) {
+      const entryExports = Object.values(result.metafile.outputs)[0]?.exports ?? [];
+      const contents = [
+        `export * from ${JSON.stringify(entry)};`,
+        ...(entryExports.includes("default") ? [`export { default } from ${JSON.stringify(entry)};`] : []),
+        ...others.map((p, i) => `import * as m${i} from ${JSON.stringify(p)};`),
+        `export const ${projectModulesExport} = { ${others.map((p, i) => `${JSON.stringify(p)}: m${i}`).join(", ")} };`,
+      ].join("\n");
+      result = await build({ ...options, stdin: { contents, resolveDir: dirname(entry), sourcefile: "tsflyte-run-entry.mjs", loader: "js" } });
+    }
   } catch (error) {
     const first = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
     if (!first) throw error;
@@ -102,7 +132,7 @@ async function bundle(entry: string, out: string, manifestPath: string): Promise
   }
   const base = process.cwd();
   const inputs = digestSources(
-    Object.keys(result.metafile.inputs)
+    graph
       .map((p) => (isAbsolute(p) ? p : resolve(base, p)))
       .filter((p) => !p.split(sep).includes("node_modules")),
   );

@@ -8,7 +8,8 @@ import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/lite
 import { NotFoundError, UserError } from "../errors.js";
 import { tsflyteHome } from "../home.js";
 import { collectModuleFiles, describeLoadError, findProjectRoot, loadModules, type LoadResult } from "../compiler/load.js";
-import { EntryLoadError, importPrebuilt } from "../compiler/prebuilt.js";
+import { EntryLoadError, importPrebuilt, type PrebuiltModule } from "../compiler/prebuilt.js";
+import { addReferencedModules } from "../compiler/references.js";
 import { discoverEntities, type DiscoveredEntity } from "../compiler/names.js";
 import type { Definition, Entity } from "../sdk/entity.js";
 import { definitionOf } from "../sdk/entity.js";
@@ -89,9 +90,9 @@ async function loadOne(file: string): Promise<LoadResult> {
   const [absolute] = collectModuleFiles([file]);
   const projectRoot = findProjectRoot(absolute);
   const relPath = relative(projectRoot, absolute).split(sep).join("/");
-  let exports: Record<string, unknown> | undefined;
+  let prebuilt: PrebuiltModule | undefined;
   try {
-    exports = await importPrebuilt(absolute);
+    prebuilt = await importPrebuilt(absolute);
   } catch (error) {
     if (!(error instanceof EntryLoadError)) throw error;
     const described = error.at
@@ -99,12 +100,17 @@ async function loadOne(file: string): Promise<LoadResult> {
       : await describeLoadError(error.cause, absolute, relPath, projectRoot);
     throw new UserError(`${relPath} failed to load: ${described.reason}${described.location ? ` (at ${described.location})` : ""}`);
   }
-  if (exports) return { projectRoot, modules: [{ file: absolute, relPath, exports }], problems: [] };
+  if (prebuilt) {
+    const loaded: LoadResult = { projectRoot, modules: [{ file: absolute, relPath, exports: prebuilt.exports }], problems: [] };
+    await addReferencedModules(loaded, async (other) => prebuilt.projectModules.get(other));
+    return loaded;
+  }
   const loaded = await loadModules([absolute]);
   if (loaded.problems.length) {
     const p = loaded.problems[0];
     throw new UserError(`${p.relPath} failed to load: ${p.reason}${p.location ? ` (at ${p.location})` : ""}`);
   }
+  await addReferencedModules(loaded);
   return loaded;
 }
 
