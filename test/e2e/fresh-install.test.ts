@@ -4,18 +4,23 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { equals, fromBinary, fromJson, toBinary, type DescMessage, type JsonValue, type Message } from "@bufbuild/protobuf";
 import { TaskSpecSchema, type TaskSpec } from "../../src/lib/idl/gen/flyteidl/admin/task_pb.js";
 import { WorkflowSpecSchema, type WorkflowSpec } from "../../src/lib/idl/gen/flyteidl/admin/workflow_pb.js";
 import { LaunchPlanSchema, type LaunchPlan } from "../../src/lib/idl/gen/flyteidl/admin/launch_plan_pb.js";
+import { z } from "zod";
+import { t } from "../../src/index.js";
+import { literalMapToPlain } from "../../src/lib/types/plain.js";
+import { contractArgs, readResult, removeTempDirs, sandbox, writeInputs } from "../lib/execute/support.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const tempDirs: string[] = [];
 after(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 function tempDir(prefix: string): string {
@@ -38,9 +43,9 @@ interface RunResult {
   stderr: string;
 }
 
-function run(command: string, args: string[], cwd: string): Promise<RunResult> {
+function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...childEnv, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env: { ...childEnv, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -127,6 +132,7 @@ function checkSpendPackage(decoded: DecodedPackage): void {
 describe("a fresh project installing tsflyte from the clone", { timeout: 10 * 60_000 }, () => {
   let packedFiles: string[] = [];
   let app = "";
+  let imageBin = "";
 
   before(async () => {
     assert.ok(
@@ -144,8 +150,13 @@ describe("a fresh project installing tsflyte from the clone", { timeout: 10 * 60
 
     app = tempDir("tsflyte-fresh-");
     writeFileSync(join(app, "package.json"), `${JSON.stringify({ name: "fresh-app", version: "0.0.0", private: true, type: "module" }, null, 2)}\n`);
-    const installed = await run("npm", ["install", tarball, "zod@4", "typescript@5.9", "--no-audit", "--no-fund", "--prefer-offline"], app);
+    // The project's install and the image's, side by side: each builds its own native modules.
+    const [installed, bin] = await Promise.all([
+      run("npm", ["install", tarball, "zod@4", "typescript@5.9", "--no-audit", "--no-fund", "--prefer-offline"], app),
+      buildImageFromDockerfile(tarball),
+    ]);
     assertExit(installed, 0, "npm install");
+    imageBin = bin;
     mkdirSync(join(app, "workflows"));
     copyFileSync(join(root, "examples/spend.ts"), join(app, "workflows/spend.ts"));
     const compilerOptions = { strict: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", noEmit: true };
@@ -215,4 +226,45 @@ describe("a fresh project installing tsflyte from the clone", { timeout: 10 * 60
       }
     }
   });
+
+  test("the Dockerfile's steps, run as written, give an image whose tsflyte-execute runs a task by the pod contract", async () => {
+    const version = await run(join(imageBin, "tsflyte"), ["--version"], app);
+    assertExit(version, 0, "tsflyte --version");
+    assert.match(version.stdout, /^tsflyte\/0\.1\.0 /);
+    const box = sandbox("tsflyte-image-task-");
+    const rows = t.list(t.struct(z.object({ name: z.string(), pay: z.number() })));
+    const at = writeInputs(box, "n1", { rows: [rows, [{ name: "ada", pay: 120 }, { name: "grace", pay: 95.5 }]] });
+    const executed = await run(join(imageBin, "tsflyte-execute"), contractArgs(at, "workflows/spend.ts", "totalSpend"), app, box.env);
+    assertExit(executed, 0, "tsflyte-execute");
+    const result = readResult(at.outputPrefix);
+    assert.equal(result.error, undefined, JSON.stringify(result.error));
+    assert.deepEqual(literalMapToPlain(result.outputs!), { total: 215.5, count: 2 });
+  });
 });
+
+/**
+ * Runs the repository's Dockerfile as written, with no Docker engine: each COPY and RUN acts on a folder standing in
+ * for the image's root, with npm's global prefix (/usr/local in Node's images) inside it, and a build context that
+ * holds what `npm pack` made. Returns the image's bin folder.
+ */
+async function buildImageFromDockerfile(tarball: string): Promise<string> {
+  const image = tempDir("tsflyte-image-");
+  const context = tempDir("tsflyte-context-");
+  copyFileSync(tarball, join(context, basename(tarball)));
+  const steps = readFileSync(join(root, "Dockerfile"), "utf8")
+    .split("\n")
+    .filter((line) => line.trim() && !line.startsWith("#"))
+    .map((line) => /^(\w+)\s+(.*)$/.exec(line.trim())!.slice(1) as [string, string]);
+  assert.deepEqual(steps.map(([instruction]) => instruction), ["FROM", "COPY", "RUN"], "the Dockerfile's instructions changed; update this test");
+  assert.match(steps[0][1], /^node:(22|24|26)-slim$/, "the base image is an official Node image of a supported version");
+  const inImage = (path: string) => path.replace(/(^|\s)\/(tmp|usr)\//g, `$1${image}/$2/`);
+  const [sources, destination] = steps[1][1].split(/\s+/);
+  mkdirSync(inImage(destination), { recursive: true });
+  const glob = new RegExp(`^${sources.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+  for (const file of readdirSync(context).filter((f) => glob.test(f))) copyFileSync(join(context, file), join(inImage(destination), file));
+  const prefix = join(image, "usr", "local");
+  const installed = await run("bash", ["-c", inImage(steps[2][1])], image, { npm_config_prefix: prefix, npm_config_prefer_offline: "true" });
+  assertExit(installed, 0, `RUN ${steps[2][1]}`);
+  assert.deepEqual(readdirSync(join(image, "tmp")), [], "the RUN step leaves no package behind in /tmp");
+  return join(prefix, "bin");
+}
