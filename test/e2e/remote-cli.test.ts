@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { assertExit, LocalCli, type CliResult } from "../fixtures/local/cli.js";
@@ -345,6 +346,7 @@ describe("the remote CLI against tsflyte serve", () => {
           "targetExecutionCluster: eu-1",
           "inputs:",
           "  names: [REGION, LOG_LEVEL, FROM_FLAG]",
+          `  dir: ${JSON.stringify(dir)}`,
           "envs:",
           "  REGION: eu-west-1",
           "  LOG_LEVEL: info",
@@ -357,7 +359,8 @@ describe("the remote CLI against tsflyte serve", () => {
       const name = startedName(await ok(["create", "execution", "--execFile", file, ...flags]));
       assert.equal((await waitFor(name)).closure.phase, "SUCCEEDED");
       const details = await cli.json<{ outputs: { o0: string } }>(["get", "execution", name, "--details", "-o", "json"]);
-      assert.deepEqual(JSON.parse(details.outputs.o0), { REGION: "eu-west-1", LOG_LEVEL: "debug", FROM_FLAG: "a=b" }, "the task saw the file's envs with --envs over them");
+      const seen = JSON.parse(readFileSync(fileURLToPath(details.outputs.o0), "utf8"));
+      assert.deepEqual(seen, { REGION: "eu-west-1", LOG_LEVEL: "debug", FROM_FLAG: "a=b" }, "the task saw the file's envs with --envs over them");
       const shown = await cli.yaml<{ spec: Record<string, any>; closure: Record<string, any> }>(["get", "execution", name, "-o", "yaml"]);
       assert.deepEqual(shown.spec.envs, { values: [{ key: "REGION", value: "eu-west-1" }, { key: "LOG_LEVEL", value: "debug" }, { key: "FROM_FLAG", value: "a=b" }] });
       assert.deepEqual(shown.spec.securityContext, { runAs: { k8sServiceAccount: "reports-runner", iamRole: "arn:aws:iam::123456789012:role/reports", executionIdentity: "" }, secrets: [], tokens: [] });
