@@ -251,6 +251,10 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     const missing = await cli.run(["create", "execution", "--execFile", file, "--kubeServiceAcct", "nobody"]);
     assertExit(missing, 2);
     assert.match(missing.stderr, /service account nobody \(kubeServiceAcct\) does not exist in namespace flytesnacks-development/);
+    // flytectl's own test file names the account "kubeServiceAcct", which no pod can run as.
+    const invalid = await cli.run(["create", "execution", "--execFile", file, "--kubeServiceAcct", "kubeServiceAcct"]);
+    assertExit(invalid, 2);
+    assert.match(invalid.stderr, /service account "kubeServiceAcct" \(kubeServiceAcct\) is not the name of a Kubernetes service account/);
     assert.equal(await records(), before, "no execution was recorded");
   });
 

@@ -23,7 +23,7 @@ export class KubernetesControl implements ExecutionControl {
 
   /**
    * What task pods cannot be made with: an IAM role and an annotation of the execution's own under the same key, or a
-   * service account the namespace lacks (its pods would never be admitted). A user who may not read service accounts
+   * service account that is not a valid name or that the namespace lacks (its pods would never be admitted). A user who may not read service accounts
    * is not stopped: the API server then decides when the first pod is created.
    */
   async check(record: ExecutionRecord): Promise<void> {
@@ -38,6 +38,9 @@ export class KubernetesControl implements ExecutionControl {
     }
     const account = settings?.serviceAccount;
     if (!account) return;
+    if (account.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(account)) {
+      throw invalidArgument(`service account ${JSON.stringify(account)} (kubeServiceAcct) is not the name of a Kubernetes service account: lowercase letters, digits, "-" and ".", at most 253`);
+    }
     const namespace = this.store.namespaceOf(record);
     try {
       await this.cluster.core.readNamespacedServiceAccount({ name: account, namespace });
