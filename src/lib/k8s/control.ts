@@ -23,8 +23,8 @@ export class KubernetesControl implements ExecutionControl {
 
   /**
    * What task pods cannot be made with: an IAM role and an annotation of the execution's own under the same key, or a
-   * service account that is not a valid name or that the namespace lacks (its pods would never be admitted). A user who may not read service accounts
-   * is not stopped: the API server then decides when the first pod is created.
+   * service account that is not a valid name or that the namespace lacks (its pods would never be admitted). A user
+   * who may not read service accounts is not stopped: the API server then decides when the first pod is created.
    */
   async check(record: ExecutionRecord): Promise<void> {
     const settings = record.settings;

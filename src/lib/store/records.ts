@@ -41,7 +41,7 @@ export type LaunchKind = "task" | "workflow" | "launchPlan";
  * (or its launch plan) gave. Each target acts on those it can, and refuses at create what it cannot honour.
  */
 export interface ExecutionSettings {
-  /** Kubernetes labels: on the execution's objects (its record ConfigMap, driver Job and task pods) on Kubernetes. */
+  /** Kubernetes labels; on Kubernetes they go on the execution's objects (its record ConfigMap, driver Job, task pods). */
   labels?: Record<string, string>;
   /** Kubernetes annotations, on the same objects as the labels. */
   annotations?: Record<string, string>;
@@ -59,7 +59,7 @@ export interface ExecutionSettings {
   clusterPool?: string;
   /** execution_cluster_label.value: recorded and shown, as clusterPool. */
   executionClusterLabel?: string;
-  /** spec.interruptible: overrides every task's interruptible flag for this execution. */
+  /** spec.interruptible: whether the tasks that do not say so themselves may run on preemptible capacity. */
   interruptible?: boolean;
   /** spec.disable_all: no notifications for this execution (tsflyte sends none in any case). */
   disableAllNotifications?: boolean;

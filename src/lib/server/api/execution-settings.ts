@@ -77,14 +77,22 @@ export interface BlobBase {
 export function settingsOfSpec(spec: ExecutionSpec, plan: LaunchPlanSpec | undefined, planName: string, blobs: BlobBase): ExecutionSettings | undefined {
   refuseUnsupported(spec);
   const fromPlan = `launch plan ${planName}: spec`;
+  // The request's value when it gives one, else the plan's, with the field it came from (FlyteAdmin's MergeIntoExecConfig).
+  const pick = <T>(requested: T | undefined, planned: T | undefined, field: string, given: (value: T) => boolean) =>
+    requested !== undefined && given(requested)
+      ? { value: requested, field: `spec.${field}` }
+      : planned !== undefined && given(planned)
+        ? { value: planned, field: `${fromPlan}.${field}` }
+        : undefined;
+  const hasEntries = (map: Record<string, string>) => Object.keys(map).length > 0;
   const settings: ExecutionSettings = {};
 
-  const labels = firstNonEmpty([spec.labels?.values, "spec.labels"], [plan?.labels?.values, `${fromPlan}.labels`]);
+  const labels = pick(spec.labels?.values, plan?.labels?.values, "labels", hasEntries);
   if (labels) settings.labels = checkedLabels(labels.value, labels.field);
-  const annotations = firstNonEmpty([spec.annotations?.values, "spec.annotations"], [plan?.annotations?.values, `${fromPlan}.annotations`]);
+  const annotations = pick(spec.annotations?.values, plan?.annotations?.values, "annotations", hasEntries);
   if (annotations) settings.annotations = checkedAnnotations(annotations.value, annotations.field);
-  const envs = spec.envs?.values.length ? { values: spec.envs.values, field: "spec.envs" } : plan?.envs?.values.length ? { values: plan.envs.values, field: `${fromPlan}.envs` } : undefined;
-  if (envs) settings.envs = checkedEnvs(envs.values, envs.field);
+  const envs = pick(spec.envs?.values, plan?.envs?.values, "envs", (values) => values.length > 0);
+  if (envs) settings.envs = checkedEnvs(envs.value, envs.field);
 
   // The request's identity as a whole, else the launch plan's: FlyteAdmin takes the security context from one level.
   const requested = identityOf(spec.securityContext, spec.authRole, "spec");
@@ -93,15 +101,10 @@ export function settingsOfSpec(spec: ExecutionSpec, plan: LaunchPlanSpec | undef
   if (identity.iamRole) settings.iamRole = identity.iamRole;
   if (spec.authRole) settings.authRole = { assumableIamRole: spec.authRole.assumableIamRole, kubernetesServiceAccount: spec.authRole.kubernetesServiceAccount };
 
-  const prefix = spec.rawOutputDataConfig?.outputLocationPrefix
-    ? { value: spec.rawOutputDataConfig.outputLocationPrefix, field: "spec.raw_output_data_config.output_location_prefix" }
-    : plan?.rawOutputDataConfig?.outputLocationPrefix
-      ? { value: plan.rawOutputDataConfig.outputLocationPrefix, field: `${fromPlan}.raw_output_data_config.output_location_prefix` }
-      : undefined;
+  const prefix = pick(spec.rawOutputDataConfig?.outputLocationPrefix, plan?.rawOutputDataConfig?.outputLocationPrefix, "raw_output_data_config.output_location_prefix", Boolean);
   if (prefix) settings.rawOutputPrefix = checkedRawOutputPrefix(prefix.value, prefix.field, blobs);
-
-  const pool = spec.clusterAssignment?.clusterPoolName || plan?.clusterAssignment?.clusterPoolName;
-  if (pool) settings.clusterPool = checkedText(pool, spec.clusterAssignment?.clusterPoolName ? "spec.cluster_assignment.cluster_pool_name" : `${fromPlan}.cluster_assignment.cluster_pool_name`);
+  const pool = pick(spec.clusterAssignment?.clusterPoolName, plan?.clusterAssignment?.clusterPoolName, "cluster_assignment.cluster_pool_name", Boolean);
+  if (pool) settings.clusterPool = checkedText(pool.value, pool.field);
   if (spec.executionClusterLabel?.value) settings.executionClusterLabel = checkedText(spec.executionClusterLabel.value, "spec.execution_cluster_label.value");
   const interruptible = spec.interruptible ?? plan?.interruptible;
   if (interruptible !== undefined) settings.interruptible = interruptible;
@@ -135,11 +138,6 @@ function refuseUnsupportedSecurity(context: SecurityContext | undefined, field: 
   const runAs = context.runAs;
   if (runAs?.oauth2Client) throw invalidArgument(`${field}.run_as.oauth2_client: tsflyte does not run tasks as an OAuth2 client; leave it out`);
   if (runAs?.executionIdentity) throw invalidArgument(`${field}.run_as.execution_identity is set by the control plane from the authenticated user; leave it empty`);
-}
-
-function firstNonEmpty(...levels: [Record<string, string> | undefined, string][]): { value: Record<string, string>; field: string } | undefined {
-  for (const [value, field] of levels) if (value && Object.keys(value).length) return { value, field };
-  return undefined;
 }
 
 function checkedLabels(labels: Record<string, string>, field: string): Record<string, string> {
@@ -191,21 +189,25 @@ interface Identity {
 /** One level's identity: its security context's run_as, with its auth role filling in what that leaves empty. */
 function identityOf(context: SecurityContext | undefined, authRole: { assumableIamRole: string; kubernetesServiceAccount: string } | undefined, level: string): Identity {
   const runAs = context?.runAs;
-  const serviceAccount = agreed(runAs?.k8sServiceAccount, authRole?.kubernetesServiceAccount, `${level}.security_context.run_as.k8s_service_account`, `${level}.auth_role.kubernetes_service_account`);
-  const iamRole = agreed(runAs?.iamRole, authRole?.assumableIamRole, `${level}.security_context.run_as.iam_role`, `${level}.auth_role.assumable_iam_role`);
   const identity: Identity = {};
-  // Any text here, as FlyteAdmin takes it (flytectl's own test file names "kubeServiceAcct"); a target that makes pods
-  // checks that it names a service account it has (ExecutionControl.check).
-  if (serviceAccount) identity.serviceAccount = checkedText(serviceAccount, runAs?.k8sServiceAccount ? `${level}.security_context.run_as.k8s_service_account` : `${level}.auth_role.kubernetes_service_account`);
-  if (iamRole) identity.iamRole = checkedText(iamRole, runAs?.iamRole ? `${level}.security_context.run_as.iam_role` : `${level}.auth_role.assumable_iam_role`);
+  // Any text, as FlyteAdmin takes it (flytectl's own test file names the account "kubeServiceAcct"); a target that
+  // makes pods checks that it names a service account it has (ExecutionControl.check).
+  const serviceAccount = agreed(level, ["k8s_service_account", runAs?.k8sServiceAccount], ["kubernetes_service_account", authRole?.kubernetesServiceAccount]);
+  if (serviceAccount) identity.serviceAccount = serviceAccount;
+  const iamRole = agreed(level, ["iam_role", runAs?.iamRole], ["assumable_iam_role", authRole?.assumableIamRole]);
+  if (iamRole) identity.iamRole = iamRole;
   return identity;
 }
 
-function agreed(primary: string | undefined, secondary: string | undefined, primaryField: string, secondaryField: string): string | undefined {
-  if (primary && secondary && primary !== secondary) {
-    throw invalidArgument(`${primaryField} (${show(primary)}) and ${secondaryField} (${show(secondary)}) differ; give one, or the same in both`);
+/** One identity field as run_as and auth_role give it: they must agree when both do. */
+function agreed(level: string, [runAsName, fromRunAs]: [string, string | undefined], [authName, fromAuth]: [string, string | undefined]): string | undefined {
+  const runAsField = `${level}.security_context.run_as.${runAsName}`;
+  const authField = `${level}.auth_role.${authName}`;
+  if (fromRunAs && fromAuth && fromRunAs !== fromAuth) {
+    throw invalidArgument(`${runAsField} (${show(fromRunAs)}) and ${authField} (${show(fromAuth)}) differ; give one, or the same in both`);
   }
-  return primary || secondary || undefined;
+  if (fromRunAs) return checkedText(fromRunAs, runAsField);
+  return fromAuth ? checkedText(fromAuth, authField) : undefined;
 }
 
 /** A launch plan's identity: its security context, else its auth role, else its older `auth` and `role` fields. */
