@@ -15,7 +15,16 @@ export function renderCreatedExecution(created: CreatedFromFile | RestartedExecu
   const what = `${created.launched.kind === "task" ? "task" : "launch plan"} ${created.launched.name} version ${created.launched.version}`;
   const inputs = Object.entries(created.inputs).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
   if (created.dryRun) {
-    return [`Dry run: would start ${what} in ${created.project}/${created.domain}${created.overwriteCache ? " with --overwriteCache" : ""}`, ...(inputs.length ? ["Inputs:", ...inputs] : [])].join("\n");
+    const { envs, ...identity } = created.options;
+    const settings = [
+      ...Object.entries(identity).map(([k, v]) => `  ${k}: ${v}`),
+      ...(envs ? ["  envs:", ...Object.entries(envs).map(([k, v]) => `    ${k}=${v}`)] : []),
+    ];
+    return [
+      `Dry run: would start ${what} in ${created.project}/${created.domain}${created.overwriteCache ? " with --overwriteCache" : ""}`,
+      ...(inputs.length ? ["Inputs:", ...inputs] : []),
+      ...(settings.length ? ["Settings:", ...settings] : []),
+    ].join("\n");
   }
   const name = created.execution!.name;
   return [`Started execution ${name} of ${what} in ${created.project}/${created.domain}`, follow(name, created.project, created.domain)].join("\n");

@@ -107,6 +107,7 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
         `  s3: { endpoint: "${s3.endpoint}", region: ${s3.region}, forcePathStyle: true, credentialsSecret: s3-credentials }`,
         "  imagePullBackOffGrace: 2s",
         "  interruptible: { tolerations: [{ key: spot, operator: Exists, effect: NoSchedule }] }",
+        "  iamRoleAnnotation: example.com/iam-role",
         "",
       ].join("\n"),
     );
@@ -218,6 +219,64 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     } finally {
       other.cleanup();
     }
+  });
+
+  test("create execution with flytectl's keys: task pods run as its account with its role and envs; its labels and annotations are on every object", async () => {
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: "reports-runner" } } });
+    const file = join(cli.tempDir("tsflyte-k8s-spec-"), "report.yaml");
+    writeFileSync(
+      file,
+      [
+        // labelled_report declares labels and annotations; the rest are flytectl's keys.
+        "workflow: labelled_report",
+        'iamRoleARN: "arn:aws:iam::123456789012:role/reports"',
+        'kubeServiceAcct: "reports-runner"',
+        "targetExecutionCluster: eu-1",
+        "inputs:",
+        "  names: [REGION, LOG_LEVEL]",
+        "envs:",
+        "  REGION: eu-west-1",
+        "",
+      ].join("\n"),
+    );
+    const name = startedName(await ok(["create", "execution", "--execFile", file, "--envs", "LOG_LEVEL=debug", "--clusterPool", "gpu"]));
+    assert.equal((await finished(name)).closure.phase, "SUCCEEDED");
+    assert.deepEqual(JSON.parse((await details(name)).outputs!.o0 as string), { REGION: "eu-west-1", LOG_LEVEL: "debug" }, "what the task's pod saw");
+
+    const pod = await core.readNamespacedPod({ name: `${name}-n0-0`, namespace });
+    assert.equal(pod.spec!.serviceAccountName, "reports-runner");
+    assert.equal(pod.metadata!.labels!.team, "reports");
+    assert.equal(pod.metadata!.annotations!["example.com/owner"], "reports@example.com");
+    assert.equal(pod.metadata!.annotations!["example.com/iam-role"], "arn:aws:iam::123456789012:role/reports", "under kubernetes.iamRoleAnnotation");
+    const env = Object.fromEntries((pod.spec!.containers[0].env ?? []).map((e) => [e.name, e.value]));
+    assert.deepEqual([env.REGION, env.LOG_LEVEL], ["eu-west-1", "debug"]);
+    // The driver carries the labels and annotations but runs as tsflyte's account, without the role.
+    const job = await batch.readNamespacedJob({ name, namespace });
+    for (const meta of [job.metadata!, job.spec!.template.metadata!]) {
+      assert.equal(meta.labels!.team, "reports");
+      assert.equal(meta.annotations!["example.com/owner"], "reports@example.com");
+      assert.equal(meta.annotations!["example.com/iam-role"], undefined);
+    }
+    assert.equal(job.spec!.template.spec!.serviceAccountName, "default");
+    const record = await core.readNamespacedConfigMap({ name, namespace });
+    assert.equal(record.metadata!.labels!.team, "reports");
+    const shown = await cli.yaml<{ spec: Record<string, any> }>(["get", "execution", name, "-o", "yaml"]);
+    assert.deepEqual(shown.spec.labels, { values: { team: "reports" } });
+    assert.deepEqual(shown.spec.securityContext.runAs, { k8sServiceAccount: "reports-runner", iamRole: "arn:aws:iam::123456789012:role/reports", executionIdentity: "" });
+    assert.deepEqual(shown.spec.envs.values, [{ key: "REGION", value: "eu-west-1" }, { key: "LOG_LEVEL", value: "debug" }]);
+    assert.deepEqual([shown.spec.clusterAssignment, shown.spec.executionClusterLabel], [{ clusterPoolName: "gpu" }, { value: "eu-1" }]);
+
+    // A service account the namespace lacks is refused before anything is created.
+    const records = async () => (await core.listNamespacedConfigMap({ namespace, labelSelector: "tsflyte.io/role=execution" })).items.length;
+    const before = await records();
+    const missing = await cli.run(["create", "execution", "--execFile", file, "--kubeServiceAcct", "nobody"]);
+    assertExit(missing, 2);
+    assert.match(missing.stderr, /service account nobody \(kubeServiceAcct\) does not exist in namespace flytesnacks-development/);
+    // flytectl's own test file names the account "kubeServiceAcct", which no pod can run as.
+    const invalid = await cli.run(["create", "execution", "--execFile", file, "--kubeServiceAcct", "kubeServiceAcct"]);
+    assertExit(invalid, 2);
+    assert.match(invalid.stderr, /service account "kubeServiceAcct" \(kubeServiceAcct\) is not the name of a Kubernetes service account/);
+    assert.equal(await records(), before, "no execution was recorded");
   });
 
   test("each failure class of the pod plugin is classified and retried (or not) as Flyte's is", async () => {

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { assertExit, LocalCli, type CliResult } from "../fixtures/local/cli.js";
@@ -133,7 +134,7 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.ok(m, result.stdout);
       version = m[1];
       // 5 tasks, 4 workflows, their 4 default launch plans.
-      assert.match(result.stdout, /^Successfully registered 13 entities in flytesnacks\/development$/m);
+      assert.match(result.stdout, /^Successfully registered 14 entities in flytesnacks\/development$/m);
       assert.match(result.stdout, /^Code bundle: file:\/\/.*\/fast[0-9a-f]{32}\.tar$/m);
     });
 
@@ -141,14 +142,14 @@ describe("the remote CLI against tsflyte serve", () => {
       const result = await ok(["register", flows, "--image", "ghcr.io/acme/flows:1", "--json"]);
       const json = JSON.parse(result.stdout) as { version: string; entities: { kind: string; name: string }[] };
       assert.equal(json.version, version);
-      assert.equal(json.entities.length, 13);
+      assert.equal(json.entities.length, 14);
     });
 
     test("--dry-run compiles and lists, contacting nothing", async () => {
       const result = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: "http://127.0.0.1:1" }, ["register", flows, "--dry-run"]);
       assertExit(result, 0);
       assert.match(result.stdout, /would register/);
-      assert.match(result.stdout, /^Dry run: 13 entities would be registered/m);
+      assert.match(result.stdout, /^Dry run: 14 entities would be registered/m);
     });
 
     test("--activate-launchplans leaves the launch plans ACTIVE", async () => {
@@ -329,6 +330,53 @@ describe("the remote CLI against tsflyte serve", () => {
         details = await cli.json(["get", "execution", name, "--details", "-o", "json"]);
       }
       assert.deepEqual(details.outputs, { o0: "result: 14" });
+    });
+
+    test("flytectl's keys and flags: envs reach the task, the rest is kept; --dryRun and get -o yaml show every one", async () => {
+      const dir = cli.tempDir("tsflyte-remote-fields-");
+      const file = join(dir, "environment.yaml");
+      // The keys flytectl's own spec files carry (task_execution_spec_with_iamrole.yaml), with our values.
+      writeFileSync(
+        file,
+        [
+          `task: ${wf("environment")}`,
+          'iamRoleARN: "arn:aws:iam::123456789012:role/reports"',
+          'kubeServiceAcct: "reports-runner"',
+          "clusterPool: gpu",
+          "targetExecutionCluster: eu-1",
+          "inputs:",
+          "  names: [REGION, LOG_LEVEL, FROM_FLAG]",
+          `  dir: ${JSON.stringify(dir)}`,
+          "envs:",
+          "  REGION: eu-west-1",
+          "  LOG_LEVEL: info",
+          "",
+        ].join("\n"),
+      );
+      const flags = ["--envs", "LOG_LEVEL=debug", "--envs", "FROM_FLAG=a=b", "--clusterPool", "cpu"];
+      const dry = await ok(["create", "execution", "--execFile", file, "--dryRun", ...flags]);
+      assert.match(dry.stdout, /^Settings:\n {2}kubeServiceAcct: reports-runner\n {2}iamRoleARN: arn:aws:iam::123456789012:role\/reports\n {2}clusterPool: cpu\n {2}targetExecutionCluster: eu-1\n {2}envs:\n {4}REGION=eu-west-1\n {4}LOG_LEVEL=debug\n {4}FROM_FLAG=a=b$/m);
+      const name = startedName(await ok(["create", "execution", "--execFile", file, ...flags]));
+      assert.equal((await waitFor(name)).closure.phase, "SUCCEEDED");
+      const details = await cli.json<{ outputs: { o0: string } }>(["get", "execution", name, "--details", "-o", "json"]);
+      const seen = JSON.parse(readFileSync(fileURLToPath(details.outputs.o0), "utf8"));
+      assert.deepEqual(seen, { REGION: "eu-west-1", LOG_LEVEL: "debug", FROM_FLAG: "a=b" }, "the task saw the file's envs with --envs over them");
+      const shown = await cli.yaml<{ spec: Record<string, any>; closure: Record<string, any> }>(["get", "execution", name, "-o", "yaml"]);
+      assert.deepEqual(shown.spec.envs, { values: [{ key: "REGION", value: "eu-west-1" }, { key: "LOG_LEVEL", value: "debug" }, { key: "FROM_FLAG", value: "a=b" }] });
+      assert.deepEqual(shown.spec.securityContext, { runAs: { k8sServiceAccount: "reports-runner", iamRole: "arn:aws:iam::123456789012:role/reports", executionIdentity: "" }, secrets: [], tokens: [] });
+      assert.deepEqual(shown.spec.authRole, { assumableIamRole: "arn:aws:iam::123456789012:role/reports", kubernetesServiceAccount: "reports-runner" });
+      assert.deepEqual(shown.spec.clusterAssignment, { clusterPoolName: "cpu" });
+      assert.deepEqual(shown.spec.executionClusterLabel, { value: "eu-1" });
+      assert.equal(shown.spec.metadata.principal, "anonymous", "a server without a token knows its callers as anonymous");
+
+      const reserved = await cli.run(["create", "execution", "--execFile", file, "--envs", "FLYTE_INTERNAL_EXECUTION_ID=mine"]);
+      assertExit(reserved, 2);
+      assert.match(reserved.stderr, /--envs FLYTE_INTERNAL_EXECUTION_ID: FLYTE_INTERNAL_EXECUTION_ID is set by tsflyte for every task/);
+      const shape = await cli.run(["create", "execution", "--execFile", file, "--envs", "NOVALUE"]);
+      assertExit(shape, 2);
+      assert.match(shape.stderr, /--envs "NOVALUE" is not NAME=VALUE/);
+      const relaunchOnly = await cli.run(["create", "execution", "--relaunch", name, "--kubeServiceAcct", "x"]);
+      assertExit(relaunchOnly, 2);
     });
 
     test("a bad spec gives file:line:col, the key, what was expected and found, and the nearest key", async () => {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { startPostgres } from "../support/postgres.js";
 import { Api, createExecutionBody, literal, registerProject, startServe, tempDir, type ServeProcess } from "../fixtures/server/harness.js";
@@ -72,6 +72,39 @@ for (const backend of backends) {
       const logs = await fetch(link);
       assert.equal(logs.status, 200);
       assert.match(await logs.text(), /doubling 21/);
+    });
+
+    test("an execution's envs reach its worker, its files go under its raw output prefix, and the rest of its spec is kept", async () => {
+      const out = tempDir("tsflyte-serve-env-");
+      try {
+        const raw = `${storage}/team-raw`;
+        const names = ["REGION", "LOG_LEVEL"].map((n) => literal.str(n));
+        const created = await api.ok("POST", "/api/v1/executions", {
+          project,
+          domain,
+          spec: {
+            launchPlan: { resourceType: "TASK", project, domain, name: "test.fixtures.server.flows.environment", version },
+            envs: { values: [{ key: "REGION", value: "eu-west-1" }] },
+            rawOutputDataConfig: { outputLocationPrefix: raw },
+            labels: { values: { team: "reports" } },
+            securityContext: { runAs: { k8sServiceAccount: "reports-runner" } },
+          },
+          inputs: { literals: { names: { collection: { literals: names } }, dir: literal.str(out.path) } },
+        });
+        const name = created.id.name as string;
+        const execution = await api.waitForExecution(project, domain, name);
+        assert.equal(execution.closure.phase, "SUCCEEDED", JSON.stringify(execution.closure.error));
+        const data = await api.ok("GET", `/api/v1/data/executions/${project}/${domain}/${name}`);
+        const uri = data.full_outputs.literals.o0.scalar.blob.uri as string;
+        assert.ok(uri.startsWith(`${raw}/${project}-${domain}-${name}/n0/0/`), uri);
+        assert.deepEqual(JSON.parse(readFileSync(fileURLToPath(uri), "utf8")), { REGION: "eu-west-1", LOG_LEVEL: null });
+        // Kept and shown; this server runs tasks as its own user, whatever service account is named.
+        assert.deepEqual(execution.spec.labels, { values: { team: "reports" } });
+        assert.equal(execution.spec.security_context.run_as.k8s_service_account, "reports-runner");
+        assert.equal(execution.spec.raw_output_data_config.output_location_prefix, raw);
+      } finally {
+        out.remove();
+      }
     });
 
     test("a task's NonRetryableError fails the execution once, with the user's message", async () => {

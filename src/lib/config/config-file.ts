@@ -41,6 +41,8 @@ export interface KubernetesFileSettings {
   tolerations?: FileSetting<Array<Record<string, unknown>>>;
   nodeSelector?: FileSetting<Record<string, string>>;
   imagePullBackOffGrace?: FileSetting<string>;
+  /** Already checked: an annotation key (name or prefix/name). */
+  iamRoleAnnotation?: FileSetting<string>;
 }
 
 type Path = readonly (string | number)[];
@@ -56,7 +58,7 @@ const knownKeys: { path: [string] | [string, string]; type: "string" | "boolean"
   { path: ["target"], type: "string", setting: "target" },
 ];
 
-const kubernetesKeys = ["kubeconfig", "context", "namespace", "serviceAccount", "storage", "s3", "interruptible", "imagePullBackOffGrace"];
+const kubernetesKeys = ["kubeconfig", "context", "namespace", "serviceAccount", "storage", "s3", "interruptible", "imagePullBackOffGrace", "iamRoleAnnotation"];
 const s3Keys = ["endpoint", "region", "forcePathStyle", "credentialsSecret"];
 const interruptibleKeys = ["tolerations", "nodeSelector"];
 const tolerationKeys = ["key", "operator", "value", "effect", "tolerationSeconds"];
@@ -171,6 +173,11 @@ function parseKubernetesSection(locate: Locator, section: unknown): KubernetesFi
     put("s3ForcePathStyle", scalar(locate, [...root, "s3", "forcePathStyle"], s3.forcePathStyle, "boolean"));
     put("s3CredentialsSecret", scalar(locate, [...root, "s3", "credentialsSecret"], s3.credentialsSecret, "string"));
   }
+  const roleKey = scalar(locate, [...root, "iamRoleAnnotation"], values.iamRoleAnnotation, "string");
+  if (roleKey && !isQualifiedName(roleKey.value)) {
+    throw new UserError(`${roleKey.where}: ${JSON.stringify(roleKey.value)} is not an annotation key`, "write it as name or prefix/name, e.g. iam.amazonaws.com/role (the default)");
+  }
+  put("iamRoleAnnotation", roleKey);
   const interruptible = mapping(locate, [...root, "interruptible"], values.interruptible, interruptibleKeys);
   if (interruptible) {
     put("tolerations", tolerations(locate, [...root, "interruptible", "tolerations"], interruptible.tolerations));

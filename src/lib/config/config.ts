@@ -59,6 +59,8 @@ export interface KubernetesSettings {
   interruptible?: { tolerations?: Array<Record<string, unknown>>; nodeSelector?: Record<string, string> };
   /** How long a task pod may sit in ImagePullBackOff before its attempt fails; default 180 s (Flyte's 3 minutes). Key: kubernetes.imagePullBackOffGrace, a duration like "3m", "90s". */
   imagePullBackOffGraceMs: number;
+  /** The pod annotation an execution's IAM role (iamRoleARN) is written to, when configured; else iam.amazonaws.com/role (FlyteAdmin's roleNameKey in Flyte's charts). Key: kubernetes.iamRoleAnnotation. */
+  iamRoleAnnotation?: string;
   /** Where the section was read, for messages: `FILE:line:col: kubernetes` or "defaults". */
   from: string;
 }
@@ -203,6 +205,7 @@ function resolveKubernetes(
     serviceAccount: serviceAccount ? dnsSubdomain(serviceAccount.value, serviceAccount.where, "a service account", "default") : defaultServiceAccount,
     ...(storage ? { storage: storageUrl(storage.value, storage.where) } : {}),
     imagePullBackOffGraceMs: file?.imagePullBackOffGrace ? durationMs(file.imagePullBackOffGrace.value, file.imagePullBackOffGrace.where) : defaultImagePullBackOffGraceMs,
+    ...(file?.iamRoleAnnotation ? { iamRoleAnnotation: file.iamRoleAnnotation.value } : {}),
     from: file?.where ?? "defaults",
   };
   const s3: NonNullable<KubernetesSettings["s3"]> = {};

@@ -18,6 +18,7 @@ import type {
   ExecutionKey,
   ExecutionPhase,
   ExecutionRecord,
+  ExecutionSettings,
   LaunchKind,
   MetadataStore,
   NodeExecutionRecord,
@@ -77,6 +78,8 @@ export interface ExecutionRequest {
   /** Task attempts running at once. Default 25, like Flyte's. */
   maxParallelism?: number;
   owner?: ExecutionRecord["owner"];
+  /** What a new execution is launched with (a resumed one keeps its record's): envs, raw output prefix, … */
+  settings?: ExecutionSettings;
   /** Stops the execution (Ctrl-C, terminate): running attempts are abandoned and it ends ABORTED. */
   signal?: AbortSignal;
 }
@@ -148,6 +151,8 @@ interface Run {
   serialized: Map<string, Promise<LiteralMap | undefined>>;
   /** Attempts running now, so that stopping the execution reaches each of them. */
   running: Set<AttemptStop>;
+  /** The execution's settings, which every attempt gets. */
+  settings?: ExecutionSettings;
   firstFailure?: NodeFailure;
 }
 
@@ -195,10 +200,12 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
     overwriteCache: request.overwriteCache ?? false,
     maxParallelism: request.maxParallelism ?? defaultMaxParallelism,
     owner: request.owner,
+    ...(request.settings ? { settings: request.settings } : {}),
     createdAt: started,
     startedAt: started,
     updatedAt: started,
   };
+  run.settings = record.settings;
   if (env.store) {
     if (!resumed) env.blobs.put(record.inputsUri, toBinary(LiteralMapSchema, inputs));
     // The inputs and then the RUNNING row are durable before any task runs: after a crash the execution is
@@ -636,6 +643,9 @@ async function runOneAttempt(
   // The task may block this thread; what earlier nodes wrote goes to disk meanwhile.
   run.env.blobs.send();
   const blobs = run.env.blobs;
+  const settings = run.settings;
+  // A task that says nothing about it runs as the execution says (Flyte: the node's flag beats the execution's).
+  const interruptible = task.interruptible ?? settings?.interruptible ?? false;
   try {
     const running = run.env.runner
       .run({
@@ -647,12 +657,13 @@ async function runOneAttempt(
         inputs,
         inputsUri: record.inputsUri ?? "",
         outputPrefix: prefix,
-        rawOutputPrefix: rawOutputPrefix(blobs.baseUri, run.key, record.nodeId, attempt),
+        rawOutputPrefix: rawOutputPrefix(blobs.baseUri, run.key, record.nodeId, attempt, settings?.rawOutputPrefix),
         blobs,
         get signal() {
           return stop.signal;
         },
-        interruptible: task.interruptible && !lastAttempt,
+        interruptible: interruptible && !lastAttempt,
+        ...(settings ? { settings } : {}),
       })
       .then((outcome) => ({ outcome, aborted: false }));
     return await Promise.race([running, stop.stopped]);

@@ -24,7 +24,8 @@ export interface ExecTask extends ExecutableBase {
   /** User-error retries: a task gets `retries + 1` attempts. */
   retries: number;
   timeoutMs?: number;
-  interruptible: boolean;
+  /** Whether it may run on preemptible capacity; unset, the execution's setting decides (Flyte's node over execution). */
+  interruptible?: boolean;
   cache?: TaskCacheSettings;
   /** A hash of the declared interface: changing it invalidates cached results. */
   interfaceHash: string;

@@ -93,7 +93,7 @@ function taskExecutable(id: Identifier, template: TaskTemplate): ExecTask {
     name: id.name,
     retries: metadata?.retries?.retries ?? 0,
     timeoutMs,
-    interruptible: metadata?.interruptibleValue.case === "interruptible" ? metadata.interruptibleValue.value : false,
+    ...(metadata?.interruptibleValue.case === "interruptible" ? { interruptible: metadata.interruptibleValue.value } : {}),
     cache: metadata?.discoverable
       ? { version: metadata.discoveryVersion, serialize: metadata.cacheSerializable, ignoredInputs: metadata.cacheIgnoreInputVars }
       : undefined,

@@ -44,7 +44,7 @@ function taskExecutable(name: string, def: TaskDefinition): ExecTask {
     name,
     retries: def.options.retries ?? 0,
     timeoutMs: def.options.timeout === undefined ? undefined : parseDuration(def.options.timeout),
-    interruptible: Boolean(def.options.interruptible),
+    ...(def.options.interruptible !== undefined ? { interruptible: def.options.interruptible } : {}),
     cache: cache && { version: cache.version, serialize: cache.serialize ?? false, ignoredInputs: cache.ignoredInputs ?? [] },
     get interfaceHash() {
       return interfaceHash(def);

@@ -30,6 +30,7 @@ import type {
   ExecutionKey,
   ExecutionPhase,
   ExecutionRecord,
+  ExecutionSettings,
   LaunchKind,
   ListExecutionsQuery,
   MetadataStore,
@@ -106,6 +107,7 @@ export function executionToAdmin(record: ExecutionRecord, context: ExecutionAdmi
       inputs: context.inputs,
       metadata: {
         mode: ExecutionMetadata_ExecutionMode[record.mode],
+        principal: record.principal ?? "",
         referenceExecution: record.sourceExecution
           ? { project: record.project, domain: record.domain, name: record.sourceExecution }
           : undefined,
@@ -113,6 +115,7 @@ export function executionToAdmin(record: ExecutionRecord, context: ExecutionAdmi
       },
       overwriteCache: record.overwriteCache,
       maxParallelism: record.maxParallelism,
+      ...(record.settings ? settingsSpec(record.settings) : {}),
     },
     closure: {
       phase: WorkflowExecution_Phase[record.phase],
@@ -135,9 +138,27 @@ export function executionToAdmin(record: ExecutionRecord, context: ExecutionAdmi
           : context.workflowId
             ? { resourceType: ResourceType.WORKFLOW, ...context.workflowId }
             : undefined,
-      stateChangeDetails: context.reportActiveState ? { state: ExecutionState.EXECUTION_ACTIVE, occurredAt: ts(record.createdAt) } : undefined,
+      stateChangeDetails: context.reportActiveState
+        ? { state: ExecutionState.EXECUTION_ACTIVE, occurredAt: ts(record.createdAt), principal: record.principal ?? "" }
+        : undefined,
     },
   });
+}
+
+/** The ExecutionSpec fields an execution's settings give, as FlyteAdmin returns them: identity in security_context, auth_role as sent. */
+function settingsSpec(s: ExecutionSettings) {
+  return {
+    labels: s.labels ? { values: s.labels } : undefined,
+    annotations: s.annotations ? { values: s.annotations } : undefined,
+    envs: s.envs ? { values: Object.entries(s.envs).map(([key, value]) => ({ key, value })) } : undefined,
+    securityContext: s.serviceAccount || s.iamRole ? { runAs: { k8sServiceAccount: s.serviceAccount ?? "", iamRole: s.iamRole ?? "" } } : undefined,
+    authRole: s.authRole,
+    rawOutputDataConfig: s.rawOutputPrefix ? { outputLocationPrefix: s.rawOutputPrefix } : undefined,
+    clusterAssignment: s.clusterPool ? { clusterPoolName: s.clusterPool } : undefined,
+    executionClusterLabel: s.executionClusterLabel ? { value: s.executionClusterLabel } : undefined,
+    interruptible: s.interruptible,
+    notificationOverrides: s.disableAllNotifications ? { case: "disableAll" as const, value: true } : { case: undefined },
+  };
 }
 
 /** Children of a subworkflow node have ids `<parent>-<attempt>-<node>`; Flyte calls that attempt the retry group. */

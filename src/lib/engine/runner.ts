@@ -4,7 +4,7 @@ import type { LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import type { TaskDefinition } from "../sdk/entity.js";
 import type { BlobStore } from "../storage/blob-store.js";
-import type { ExecutionKey } from "../store/records.js";
+import type { ExecutionKey, ExecutionSettings } from "../store/records.js";
 
 /**
  * What a runner needs to know about the task: the definition when it runs in this process, the registered
@@ -29,7 +29,7 @@ export interface TaskAttempt {
   inputsUri: string;
   /** `--output-prefix`: outputs.pb or error.pb go here. */
   outputPrefix: string;
-  /** `--raw-output-data-prefix`: files, directories and tables the task returns. */
+  /** `--raw-output-data-prefix`: files, directories and tables the task returns (under the execution's raw output prefix when it has one). */
   rawOutputPrefix: string;
   blobs: BlobStore;
   /** Aborted when the attempt times out or the execution is terminated; runners stop the task's work. */
@@ -38,6 +38,11 @@ export interface TaskAttempt {
   interruptible: boolean;
   /** The registered task's id, for the `FLYTE_INTERNAL_TASK_*` environment; unset for local runs. */
   taskId?: { project: string; domain: string; name: string; version: string };
+  /**
+   * What the execution was launched with. Every runner gives the task `envs` in its environment; the pod runner also
+   * puts the labels, annotations, service account and IAM role on the pod.
+   */
+  settings?: ExecutionSettings;
 }
 
 /** A failed attempt, classified like Flyte's ContainerError: who is at fault and whether trying again can help. */

@@ -37,7 +37,8 @@ export class SubprocessRunner implements TaskRunner {
     }
     const env: Record<string, string> = {};
     for (const { key, value } of container.env) env[key] = value;
-    Object.assign(env, attemptEnvironment(attempt, attempt.taskId ?? taskIdOf(template)));
+    // The execution's envs after the task's own, as Flyte's pod plugin orders them: the execution's win.
+    Object.assign(env, attempt.settings?.envs, attemptEnvironment(attempt, attempt.taskId ?? taskIdOf(template)));
     try {
       // The attempt's inputs.pb may still be in the store's write queue; the worker reads it from disk.
       await attempt.blobs.flush();

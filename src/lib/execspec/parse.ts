@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { ExecutionSpecError, UserError, describeValue, type ExecutionSpecProblem } from "../errors.js";
+import { executionEnvNameProblem } from "../execute/env.js";
 import { nearestName } from "../inputs/suggest.js";
 
 /** Where a key or list item was written, both 1-based. */
@@ -21,11 +22,18 @@ export interface ExecutionSpecFile {
   version?: string;
   /** Plain values as written, in the file's order. */
   inputs: Record<string, unknown>;
+  /** Environment variables for every task of the execution, names checked. */
   envs: Record<string, string>;
   targetProject?: string;
   targetDomain?: string;
+  /** The service account task pods run as (spec.security_context.run_as.k8s_service_account and auth_role). */
   kubeServiceAcct?: string;
+  /** The IAM role task pods get (spec.security_context.run_as.iam_role and auth_role). */
   iamRoleARN?: string;
+  /** spec.cluster_assignment.cluster_pool_name. */
+  clusterPool?: string;
+  /** spec.execution_cluster_label.value. */
+  targetExecutionCluster?: string;
   /** tsflyte also accepts this key (flytectl has it as a flag only). */
   overwriteCache?: boolean;
   /** Where each key was written, for later error messages: "inputs.x" → {line, col}; list items as "inputs.x[0]". */
@@ -87,16 +95,23 @@ export async function parseExecutionSpec(text: string, file: string): Promise<Ex
     throw new ExecutionSpecError(problems);
   }
 
+  const envs = (data.envs as Record<string, string> | null) ?? {};
+  const envProblems = Object.keys(envs).flatMap((name) => {
+    const problem = executionEnvNameProblem(name);
+    return problem ? [{ file, ...(positions.get(`envs.${name}`) ?? { line: 1, col: 1 }), key: `envs.${name}`, message: problem }] : [];
+  });
+  if (envProblems.length) throw new ExecutionSpecError(envProblems);
+
   const task = data.task as string | undefined;
   const spec: ExecutionSpecFile = {
     file,
     kind: task !== undefined ? "task" : "launchPlan",
     name: task ?? (data.workflow as string),
     inputs: (data.inputs as Record<string, unknown> | null) ?? {},
-    envs: (data.envs as Record<string, string> | null) ?? {},
+    envs,
     positions,
   };
-  for (const key of ["version", "targetProject", "targetDomain", "kubeServiceAcct", "iamRoleARN"] as const) {
+  for (const key of ["version", "targetProject", "targetDomain", "kubeServiceAcct", "iamRoleARN", "clusterPool", "targetExecutionCluster"] as const) {
     const value = data[key];
     if (typeof value === "string" && value !== "") spec[key] = value;
   }

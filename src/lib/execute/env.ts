@@ -18,6 +18,21 @@ export const attemptEnvNames = {
 
 type TaskId = NonNullable<TaskAttempt["taskId"]>;
 
+/** The names a pod's env takes on every Kubernetes version, and that any process environment can hold. */
+const envNameRe = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/**
+ * Why `name` cannot be one of an execution's envs (spec.envs, `--envs`), or undefined when it can. The names tsflyte
+ * sets for every attempt are refused rather than overridden: the attempt would no longer know what it is.
+ */
+export function executionEnvNameProblem(name: string): string | undefined {
+  if (!envNameRe.test(name)) return `${JSON.stringify(name)} is not an environment variable name: use letters, digits, "_", "-" and ".", not starting with a digit`;
+  if (name.startsWith("FLYTE_INTERNAL_") || name === attemptEnvNames.attempt || name.startsWith("TSFLYTE_")) {
+    return `${name} is set by tsflyte for every task (FLYTE_INTERNAL_*, FLYTE_ATTEMPT_NUMBER and TSFLYTE_* are reserved); choose another name`;
+  }
+  return undefined;
+}
+
 /** What a pod running this attempt would find in its environment. */
 export function attemptEnvironment(attempt: TaskAttempt, taskId: TaskId | undefined = attempt.taskId): Record<string, string> {
   const n = attemptEnvNames;

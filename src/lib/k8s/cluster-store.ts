@@ -357,7 +357,10 @@ export class ClusterStore implements ControlPlaneStore {
         name: executionObjectName(e.name),
         namespace: doc.namespace,
         resourceVersion: doc.resourceVersion,
+        // The execution's own labels and annotations too, as Flyte puts them on its FlyteWorkflow object; ours win
+        // (the API refuses theirs under tsflyte.io/).
         labels: {
+          ...e.settings?.labels,
           [labels.managedBy]: "tsflyte",
           [labels.role]: "execution",
           [labels.execution]: e.name,
@@ -365,7 +368,7 @@ export class ClusterStore implements ControlPlaneStore {
           [labels.domain]: labelValue(e.domain),
           "tsflyte.io/phase": e.phase,
         },
-        annotations: { "tsflyte.io/launched": e.launchName },
+        annotations: { ...e.settings?.annotations, "tsflyte.io/launched": e.launchName },
       },
       data: {
         [executionKeys.execution]: JSON.stringify(e),

@@ -11,6 +11,8 @@ import { clusterError, isApiStatus, type Cluster } from "./cluster.js";
 import type { ClusterStore } from "./cluster-store.js";
 import { executionObjectName } from "./cluster-store.js";
 import { buildDriverJob, type DriverSettings } from "./driver-job.js";
+import { invalidArgument } from "../server/api/api-error.js";
+import { defaultIamRoleAnnotation } from "./task-pod.js";
 
 export class KubernetesControl implements ExecutionControl {
   constructor(
@@ -18,6 +20,40 @@ export class KubernetesControl implements ExecutionControl {
     private readonly store: ClusterStore,
     private readonly settings: DriverSettings,
   ) {}
+
+  /**
+   * What task pods cannot be made with: an IAM role and an annotation of the execution's own under the same key, or a
+   * service account that is not a valid name or that the namespace lacks (its pods would never be admitted). A user
+   * who may not read service accounts is not stopped: the API server then decides when the first pod is created.
+   */
+  async check(record: ExecutionRecord): Promise<void> {
+    const settings = record.settings;
+    const roleKey = this.settings.iamRoleAnnotation ?? defaultIamRoleAnnotation;
+    const annotated = settings?.annotations?.[roleKey];
+    if (settings?.iamRole && annotated !== undefined && annotated !== settings.iamRole) {
+      throw invalidArgument(
+        `the execution's annotations set ${roleKey} to ${JSON.stringify(annotated)}, and its IAM role ${JSON.stringify(settings.iamRole)} goes to that same annotation ` +
+          "on this target (kubernetes.iamRoleAnnotation); give the role once",
+      );
+    }
+    const account = settings?.serviceAccount;
+    if (!account) return;
+    if (account.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(account)) {
+      throw invalidArgument(`service account ${JSON.stringify(account)} (kubeServiceAcct) is not the name of a Kubernetes service account: lowercase letters, digits, "-" and ".", at most 253`);
+    }
+    const namespace = this.store.namespaceOf(record);
+    try {
+      await this.cluster.core.readNamespacedServiceAccount({ name: account, namespace });
+    } catch (e) {
+      if (isApiStatus(e, 404)) {
+        throw invalidArgument(
+          `service account ${account} (kubeServiceAcct) does not exist in namespace ${namespace}, so no task pod of the execution could start; ` +
+            `create it (kubectl create serviceaccount ${account} -n ${namespace}) or give one that exists`,
+        );
+      }
+      if (!isApiStatus(e, 403)) throw clusterError(this.cluster, `reading service account ${account} in namespace ${namespace}`, e);
+    }
+  }
 
   async start(key: ExecutionKey): Promise<void> {
     const record = await this.store.getExecution(key);

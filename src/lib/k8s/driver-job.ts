@@ -14,6 +14,8 @@ export interface DriverSettings {
   s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentialsSecret?: string };
   interruptible?: { tolerations?: Array<Record<string, unknown>>; nodeSelector?: Record<string, string> };
   imagePullBackOffGraceMs: number;
+  /** The pod annotation an execution's IAM role goes to (kubernetes.iamRoleAnnotation); absent: iam.amazonaws.com/role. */
+  iamRoleAnnotation?: string;
 }
 
 /** The one variable the driver's settings travel in, as JSON (visible with `kubectl describe job`: nothing secret). */
@@ -73,17 +75,21 @@ export interface DriverJobRequest {
 
 /**
  * The driver Job. The Job controller replaces a driver pod that dies or is evicted, and the new one resumes from the
- * recorded state; `backoffLimit` bounds how often a driver that keeps crashing is tried.
+ * recorded state; `backoffLimit` bounds how often a driver that keeps crashing is tried. It carries the execution's
+ * labels and annotations, but runs as the configured service account (it needs tsflyte's Role) and without the
+ * execution's IAM role, as FlytePropeller does: only task pods run as the execution says.
  */
 export function buildDriverJob(request: DriverJobRequest): V1Job {
   const { execution, namespace, image, settings } = request;
   const jobLabels = {
+    ...execution.settings?.labels,
     [labels.managedBy]: "tsflyte",
     [labels.role]: "driver",
     [labels.execution]: execution.name,
     [labels.project]: labelValue(execution.project),
     [labels.domain]: labelValue(execution.domain),
   };
+  const jobAnnotations = execution.settings?.annotations;
   const storage = storageMount(storagePath(settings));
   const env = [
     { name: driverSettingsVariable, value: JSON.stringify(settings) },
@@ -96,12 +102,13 @@ export function buildDriverJob(request: DriverJobRequest): V1Job {
       name: execution.name,
       namespace,
       labels: jobLabels,
+      ...(jobAnnotations ? { annotations: jobAnnotations } : {}),
       ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: request.owner.name, uid: request.owner.uid, controller: false, blockOwnerDeletion: false }],
     },
     spec: {
       backoffLimit: 4,
       template: {
-        metadata: { labels: jobLabels },
+        metadata: { labels: jobLabels, ...(jobAnnotations ? { annotations: jobAnnotations } : {}) },
         spec: {
           restartPolicy: "Never",
           serviceAccountName: settings.serviceAccount,

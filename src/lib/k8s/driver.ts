@@ -44,6 +44,7 @@ export async function driveExecution(request: DriveRequest): Promise<DriveOutcom
     execution: request.name,
     namespace,
     serviceAccount: settings.serviceAccount,
+    ...(settings.iamRoleAnnotation ? { iamRoleAnnotation: settings.iamRoleAnnotation } : {}),
     owner,
     interruptible: settings.interruptible as PodRunnerInterruptible,
     storageEnv: storageEnvironment(settings),

@@ -84,6 +84,7 @@ function driverSettingsOf(settings: KubernetesSettings, command: string): Driver
     ...(settings.s3 ? { s3: settings.s3 } : {}),
     ...(settings.interruptible ? { interruptible: settings.interruptible } : {}),
     imagePullBackOffGraceMs: settings.imagePullBackOffGraceMs,
+    ...(settings.iamRoleAnnotation ? { iamRoleAnnotation: settings.iamRoleAnnotation } : {}),
   };
 }
 

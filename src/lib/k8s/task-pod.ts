@@ -37,9 +37,15 @@ export const taskContainerName = "task";
 /** The Kubernetes default, stated: tsflyte-execute stops within 5 s of SIGTERM, which leaves time to write error.pb. */
 export const terminationGracePeriodSeconds = 30;
 
+/** FlyteAdmin's roleNameKey as Flyte's charts set it: kube2iam's and kiam's annotation for the role a pod assumes. */
+export const defaultIamRoleAnnotation = "iam.amazonaws.com/role";
+
 export interface TaskPodSettings {
   namespace: string;
+  /** The configured service account, for executions that name none of their own (kubeServiceAcct). */
   serviceAccount: string;
+  /** The annotation an execution's IAM role (iamRoleARN) is written to; default iam.amazonaws.com/role. */
+  iamRoleAnnotation?: string;
   /** The driver Job: every task pod is owned by it (not as controller), so deleting the Job with propagation removes them. */
   owner?: { apiVersion: string; kind: string; name: string; uid: string };
   interruptible?: { tolerations?: V1Toleration[]; nodeSelector?: Record<string, string> };
@@ -105,8 +111,11 @@ export function buildTaskPod(attempt: TaskAttempt, settings: TaskPodSettings): V
   const source = template.target.value;
   const name = taskPodName(attempt.execution.name, attempt.nodeId, attempt.attempt);
 
+  const launched = attempt.settings ?? {};
   const env = new Map<string, string>();
   for (const { key, value } of source.env) env.set(key, value);
+  // The execution's envs after the task's own, as Flyte's pod plugin orders them: the execution's win.
+  for (const [key, value] of Object.entries(launched.envs ?? {})) env.set(key, value);
   for (const [key, value] of Object.entries(attemptEnvironment(attempt, attempt.taskId ?? taskIdOf(template)))) env.set(key, value);
   for (const [key, value] of Object.entries(settings.storageEnv ?? {})) env.set(key, value);
 
@@ -133,7 +142,10 @@ export function buildTaskPod(attempt: TaskAttempt, settings: TaskPodSettings): V
     metadata: {
       name,
       namespace: settings.namespace,
+      // The execution's labels and annotations first, as Flyte passes the workflow's on to its pods; ours win (the
+      // API refuses theirs under tsflyte.io/).
       labels: {
+        ...launched.labels,
         [labels.managedBy]: "tsflyte",
         [labels.execution]: labelValue(attempt.execution.name),
         [labels.project]: labelValue(attempt.execution.project),
@@ -144,6 +156,8 @@ export function buildTaskPod(attempt: TaskAttempt, settings: TaskPodSettings): V
         [labels.role]: "task",
       },
       annotations: {
+        ...launched.annotations,
+        ...(launched.iamRole ? { [settings.iamRoleAnnotation ?? defaultIamRoleAnnotation]: launched.iamRole } : {}),
         [annotations.taskName]: task.name,
         [annotations.nodeId]: attempt.nodeId,
         [annotations.defaultContainer]: taskContainerName,
@@ -152,7 +166,7 @@ export function buildTaskPod(attempt: TaskAttempt, settings: TaskPodSettings): V
     },
     spec: {
       restartPolicy: "Never",
-      serviceAccountName: settings.serviceAccount,
+      serviceAccountName: launched.serviceAccount ?? settings.serviceAccount,
       terminationGracePeriodSeconds,
       containers: [container],
       ...(storage ? { volumes: storage.volumes } : {}),

@@ -11,7 +11,9 @@ import type { ResolvedConfig } from "../config/config.js";
 import type { ExecutionKey } from "../store/records.js";
 import { withAdmin } from "./connect.js";
 import { fetchEntity } from "./entities.js";
-import { createRemoteExecution, type LaunchTarget } from "./executions.js";
+import { UserError } from "../errors.js";
+import { executionEnvNameProblem } from "../execute/env.js";
+import { createRemoteExecution, type ExecutionOptions, type LaunchTarget } from "./executions.js";
 import { uploadLocalPath } from "./inputs.js";
 
 function acceptsNone(type: LiteralType | undefined): boolean {
@@ -65,6 +67,12 @@ export interface CreateFromFileRequest {
   version?: string;
   overwriteCache?: boolean;
   name?: string;
+  iamRoleARN?: string;
+  kubeServiceAcct?: string;
+  clusterPool?: string;
+  targetExecutionCluster?: string;
+  /** `--envs NAME=VALUE`, each beating the file's value of that name. */
+  envs?: string[];
 }
 
 export interface CreatedFromFile {
@@ -77,6 +85,34 @@ export interface CreatedFromFile {
   /** The inputs as they were sent (plain values), for the dry run to show. */
   inputs: Record<string, unknown>;
   overwriteCache: boolean;
+  /** What the execution is started with beyond its inputs (only what is set), under flytectl's names. */
+  options: ExecutionOptions;
+}
+
+/** `--envs NAME=VALUE` flags as a map; the value may hold "=" and be empty. */
+export function parseEnvsFlags(flags: readonly string[]): Record<string, string> {
+  const envs: Record<string, string> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf("=");
+    if (eq <= 0) throw new UserError(`--envs ${JSON.stringify(flag)} is not NAME=VALUE`, "write it as e.g. --envs LOG_LEVEL=debug (repeat --envs for more)");
+    const name = flag.slice(0, eq);
+    const problem = executionEnvNameProblem(name);
+    if (problem) throw new UserError(`--envs ${name}: ${problem}`);
+    envs[name] = flag.slice(eq + 1);
+  }
+  return envs;
+}
+
+/** The file's settings with the flags laid over them: a flag beats its key, `--envs` each name it gives. */
+function executionOptions(spec: { envs: Record<string, string> } & Omit<ExecutionOptions, "envs">, request: CreateFromFileRequest): ExecutionOptions {
+  const options: ExecutionOptions = {};
+  const envs = { ...spec.envs, ...parseEnvsFlags(request.envs ?? []) };
+  if (Object.keys(envs).length) options.envs = envs;
+  for (const key of ["kubeServiceAcct", "iamRoleARN", "clusterPool", "targetExecutionCluster"] as const) {
+    const value = request[key] || spec[key];
+    if (value) options[key] = value;
+  }
+  return options;
 }
 
 /** `create execution --execFile F`: reads and checks the spec, checks its inputs against the entity, starts it. */
@@ -88,6 +124,7 @@ export async function createExecutionFromFile(config: ResolvedConfig, request: C
   const domain = request.targetDomain || spec.targetDomain || config.domain;
   const version = request.version || spec.version || undefined;
   const overwriteCache = Boolean(request.overwriteCache || spec.overwriteCache);
+  const options = executionOptions(spec, request);
   return withAdmin(config, "create execution", async (client) => {
     const fetched = await fetchEntity(client, { kind: spec.kind, project, domain, name: spec.name, version });
     const entity = specEntityOf(spec.kind, fetched.entity);
@@ -97,7 +134,7 @@ export async function createExecutionFromFile(config: ResolvedConfig, request: C
       upload: request.dryRun ? async (local) => pathToFileURL(local).href : (local) => uploadLocalPath(client, target, local),
     });
     const launched: LaunchTarget = { kind: spec.kind, project, domain, name: spec.name, version: fetched.view.version };
-    const result: CreatedFromFile = { launched, project, domain, dryRun: Boolean(request.dryRun), inputs: literalMapToPlain(literals), overwriteCache };
+    const result: CreatedFromFile = { launched, project, domain, dryRun: Boolean(request.dryRun), inputs: literalMapToPlain(literals), overwriteCache, options };
     if (request.dryRun) return result;
     result.execution = await createRemoteExecution(client, {
       project,
@@ -106,8 +143,7 @@ export async function createExecutionFromFile(config: ResolvedConfig, request: C
       launch: launched,
       inputs: literals,
       overwriteCache,
-      envs: spec.envs,
-      serviceAccount: spec.kubeServiceAcct || undefined,
+      options,
     });
     return result;
   }, { writes: !request.dryRun });

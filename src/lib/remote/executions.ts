@@ -33,6 +33,15 @@ export interface LaunchTarget {
   version: string;
 }
 
+/** What an execution can be started with beyond its inputs, under flytectl's names (its execution spec file keys). */
+export interface ExecutionOptions {
+  envs?: Record<string, string>;
+  kubeServiceAcct?: string;
+  iamRoleARN?: string;
+  clusterPool?: string;
+  targetExecutionCluster?: string;
+}
+
 export interface CreateRemoteExecution {
   project: string;
   domain: string;
@@ -40,13 +49,32 @@ export interface CreateRemoteExecution {
   launch: LaunchTarget;
   inputs: LiteralMap;
   overwriteCache?: boolean;
-  envs?: Record<string, string>;
-  serviceAccount?: string;
+  options?: ExecutionOptions;
+}
+
+/**
+ * The ExecutionSpec fields the options give, as flytectl sends them: the identity both in security_context and in the
+ * deprecated auth_role (older FlyteAdmins read only that), the cluster pool and label each in their message.
+ */
+export function executionOptionsSpec(options: ExecutionOptions): Record<string, unknown> {
+  const envs = Object.entries(options.envs ?? {}).map(([key, value]) => ({ key, value }));
+  const serviceAccount = options.kubeServiceAcct ?? "";
+  const iamRole = options.iamRoleARN ?? "";
+  return {
+    ...(envs.length ? { envs: { values: envs } } : {}),
+    ...(serviceAccount || iamRole
+      ? {
+          authRole: { assumableIamRole: iamRole, kubernetesServiceAccount: serviceAccount },
+          securityContext: { runAs: { k8sServiceAccount: serviceAccount, iamRole } },
+        }
+      : {}),
+    ...(options.clusterPool ? { clusterAssignment: { clusterPoolName: options.clusterPool } } : {}),
+    ...(options.targetExecutionCluster ? { executionClusterLabel: { value: options.targetExecutionCluster } } : {}),
+  };
 }
 
 /** Starts an execution of a launch plan or a task; resolves to its key. */
 export async function createRemoteExecution(client: AdminClient, request: CreateRemoteExecution): Promise<ExecutionKey> {
-  const envs = Object.entries(request.envs ?? {}).map(([key, value]) => ({ key, value }));
   const body = {
     project: request.project,
     domain: request.domain,
@@ -61,8 +89,7 @@ export async function createRemoteExecution(client: AdminClient, request: Create
       },
       metadata: { mode: "MANUAL" },
       ...(request.overwriteCache ? { overwriteCache: true } : {}),
-      ...(envs.length ? { envs: { values: envs } } : {}),
-      ...(request.serviceAccount ? { securityContext: { runAs: { k8sServiceAccount: request.serviceAccount } } } : {}),
+      ...executionOptionsSpec(request.options ?? {}),
     },
     inputs: toJson(LiteralMapSchema, request.inputs),
   };

@@ -31,9 +31,12 @@ export function attemptOutputPrefix(baseUri: string, e: ExecutionPaths, nodeId: 
   return `${executionPrefix(baseUri, e)}/${nodeId}/data/${attempt}`;
 }
 
-/** The `--raw-output-data-prefix` of one attempt: offloaded files, directories and tables. */
-export function rawOutputPrefix(baseUri: string, e: ExecutionPaths, nodeId: string, attempt: number): string {
-  return `${baseUri}/raw/${e.project}-${e.domain}-${e.name}/${nodeId}/${attempt}`;
+/**
+ * The `--raw-output-data-prefix` of one attempt: offloaded files, directories and tables. Under the execution's own
+ * prefix (spec.raw_output_data_config) when it has one, else under `<base>/raw`.
+ */
+export function rawOutputPrefix(baseUri: string, e: ExecutionPaths, nodeId: string, attempt: number, rawBase?: string): string {
+  return `${rawBase ?? `${baseUri}/raw`}/${e.project}-${e.domain}-${e.name}/${nodeId}/${attempt}`;
 }
 
 /** Where a local run uploads the files, directories and tables given as its inputs. */

@@ -36,6 +36,35 @@ export interface ExecutionKey {
 
 export type LaunchKind = "task" | "workflow" | "launchPlan";
 
+/**
+ * What an execution was launched with beyond what it runs and its inputs: the admin ExecutionSpec fields a request
+ * (or its launch plan) gave. Each target acts on those it can, and refuses at create what it cannot honour.
+ */
+export interface ExecutionSettings {
+  /** Kubernetes labels; on Kubernetes they go on the execution's objects (its record ConfigMap, driver Job, task pods). */
+  labels?: Record<string, string>;
+  /** Kubernetes annotations, on the same objects as the labels. */
+  annotations?: Record<string, string>;
+  /** Environment variables every task attempt gets (spec.envs), in the order given. */
+  envs?: Record<string, string>;
+  /** The service account task pods run as (security_context.run_as.k8s_service_account, or auth_role's). */
+  serviceAccount?: string;
+  /** The IAM role task pods get, as the annotation the target's config names (security_context.run_as.iam_role, or auth_role's). */
+  iamRole?: string;
+  /** spec.auth_role as the request gave it (Flyte deprecates it; flytectl still sends it), to return it as given. */
+  authRole?: { assumableIamRole: string; kubernetesServiceAccount: string };
+  /** Where offloaded files, directories and tables go (raw_output_data_config.output_location_prefix), no trailing slash. */
+  rawOutputPrefix?: string;
+  /** cluster_assignment.cluster_pool_name: recorded and shown; tsflyte runs an execution in its one cluster. */
+  clusterPool?: string;
+  /** execution_cluster_label.value: recorded and shown, as clusterPool. */
+  executionClusterLabel?: string;
+  /** spec.interruptible: whether the tasks that do not say so themselves may run on preemptible capacity. */
+  interruptible?: boolean;
+  /** spec.disable_all: no notifications for this execution (tsflyte sends none in any case). */
+  disableAllNotifications?: boolean;
+}
+
 /** One execution of a task, workflow or launch plan. Times are milliseconds since the epoch. */
 export interface ExecutionRecord extends ExecutionKey {
   launchKind: LaunchKind;
@@ -61,6 +90,10 @@ export interface ExecutionRecord extends ExecutionKey {
   /** The project and domain of the launched entity, when they differ from the execution's own (server only). */
   launchProject?: string;
   launchDomain?: string;
+  /** Who started it (metadata.principal): what the request said, else the caller as the server knows it. */
+  principal?: string;
+  /** What it was launched with (labels, envs, service account, …); absent when nothing was given. */
+  settings?: ExecutionSettings;
   createdAt: number;
   startedAt?: number;
   updatedAt: number;

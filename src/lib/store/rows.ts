@@ -9,6 +9,7 @@ import type {
   ExecutionErrorRecord,
   ExecutionPhase,
   ExecutionRecord,
+  ExecutionSettings,
   LaunchKind,
   NodeExecutionRecord,
   NodePhase,
@@ -47,6 +48,8 @@ export function executionToRow(r: ExecutionRecord): ExecutionRow {
     abort_principal: r.abort?.principal ?? null,
     launch_project: r.launchProject ?? null,
     launch_domain: r.launchDomain ?? null,
+    principal: r.principal ?? null,
+    settings: r.settings ? JSON.stringify(r.settings) : null,
   };
 }
 
@@ -75,6 +78,8 @@ export function executionFromRow(row: ExecutionRow): ExecutionRecord {
   if (row.abort_cause !== null) r.abort = { cause: row.abort_cause, principal: row.abort_principal ?? "" };
   if (row.launch_project !== null) r.launchProject = row.launch_project;
   if (row.launch_domain !== null) r.launchDomain = row.launch_domain;
+  if (row.principal !== null) r.principal = row.principal;
+  if (row.settings !== null) r.settings = JSON.parse(row.settings) as ExecutionSettings;
   if (row.started_at !== null) r.startedAt = row.started_at;
   if (row.ended_at !== null) r.endedAt = row.ended_at;
   return r;

@@ -169,6 +169,15 @@ export const migrations: readonly Migration[] = [
       { postgres: bytewiseColumns("projects", ["id"]) },
     ],
   },
+  {
+    version: 3,
+    description: "who started an execution, and what it was launched with (labels, envs, service account, raw output prefix, …)",
+    statements: [
+      { sqlite: "ALTER TABLE executions ADD COLUMN principal TEXT", postgres: 'ALTER TABLE executions ADD COLUMN principal TEXT COLLATE "C"' },
+      // JSON text of ExecutionSettings: read whole with its execution, never filtered on.
+      "ALTER TABLE executions ADD COLUMN settings TEXT",
+    ],
+  },
 ];
 
 function entitiesTableDdl(bytesType: "BLOB" | "BYTEA"): string {
@@ -231,6 +240,9 @@ export interface ExecutionRow extends ErrorColumns {
   abort_principal: string | null;
   launch_project: string | null;
   launch_domain: string | null;
+  principal: string | null;
+  /** JSON text of ExecutionSettings. */
+  settings: string | null;
 }
 
 export interface NodeExecutionRow extends ErrorColumns {
@@ -326,8 +338,8 @@ export const executionsTable: TableShape<ExecutionRow> = {
     inputs_uri: true, outputs_uri: true, overwrite_cache: true, max_parallelism: true,
     owner_host: true, owner_pid: true, owner_started_at: true,
     created_at: true, started_at: true, updated_at: true, ended_at: true,
-    // Last, in the order migration 2 added them, so that the list matches the table.
-    abort_cause: true, abort_principal: true, launch_project: true, launch_domain: true,
+    // Last, in the order migrations 2 and 3 added them, so that the list matches the table.
+    abort_cause: true, abort_principal: true, launch_project: true, launch_domain: true, principal: true, settings: true,
   }),
   key: ["project", "domain", "name"],
 };

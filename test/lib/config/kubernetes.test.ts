@@ -171,14 +171,15 @@ test("TSFLYTE_K8S_NAMESPACE, TSFLYTE_K8S_STORAGE and TSFLYTE_K8S_CONTEXT beat th
   assert.equal(badNamespace.message, 'TSFLYTE_K8S_NAMESPACE: "Flyte-{domain}" has "F", which a namespace name cannot have');
 });
 
-test("the rest of the section: service account, s3 settings, the ImagePullBackOff grace", async (t) => {
+test("the rest of the section: service account, s3 settings, the ImagePullBackOff grace, the IAM role annotation", async (t) => {
   const s = sandbox(t);
   s.write(
     "home/.flyte/config.yaml",
-    "kubernetes:\n  serviceAccount: flyte-runner\n  s3:\n    endpoint: https://s3.example.com/\n    forcePathStyle: false\n    credentialsSecret: flyte-s3\n  imagePullBackOffGrace: 1m30s\n",
+    "kubernetes:\n  serviceAccount: flyte-runner\n  s3:\n    endpoint: https://s3.example.com/\n    forcePathStyle: false\n    credentialsSecret: flyte-s3\n  imagePullBackOffGrace: 1m30s\n  iamRoleAnnotation: eks.amazonaws.com/role-arn\n",
   );
   const k = (await s.resolve()).kubernetes;
   assert.equal(k.serviceAccount, "flyte-runner");
+  assert.equal(k.iamRoleAnnotation, "eks.amazonaws.com/role-arn");
   assert.deepEqual(k.s3, { endpoint: "https://s3.example.com", forcePathStyle: false, credentialsSecret: "flyte-s3" });
   assert.equal(k.imagePullBackOffGraceMs, 90_000);
   for (const [grace, ms] of [["90s", 90_000], ["3m", 180_000], ["500ms", 500], ["1.5h", 5_400_000], ["0s", 0]] as const) {
@@ -235,6 +236,8 @@ test("each refused value in the section says file:line:col and the key", async (
     ["kubernetes:\n  s3:\n    credentialsSecret: AWS_CREDS\n", '3:24: kubernetes.s3.credentialsSecret: "AWS_CREDS" is not the name of a Secret'],
     ["kubernetes:\n  imagePullBackOffGrace: 3 minutes\n", '2:26: kubernetes.imagePullBackOffGrace: "3 minutes" is not a duration'],
     ["kubernetes:\n  imagePullBackOffGrace: 180\n", "2:26: kubernetes.imagePullBackOffGrace: expected a string, found number 180"],
+    ["kubernetes:\n  iamRoleAnnotation: iam role\n", '2:22: kubernetes.iamRoleAnnotation: "iam role" is not an annotation key'],
+    ["kubernetes:\n  iamRoleAnnotation: [a]\n", '2:22: kubernetes.iamRoleAnnotation: expected a string, found array ["a"]'],
     ["kubernetes:\n  interruptible: [spot]\n", '2:18: kubernetes.interruptible: expected a mapping, found array ["spot"]'],
     ["kubernetes:\n  interruptible:\n    tolerations: {key: spot}\n", '3:18: kubernetes.interruptible.tolerations: expected a list of tolerations, found object {"key":"spot"}'],
     ["kubernetes:\n  interruptible:\n    tolerations: [spot]\n", '3:19: kubernetes.interruptible.tolerations[0]: expected a mapping, found string "spot"'],
@@ -270,7 +273,7 @@ test("an unknown key in the section is refused at the key, with the nearest know
   const s = sandbox(t);
   const typo = await s.refused("kubernetes:\n  namespce: '{project}'\n");
   assert.equal(typo.message, `${s.config}:2:3: kubernetes.namespce: unknown key; did you mean kubernetes.namespace?`);
-  assert.equal(typo.hint, "the keys of kubernetes are kubeconfig, context, namespace, serviceAccount, storage, s3, interruptible, imagePullBackOffGrace");
+  assert.equal(typo.hint, "the keys of kubernetes are kubeconfig, context, namespace, serviceAccount, storage, s3, interruptible, imagePullBackOffGrace, iamRoleAnnotation");
   const cases: [string, string][] = [
     ["kubernetes:\n  service_account: x\n", "2:3: kubernetes.service_account: unknown key; did you mean kubernetes.serviceAccount?"],
     ["kubernetes:\n  bucket: x\n", "2:3: kubernetes.bucket: unknown key"],

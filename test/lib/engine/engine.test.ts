@@ -2,17 +2,18 @@
 // the cache, recovery and what gets recorded. Tasks are declared here; the in-process runner runs them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { LiteralMapSchema } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
 import { ErrorDocumentSchema } from "../../../src/lib/idl/gen/flyteidl/core/errors_pb.js";
-import { task, workflow, t, NonRetryableError } from "../../../src/index.js";
+import { task, workflow, t, NonRetryableError, FlyteFile } from "../../../src/index.js";
 import { definitionOf, type Entity } from "../../../src/lib/sdk/entity.js";
 import { runExecution, type ExecutionRequest } from "../../../src/lib/engine/engine.js";
 import { InProcessRunner } from "../../../src/lib/engine/in-process.js";
+import type { TaskAttempt } from "../../../src/lib/engine/runner.js";
 import { openSqliteStore } from "../../../src/lib/store/sqlite.js";
 import { openBlobStore } from "../../../src/lib/storage/open.js";
 import type { BlobStore } from "../../../src/lib/storage/blob-store.js";
@@ -301,5 +302,42 @@ test("subworkflow nodes are parents; their children get ids <parent>-0-<node>", 
       nodes.map((n) => [n.nodeId, n.parentNodeId, n.isParent, n.phase]),
       [["n0", undefined, true, "SUCCEEDED"], ["n0-0-n0", "n0", false, "SUCCEEDED"], ["n0-0-n1", "n0", false, "SUCCEEDED"], ["n1", undefined, false, "SUCCEEDED"]],
     );
+  });
+});
+
+test("an execution's settings reach every attempt: its raw output prefix for offloaded data, its interruptible flag where a task sets none", async () => {
+  await withEnv(async (env) => {
+    const report = task({ name: "report", inputs: { text: t.string() }, outputs: t.file() }, async ({ text }) => {
+      const path = join(env.dir, "report.txt");
+      writeFileSync(path, text);
+      return FlyteFile.from(path);
+    });
+    const raw = `${env.blobs.baseUri}/team-raw`;
+    const result = await execute(env, report, { text: "hello" }, { key: { project: "p", domain: "d", name: "raw1" }, settings: { rawOutputPrefix: raw } });
+    assert.equal(result.record.phase, "SUCCEEDED");
+    assert.deepEqual(result.record.settings, { rawOutputPrefix: raw });
+    const file = result.outputs!.literals.o0.value;
+    assert.ok(file.case === "scalar" && file.value.value.case === "blob");
+    assert.ok(file.value.value.value.uri.startsWith(`${raw}/p-d-raw1/n0/0/`), file.value.value.value.uri);
+    assert.equal(readFileSync(fileURLToPath(file.value.value.value.uri), "utf8"), "hello");
+
+    const seen: [string, number, boolean][] = [];
+    const inProcess = new InProcessRunner({ containCrashes: true });
+    const runner = { name: "in-process", run: (a: TaskAttempt) => (seen.push([a.task.name, a.attempt, a.interruptible]), inProcess.run(a)) };
+    const flaky = task({ name: "unsaid", inputs: {}, outputs: t.int(), retries: 1 }, async (_, { attempt }) => {
+      if (attempt === 0) throw new Error("once");
+      return attempt;
+    });
+    const pinned = task({ name: "pinned", inputs: {}, outputs: t.int(), retries: 1, interruptible: false }, async () => 1);
+    for (const entity of [flaky, pinned]) {
+      const def = definitionOf(entity)!;
+      const run = await runExecution(
+        { key: { project: "p", domain: "d", name: `int-${def.explicitName}` }, entity, nameOf, launch: { kind: "task", name: nameOf(entity), version: "local" }, inputs: create(LiteralMapSchema), settings: { interruptible: true } },
+        { store: env.store, blobs: env.blobs, runner },
+      );
+      assert.equal(run.record.phase, "SUCCEEDED");
+    }
+    // The last attempt never runs on preemptible capacity; a task's own false beats the execution's true.
+    assert.deepEqual(seen, [["unsaid", 0, true], ["unsaid", 1, false], ["pinned", 0, false]]);
   });
 });

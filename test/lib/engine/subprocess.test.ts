@@ -68,7 +68,12 @@ function runner(box: Sandbox, options: { size?: number; mode?: "warm" | "cold"; 
 let executions = 0;
 
 /** An attempt as the engine builds one: inputs.pb queued (not yet on disk), Flyte's layout, the registered template. */
-function attempt(e: Env, taskName: string, values: Record<string, [AnyType, unknown]>, options: { signal?: AbortSignal; template?: TaskTemplate | null; nodeId?: string } = {}): TaskAttempt {
+function attempt(
+  e: Env,
+  taskName: string,
+  values: Record<string, [AnyType, unknown]>,
+  options: { signal?: AbortSignal; template?: TaskTemplate | null; nodeId?: string; settings?: TaskAttempt["settings"] } = {},
+): TaskAttempt {
   const key = { project: "p", domain: "d", name: `e${executions++}` };
   const nodeId = options.nodeId ?? "n0";
   const inputs = literalMap(values);
@@ -88,6 +93,7 @@ function attempt(e: Env, taskName: string, values: Record<string, [AnyType, unkn
     signal: options.signal ?? new AbortController().signal,
     interruptible: false,
     taskId: { project: "p", domain: "d", name: `tasks.${taskName}`, version: "v1" },
+    ...(options.settings ? { settings: options.settings } : {}),
   };
 }
 
@@ -133,6 +139,20 @@ for (const mode of ["warm", "cold"] as const) {
       assert.notEqual(seen.pid, process.pid);
       assert.match(outcome.logs, new RegExp(`log line of ${mode}`));
       assert.match(outcome.logs, new RegExp(`warning of ${mode}`));
+    });
+
+    test("the execution's envs are in the task's process.env, beat the template's, and leave with the attempt", async () => {
+      const e = env();
+      const run = runner(e.box, { mode });
+      const settings = { envs: { FIXTURE_FROM_TEMPLATE: "execution", FIXTURE_FROM_EXECUTION: "1" } };
+      const first = JSON.parse(output(await run.run(attempt(e, "whoami", { tag: [name, mode] }, { settings }))));
+      assert.equal(first.env.fromTemplate, "execution");
+      assert.equal(first.env.fromExecution, "1");
+      // The next attempt on the same worker belongs to an execution without envs.
+      const next = JSON.parse(output(await run.run(attempt(e, "whoami", { tag: [name, mode] }))));
+      assert.equal(next.env.fromTemplate, "yes");
+      assert.equal(next.env.fromExecution, undefined);
+      if (mode === "warm") assert.equal(next.pid, first.pid, "the same warm worker ran both");
     });
 
     test("a user error comes back from error.pb: USER, recoverable, with the .ts line", async () => {

@@ -78,6 +78,21 @@ describe("a valid spec", () => {
     assert.deepEqual(spec.positions.get("task"), { line: 14, col: 1 });
   });
 
+  test("flytectl's other keys: clusterPool and targetExecutionCluster, with envs in the order written", async () => {
+    // The keys flytectl's task_execution_spec_with_iamrole.yaml and its executionConfig carry (our own values).
+    const text = 'iamRoleARN: "arn:aws:iam::1:role/batch"\nkubeServiceAcct: ""\ntask: my.module.t1\nversion: v2\nclusterPool: gpu\ntargetExecutionCluster: eu-1\nenvs:\n  ZED: "1"\n  ALPHA: "a=b"\n';
+    const spec = await parseExecutionSpec(text, "spec.yaml");
+    assert.equal(spec.clusterPool, "gpu");
+    assert.equal(spec.targetExecutionCluster, "eu-1");
+    assert.equal(spec.iamRoleARN, "arn:aws:iam::1:role/batch");
+    assert.equal(spec.kubeServiceAcct, undefined);
+    assert.deepEqual(Object.entries(spec.envs), [["ZED", "1"], ["ALPHA", "a=b"]]);
+    assert.deepEqual(spec.positions.get("clusterPool"), { line: 5, col: 1 });
+    const empty = await parseExecutionSpec("task: t\nclusterPool: ''\ntargetExecutionCluster:\n", "spec.yaml");
+    assert.equal(empty.clusterPool, undefined);
+    assert.equal(empty.targetExecutionCluster, undefined);
+  });
+
   test("`workflow:` names a launch plan; empty and null values mean not set", async () => {
     const spec = await parseExecutionSpec("workflow: my.lp\ninputs:\nenvs:\nversion:\ntargetProject: ''\n", "lp.yaml");
     assert.equal(spec.kind, "launchPlan");
@@ -149,7 +164,7 @@ describe("problems, each at file:line:col", () => {
       'spec.yaml:2:1: kubeServiceAccount: unknown key "kubeServiceAccount"; did you mean "kubeServiceAcct"?',
     ]);
     assert.deepEqual(await problemLines("task: t\nfoo: 1\n"), [
-      'spec.yaml:2:1: foo: unknown key "foo"; the keys are: iamRoleARN, inputs, envs, kubeServiceAcct, targetDomain, targetProject, task, workflow, version, overwriteCache',
+      'spec.yaml:2:1: foo: unknown key "foo"; the keys are: iamRoleARN, inputs, envs, kubeServiceAcct, clusterPool, targetExecutionCluster, targetDomain, targetProject, task, workflow, version, overwriteCache',
     ]);
   });
 
@@ -162,6 +177,15 @@ describe("problems, each at file:line:col", () => {
       'spec.yaml:7:1: overwriteCache: expected true or false, found string "yes"',
       "spec.yaml:8:1: inputs: expected a mapping of input names to values, found array [1]",
       'spec.yaml:9:1: targetDomain: expected a string, found object {"a":1}',
+    ]);
+  });
+
+  test("envs names: every bad or reserved one at its key", async () => {
+    assert.deepEqual(await problemLines('task: t\nenvs:\n  OK: "1"\n  "A B": x\n  FLYTE_INTERNAL_EXECUTION_ID: mine\n  TSFLYTE_S3_ENDPOINT: http://x\n  9LIVES: "9"\n'), [
+      'spec.yaml:4:3: envs.A B: "A B" is not an environment variable name: use letters, digits, "_", "-" and ".", not starting with a digit',
+      "spec.yaml:5:3: envs.FLYTE_INTERNAL_EXECUTION_ID: FLYTE_INTERNAL_EXECUTION_ID is set by tsflyte for every task (FLYTE_INTERNAL_*, FLYTE_ATTEMPT_NUMBER and TSFLYTE_* are reserved); choose another name",
+      "spec.yaml:6:3: envs.TSFLYTE_S3_ENDPOINT: TSFLYTE_S3_ENDPOINT is set by tsflyte for every task (FLYTE_INTERNAL_*, FLYTE_ATTEMPT_NUMBER and TSFLYTE_* are reserved); choose another name",
+      'spec.yaml:7:3: envs.9LIVES: "9LIVES" is not an environment variable name: use letters, digits, "_", "-" and ".", not starting with a digit',
     ]);
   });
 

@@ -78,6 +78,34 @@ describe("ClusterStore on a real API server", { timeout: 120_000 }, () => {
     assert.equal(map.metadata?.labels?.["tsflyte.io/role"], "execution");
   });
 
+  test("what an execution was launched with round-trips exactly, and its labels and annotations are on its ConfigMap", async () => {
+    const launched = execution("e-settings", {
+      principal: "sdk",
+      settings: {
+        labels: { team: "spend" },
+        annotations: { "example.com/owner": "Zoë" },
+        envs: { ZETA: "1", ALPHA: "a=b" },
+        serviceAccount: "spend-runner",
+        iamRole: "arn:aws:iam::1:role/spend",
+        authRole: { assumableIamRole: "arn:aws:iam::1:role/spend", kubernetesServiceAccount: "" },
+        rawOutputPrefix: "s3://b/raw",
+        clusterPool: "gpu",
+        executionClusterLabel: "eu-1",
+        interruptible: true,
+        disableAllNotifications: true,
+      },
+    });
+    assert.equal(await store.createExecution(launched), true);
+    const other = new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}` });
+    assert.deepEqual(await other.getExecution({ project, domain, name: "e-settings" }), launched);
+    await store.write([{ table: "execution", row: { ...launched, phase: "RUNNING" } }]);
+    const map = await cluster.core.readNamespacedConfigMap({ name: "e-settings", namespace });
+    assert.equal(map.metadata?.labels?.team, "spend");
+    assert.equal(map.metadata?.labels?.["tsflyte.io/phase"], "RUNNING");
+    assert.equal(map.metadata?.annotations?.["example.com/owner"], "Zoë");
+    assert.equal(map.metadata?.annotations?.["tsflyte.io/launched"], "flows.doubled");
+  });
+
   test("two writers of one execution both land: a conflict is read again and reapplied", async () => {
     await store.createExecution(execution("e2"));
     const a = new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}` });

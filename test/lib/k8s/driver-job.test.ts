@@ -54,6 +54,22 @@ describe("buildDriverJob", () => {
     assert.equal(pod.volumes, undefined);
   });
 
+  test("carries the execution's labels and annotations on the Job and its pod, but runs as the configured account without its IAM role", () => {
+    const launched: ExecutionRecord = {
+      ...execution,
+      settings: { labels: { team: "spend" }, annotations: { "example.com/owner": "zoe" }, serviceAccount: "spend-runner", iamRole: "arn:aws:iam::1:role/spend" },
+    };
+    const job = buildDriverJob({ execution: launched, namespace: "ns", image: "i", settings: s3Settings, owner: { name: "x", uid: "u" } });
+    for (const meta of [job.metadata!, job.spec!.template.metadata!]) {
+      assert.equal(meta.labels!.team, "spend");
+      assert.equal(meta.labels!["tsflyte.io/role"], "driver");
+      assert.deepEqual(meta.annotations, { "example.com/owner": "zoe" });
+    }
+    assert.equal(job.spec!.template.spec!.serviceAccountName, "flyte-runner", "the driver needs tsflyte's Role, which the task's account may lack");
+    const bare = buildDriverJob({ execution, namespace: "ns", image: "i", settings: s3Settings, owner: { name: "x", uid: "u" } });
+    assert.equal(bare.metadata!.annotations, undefined);
+  });
+
   test("file:// storage mounts the node's folder at the same path", () => {
     const settings: DriverSettings = { ...s3Settings, storage: "file:///mnt/tsflyte%20data", s3: undefined };
     assert.equal(storagePath(settings), "/mnt/tsflyte data");

@@ -212,6 +212,38 @@ describe("buildTaskPod", () => {
     assert.equal(new Set(env.map((e) => e.name)).size, env.length);
   });
 
+  test("what the execution was launched with: its labels, annotations, IAM role, service account and envs on the pod", () => {
+    const template = compiledTemplate({ env: { MODE: "fast", REGION: "task" } });
+    const launched = {
+      labels: { team: "spend", "tsflyte.io/role": "not ours to set" },
+      annotations: { "example.com/owner": "zoe", "tsflyte.io/node-id": "not ours to set" },
+      envs: { REGION: "execution", EXTRA: "1" },
+      serviceAccount: "spend-runner",
+      iamRole: "arn:aws:iam::1:role/spend",
+    };
+    const pod = buildTaskPod(attemptOf(template, { settings: launched }), settings);
+    assert.equal(pod.metadata!.labels!.team, "spend");
+    assert.equal(pod.metadata!.labels!["tsflyte.io/role"], "task", "tsflyte's own labels win");
+    assert.equal(pod.metadata!.annotations!["example.com/owner"], "zoe");
+    assert.equal(pod.metadata!.annotations!["tsflyte.io/node-id"], "n2");
+    assert.equal(pod.metadata!.annotations!["iam.amazonaws.com/role"], "arn:aws:iam::1:role/spend");
+    assert.equal(pod.spec!.serviceAccountName, "spend-runner");
+    const env = pod.spec!.containers[0].env!;
+    const get = (name: string) => env.find((e) => e.name === name)?.value;
+    // The execution's envs after the task's own, as Flyte's pod plugin orders them.
+    assert.equal(get("REGION"), "execution");
+    assert.equal(get("MODE"), "fast");
+    assert.equal(get("EXTRA"), "1");
+    // The annotation key is the target's setting (FlyteAdmin's roleNameKey).
+    const eks = buildTaskPod(attemptOf(template, { settings: launched }), { ...settings, iamRoleAnnotation: "eks.amazonaws.com/role-arn" });
+    assert.equal(eks.metadata!.annotations!["eks.amazonaws.com/role-arn"], "arn:aws:iam::1:role/spend");
+    assert.equal(eks.metadata!.annotations!["iam.amazonaws.com/role"], undefined);
+    // Nothing given: the configured service account, no role annotation.
+    const plain = buildTaskPod(attemptOf(template), settings);
+    assert.equal(plain.spec!.serviceAccountName, "tsflyte-task");
+    assert.equal(plain.metadata!.annotations!["iam.amazonaws.com/role"], undefined);
+  });
+
   test("the FLYTE_INTERNAL_TASK_* env comes from the template's id when the attempt has no task id", () => {
     const env = buildTaskPod(attemptOf(compiledTemplate({}), { taskId: undefined }), settings).spec!.containers[0].env!;
     const get = (name: string) => env.find((e) => e.name === name)?.value;

@@ -832,10 +832,171 @@ export function describeApi(backend: string, openStore: (dir: string) => Promise
       assert.equal(rec.sourceExecution, "report-1");
       assert.equal(rec.phase, "QUEUED");
       assert.deepEqual(await blobs.read(rec.inputsUri), await blobs.read(source.inputsUri));
+      // Both carry what the source was launched with (daily_report's labels here), as FlyteAdmin starts them from its spec.
+      assert.deepEqual(record.settings, { labels: { team: "data" } });
+      assert.deepEqual(rec.settings, record.settings);
+      assert.equal(rec.principal, "tsflyte");
       const listed = await client.get("/api/v1/executions/flytesnacks/development?filters=eq(mode,RECOVERED)");
       assert.deepEqual(listed.json.executions.map((e: any) => e.id.name), ["report-3"]);
       const byNumber = await client.get("/api/v1/executions/flytesnacks/development?filters=eq(mode,5)");
       assert.deepEqual(byNumber.json.executions.map((e: any) => e.id.name), ["report-3"]);
+    });
+
+    test("every ExecutionSpec field a request may set is stored and returned by GET as FlyteAdmin returns it", async () => {
+      const rawPrefix = `${blobs.baseUri}/team-raw`;
+      const answer = await createExecution({
+        name: "settings-1",
+        spec: {
+          launchPlan: planId("chain.chain"),
+          metadata: { mode: "MANUAL", principal: "sdk", nesting: 0 },
+          labels: { values: { team: "spend", "example.com/tier": "gold" } },
+          annotations: { values: { "example.com/owner": "Zoë <zoe@example.com>", note: "" } },
+          envs: { values: [{ key: "ZETA", value: "last" }, { key: "ALPHA", value: "a=b" }] },
+          // As flytectl sends iamRoleARN and kubeServiceAcct: in both places.
+          securityContext: { runAs: { k8sServiceAccount: "spend-runner", iamRole: "arn:aws:iam::1:role/spend" } },
+          authRole: { assumableIamRole: "arn:aws:iam::1:role/spend", kubernetesServiceAccount: "spend-runner" },
+          rawOutputDataConfig: { outputLocationPrefix: `${rawPrefix}/` },
+          clusterAssignment: { clusterPoolName: "gpu" },
+          executionClusterLabel: { value: "us-east-1a" },
+          interruptible: false,
+          disableAll: true,
+          overwriteCache: true,
+          maxParallelism: 4,
+        },
+        inputs: { literals: { x: int(1) } },
+      });
+      expectStatus(answer, 200);
+      const record = (await store.getExecution({ project, domain, name: "settings-1" }))!;
+      assert.equal(record.principal, "sdk");
+      assert.deepEqual(record.settings, {
+        labels: { team: "spend", "example.com/tier": "gold" },
+        annotations: { "example.com/owner": "Zoë <zoe@example.com>", note: "" },
+        envs: { ZETA: "last", ALPHA: "a=b" },
+        serviceAccount: "spend-runner",
+        iamRole: "arn:aws:iam::1:role/spend",
+        authRole: { assumableIamRole: "arn:aws:iam::1:role/spend", kubernetesServiceAccount: "spend-runner" },
+        rawOutputPrefix: rawPrefix,
+        clusterPool: "gpu",
+        executionClusterLabel: "us-east-1a",
+        interruptible: false,
+        disableAllNotifications: true,
+      });
+      const e = (await client.get("/api/v1/executions/flytesnacks/development/settings-1")).json;
+      assert.equal(e.spec.metadata.principal, "sdk");
+      assert.equal(e.closure.state_change_details.principal, "sdk");
+      assert.deepEqual(e.spec.labels, { values: { team: "spend", "example.com/tier": "gold" } });
+      assert.deepEqual(e.spec.annotations, { values: { "example.com/owner": "Zoë <zoe@example.com>", note: "" } });
+      assert.deepEqual(e.spec.envs, { values: [{ key: "ZETA", value: "last" }, { key: "ALPHA", value: "a=b" }] });
+      assert.deepEqual(e.spec.security_context.run_as, { k8s_service_account: "spend-runner", iam_role: "arn:aws:iam::1:role/spend", oauth2_client: null, execution_identity: "" });
+      assert.deepEqual(e.spec.auth_role, { assumable_iam_role: "arn:aws:iam::1:role/spend", kubernetes_service_account: "spend-runner" });
+      assert.deepEqual(e.spec.raw_output_data_config, { output_location_prefix: rawPrefix });
+      assert.deepEqual(e.spec.cluster_assignment, { cluster_pool_name: "gpu" });
+      assert.deepEqual(e.spec.execution_cluster_label, { value: "us-east-1a" });
+      assert.equal(e.spec.interruptible, false);
+      assert.equal(e.spec.disable_all, true);
+      assert.equal(e.spec.overwrite_cache, true);
+      assert.equal(e.spec.max_parallelism, 4);
+
+      // No principal in the request: the caller as this server knows it (a bearer token's holder).
+      const plain = await createExecution({ name: "settings-2", spec: { launchPlan: planId("chain.chain") }, inputs: { literals: { x: int(2) } } });
+      expectStatus(plain, 200);
+      const shown = (await client.get("/api/v1/executions/flytesnacks/development/settings-2")).json;
+      assert.equal(shown.spec.metadata.principal, "tsflyte");
+      for (const field of ["labels", "annotations", "envs", "security_context", "auth_role", "raw_output_data_config", "cluster_assignment", "execution_cluster_label", "interruptible"]) {
+        assert.equal(shown.spec[field], null, `${field} is unset`);
+      }
+      // auth_role alone (older clients) sets the identity too; any name is kept, as flytectl's own test file's
+      // "kubeServiceAcct" is by FlyteAdmin (a target that makes pods checks it, see ExecutionControl.check).
+      const older = await createExecution({ name: "settings-3", spec: { launchPlan: planId("chain.chain"), authRole: { kubernetesServiceAccount: "kubeServiceAcct" } }, inputs: { literals: { x: int(3) } } });
+      expectStatus(older, 200);
+      assert.deepEqual((await store.getExecution({ project, domain, name: "settings-3" }))?.settings, {
+        serviceAccount: "kubeServiceAcct",
+        authRole: { assumableIamRole: "", kubernetesServiceAccount: "kubeServiceAcct" },
+      });
+    });
+
+    test("a launch plan's labels, envs, identity and raw output prefix apply unless the request gives its own, as FlyteAdmin merges them", async () => {
+      // daily_report declares labels { team: "data" }.
+      const day = { day: datetime("2026-01-02T00:00:00Z") };
+      expectStatus(await createExecution({ name: "merged-1", spec: { launchPlan: planId("daily_report") }, inputs: { literals: day } }), 200);
+      assert.deepEqual((await store.getExecution({ project, domain, name: "merged-1" }))?.settings, { labels: { team: "data" } });
+      expectStatus(await createExecution({ name: "merged-2", spec: { launchPlan: planId("daily_report"), labels: { values: { team: "ops" } } }, inputs: { literals: day } }), 200);
+      assert.deepEqual((await store.getExecution({ project, domain, name: "merged-2" }))?.settings, { labels: { team: "ops" } });
+
+      // A launch plan registered with the rest of them.
+      const registered = project2.launchPlans.find((l) => l.launchPlan.id!.name === "chain.chain")!.launchPlan;
+      const lpSpec = toJson(LaunchPlanSpecSchema, registered.spec!) as Record<string, unknown>;
+      Object.assign(lpSpec, {
+        envs: { values: [{ key: "FROM_PLAN", value: "1" }] },
+        securityContext: { runAs: { k8sServiceAccount: "plan-runner" } },
+        authRole: { assumableIamRole: "arn:aws:iam::1:role/plan" },
+        rawOutputDataConfig: { outputLocationPrefix: `${blobs.baseUri}/plan-raw` },
+        annotations: { values: { "example.com/from": "plan" } },
+        interruptible: true,
+      });
+      expectStatus(await client.post("/api/v1/launch_plans", { id: { ...(idJson(registered.id) as Record<string, unknown>), version: "settings" }, spec: lpSpec }), 200, "register");
+      expectStatus(await createExecution({ name: "merged-3", spec: { launchPlan: planId("chain.chain", "settings") }, inputs: { literals: { x: int(1) } } }), 200);
+      assert.deepEqual((await store.getExecution({ project, domain, name: "merged-3" }))?.settings, {
+        annotations: { "example.com/from": "plan" },
+        envs: { FROM_PLAN: "1" },
+        serviceAccount: "plan-runner",
+        iamRole: "arn:aws:iam::1:role/plan",
+        rawOutputPrefix: `${blobs.baseUri}/plan-raw`,
+        interruptible: true,
+      });
+      // The request's identity wins as a whole, as FlyteAdmin takes the security context from one level.
+      const own = { launchPlan: planId("chain.chain", "settings"), securityContext: { runAs: { k8sServiceAccount: "mine" } }, envs: { values: [{ key: "MINE", value: "2" }] }, interruptible: false };
+      expectStatus(await createExecution({ name: "merged-4", spec: own, inputs: { literals: { x: int(1) } } }), 200);
+      const mine = (await store.getExecution({ project, domain, name: "merged-4" }))!.settings!;
+      assert.deepEqual([mine.serviceAccount, mine.iamRole, mine.envs, mine.interruptible], ["mine", undefined, { MINE: "2" }, false]);
+    });
+
+    test("what tsflyte cannot honour is refused with the field and what tsflyte does, before anything is written", async () => {
+      const started = control.started.length;
+      const lp = planId("chain.chain");
+      const x = { literals: { x: int(1) } };
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ notifications: { notifications: [{ phases: ["FAILED"], email: { recipientsEmail: ["a@example.com"] } }] } }, /spec\.notifications: tsflyte sends no notifications/],
+        [{ tags: ["nightly"] }, /spec\.tags is deprecated in Flyte and tsflyte keeps no execution tags; give spec\.labels instead/],
+        [{ qualityOfService: { tier: "HIGH" } }, /spec\.quality_of_service: tsflyte has one queue/],
+        [{ qualityOfService: { spec: { queueingBudget: "60s" } } }, /cannot honour a tier or a queueing budget/],
+        [{ executionEnvAssignments: [{ nodeIds: ["n0"] }] }, /spec\.execution_env_assignments: tsflyte has no execution environments/],
+        [{ securityContext: { secrets: [{ group: "g", key: "k" }] } }, /spec\.security_context\.secrets: tsflyte attaches no secrets to an execution/],
+        [{ securityContext: { tokens: [{ name: "t" }] } }, /spec\.security_context\.tokens: tsflyte requests no OAuth2 tokens/],
+        [{ securityContext: { runAs: { oauth2Client: { clientId: "c" } } } }, /run_as\.oauth2_client: tsflyte does not run tasks as an OAuth2 client/],
+        [{ securityContext: { runAs: { executionIdentity: "me" } } }, /run_as\.execution_identity is set by the control plane/],
+        [{ securityContext: { runAs: { k8sServiceAccount: "a" } }, authRole: { kubernetesServiceAccount: "b" } }, /k8s_service_account \("a"\) and spec\.auth_role\.kubernetes_service_account \("b"\) differ/],
+        [{ metadata: { mode: "SCHEDULED" } }, /spec\.metadata\.mode SCHEDULED: this request starts a MANUAL execution/],
+        [{ metadata: { mode: "RELAUNCH" } }, /POST \/api\/v1\/executions\/relaunch and \/recover/],
+        [{ metadata: { nesting: 1 } }, /spec\.metadata\.nesting is set by the control plane/],
+        [{ metadata: { scheduledAt: "2026-01-01T00:00:00Z" } }, /spec\.metadata\.scheduled_at is set for executions a schedule starts/],
+        [{ metadata: { parentNodeExecution: { nodeId: "n0", executionId: { project, domain, name: "chain-1" } } } }, /parent_node_execution: tsflyte runs a launch plan node inside its parent's execution/],
+        [{ metadata: { referenceExecution: { project, domain, name: "chain-1" } } }, /reference_execution: to start from another execution, use POST/],
+        [{ metadata: { systemMetadata: { namespace: "x" } } }, /system_metadata is set by the control plane/],
+        [{ metadata: { artifactIds: [{ version: "1" }] } }, /artifact_ids: tsflyte has no artifact service/],
+        [{ metadata: { principal: "a\nb" } }, /spec\.metadata\.principal .* without control characters/],
+        [{ labels: { values: { "bad key": "x" } } }, /spec\.labels key "bad key" is not a Kubernetes label key/],
+        [{ labels: { values: { team: "not ok" } } }, /spec\.labels value "not ok" \(key team\) is not a Kubernetes label value/],
+        [{ labels: { values: { "tsflyte.io/execution": "x" } } }, /spec\.labels key "tsflyte\.io\/execution" is tsflyte's/],
+        [{ annotations: { values: { "kubectl.kubernetes.io/default-container": "x" } } }, /spec\.annotations key "kubectl\.kubernetes\.io\/default-container" is tsflyte's/],
+        [{ annotations: { values: { "-x": "y" } } }, /spec\.annotations key "-x" is not a Kubernetes annotation key/],
+        [{ annotations: { values: { big: "x".repeat(256 * 1024) } } }, /spec\.annotations hold 262147 bytes; Kubernetes allows 262144/],
+        [{ envs: { values: [{ key: "FLYTE_INTERNAL_EXECUTION_ID", value: "x" }] } }, /spec\.envs: FLYTE_INTERNAL_EXECUTION_ID is set by tsflyte for every task/],
+        [{ envs: { values: [{ key: "A B", value: "x" }] } }, /spec\.envs: "A B" is not an environment variable name/],
+        [{ envs: { values: [{ key: "A", value: "1" }, { key: "A", value: "2" }] } }, /spec\.envs sets A twice; keep one/],
+        [{ rawOutputDataConfig: { outputLocationPrefix: "s3://bucket/raw" } }, /output_location_prefix "s3:\/\/bucket\/raw": this server keeps its data in file:\/\/.* and writes offloaded data inside that folder only/],
+        [{ rawOutputDataConfig: { outputLocationPrefix: "file:///etc/raw" } }, /output_location_prefix "file:\/\/\/etc\/raw" is outside this server's blob store/],
+        [{ rawOutputDataConfig: { outputLocationPrefix: `${blobs.baseUri}/../escape` } }, /is outside this server's blob store/],
+        [{ clusterAssignment: { clusterPoolName: "gpu\u0000" } }, /cluster_pool_name .* without control characters/],
+      ];
+      for (const [spec, pattern] of cases) {
+        expectError(await createExecution({ spec: { launchPlan: lp, ...spec }, inputs: x }), 400, "InvalidArgument", pattern);
+      }
+      // Accepted as the no-ops they are: an empty notification list, disable_all false, tier UNDEFINED, mode MANUAL.
+      const noop = await createExecution({ name: "noop-1", spec: { launchPlan: lp, notifications: { notifications: [] }, qualityOfService: { tier: "UNDEFINED" }, metadata: { mode: "MANUAL" } }, inputs: x });
+      expectStatus(noop, 200);
+      assert.equal((await store.getExecution({ project, domain, name: "noop-1" }))?.settings, undefined);
+      assert.equal(control.started.length, started + 1, "only the accepted request reached the scheduler");
     });
 
     // ── Uploads ────────────────────────────────────────────────────────────────────────────────────────────

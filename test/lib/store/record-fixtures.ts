@@ -34,6 +34,21 @@ export const fullExecution: ExecutionRecord = execution({
   abort: { cause: "wrong inputs, résumé attached", principal: "alice@example.com" },
   launchProject: "shared",
   launchDomain: "production",
+  principal: "sdk",
+  settings: {
+    labels: { team: "spend", "example.com/tier": "gold" },
+    annotations: { "example.com/owner": "Zoë <zoe@example.com>", note: "" },
+    // In the order given, which a reader may rely on.
+    envs: { ZETA: "last letter", ALPHA: "a=b; c", EMPTY: "" },
+    serviceAccount: "spend-runner",
+    iamRole: "arn:aws:iam::123456789012:role/spend",
+    authRole: { assumableIamRole: "arn:aws:iam::123456789012:role/spend", kubernetesServiceAccount: "" },
+    rawOutputPrefix: "s3://spend-data/raw",
+    clusterPool: "gpu",
+    executionClusterLabel: "us-east-1a",
+    interruptible: false,
+    disableAllNotifications: true,
+  },
   startedAt: 1_700_000_000_100,
   endedAt: 1_700_000_000_900,
 });

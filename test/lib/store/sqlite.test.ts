@@ -79,8 +79,8 @@ describe("openSqliteStore", () => {
   });
 
   test("a database at schema 1 (as tsflyte 0.1 left it) is migrated, and its executions read as before", async () => {
-    // What schema 1 could hold: no abort metadata, no launch project or domain of their own.
-    const { abort: _abort, launchProject: _project, launchDomain: _domain, ...schemaOne } = fullExecution;
+    // What schema 1 could hold: no abort metadata, no launch project or domain of their own, no principal or settings.
+    const { abort: _abort, launchProject: _project, launchDomain: _domain, principal: _principal, settings: _settings, ...schemaOne } = fullExecution;
     const v1Execution: ExecutionRecord = { ...schemaOne, phase: "FAILED" };
     const file = path.join(tempDir(), "metadata.db");
     const old = new Database(file);
@@ -103,8 +103,9 @@ describe("openSqliteStore", () => {
 
     const store = open(file);
     assert.deepEqual(await store.getExecution(key), v1Execution);
-    assert.equal(await store.createExecution(execution({ name: "new", abort: { cause: "c", principal: "p" } })), true);
-    assert.deepEqual((await store.getExecution({ ...key, name: "new" }))?.abort, { cause: "c", principal: "p" });
+    const migrated = execution({ name: "new", abort: { cause: "c", principal: "p" }, principal: "sdk", settings: { envs: { A: "1" }, clusterPool: "gpu" } });
+    assert.equal(await store.createExecution(migrated), true);
+    assert.deepEqual(await store.getExecution({ ...key, name: "new" }), migrated);
     const db = new Database(file, { readonly: true });
     try {
       assert.deepEqual(db.prepare("SELECT version FROM schema_info ORDER BY version").all(), migrations.map((m) => ({ version: m.version })));

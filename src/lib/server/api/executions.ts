@@ -1,11 +1,13 @@
 // Executions over FlyteAdmin's REST paths: create (checked inputs written to inputs.pb, then one QUEUED row, then
 // the scheduler told), relaunch, recover, get, list with filters, terminate with a cause, data and counts.
-// Never starts an execution whose row is not durable, and never overwrites another execution's inputs.
+// Never starts an execution whose row is not durable, never overwrites another execution's inputs, and never keeps a
+// request field it does not honour (execution-settings.ts refuses those).
 import { create, toBinary } from "@bufbuild/protobuf";
 import {
   ExecutionCreateRequestSchema,
   ExecutionCreateResponseSchema,
   ExecutionListSchema,
+  ExecutionMetadata_ExecutionMode,
   ExecutionRecoverRequestSchema,
   ExecutionRelaunchRequestSchema,
   ExecutionSchema,
@@ -13,6 +15,7 @@ import {
   ExecutionTerminateResponseSchema,
   WorkflowExecutionGetDataResponseSchema,
 } from "../../idl/gen/flyteidl/admin/execution_pb.js";
+import type { LaunchPlanSpec } from "../../idl/gen/flyteidl/admin/launch_plan_pb.js";
 import { ResourceType } from "../../idl/gen/flyteidl/core/identifier_pb.js";
 import { LiteralMapSchema } from "../../idl/gen/flyteidl/core/literals_pb.js";
 import { executionToAdmin } from "../../engine/history.js";
@@ -33,6 +36,7 @@ import { launchedWorkflowId } from "./launched-entities.js";
 import { executionFilters, parseFilters, valuePasses, type ParsedFilter } from "./list-filters.js";
 import { pagingParams, readLimit, readSortBy, readToken, withPageToken } from "./list-params.js";
 import { requireProjectAndDomain } from "./projects.js";
+import { principalOf, settingsOfSpec } from "./execution-settings.js";
 import { describeEntity } from "./registry-reader.js";
 import { checkDomain, checkExecutionName, checkProjectId, generateExecutionName } from "./resource-names.js";
 import type { RequestContext, Route } from "./router.js";
@@ -65,11 +69,12 @@ function keyText(key: ExecutionKey): string {
 type CreatesInFlight = Set<string>;
 
 /**
- * Writes the inputs and the QUEUED row, then hands the execution to the scheduler. The name is checked before the
- * inputs are written, so a taken name never has its inputs replaced.
+ * Writes the inputs and the QUEUED row, then hands the execution to the scheduler. The target refuses first what it
+ * cannot honour, and the name is checked before the inputs are written, so a taken name never has its inputs replaced.
  */
 async function launch(ctx: ApiContext, inFlight: CreatesInFlight, record: ExecutionRecord, inputs: Uint8Array, generatedName: boolean): Promise<void> {
   const key: ExecutionKey = { project: record.project, domain: record.domain, name: record.name };
+  await ctx.deps.control.check?.(record);
   const taken = () => alreadyExists(`an execution named ${record.name} already exists in ${record.project}/${record.domain}; choose another name or leave it out`);
   const flight = keyText(key);
   if (inFlight.has(flight)) throw taken();
@@ -106,7 +111,7 @@ function nameFor(requested: string, field: string): string {
   return requested;
 }
 
-async function createExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req, res }: RequestContext): Promise<void> {
+async function createExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req, res, principal: caller }: RequestContext): Promise<void> {
   const request = await readMessage(req, ExecutionCreateRequestSchema, ctx.limits.requestBodyBytes);
   if (request.org) throw invalidArgument("org is not supported by tsflyte; leave it empty");
   await requireProjectAndDomain(ctx, request.project, request.domain);
@@ -119,27 +124,24 @@ async function createExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req
   }
   const launchId = checkIdentifier(spec.launchPlan, type, "spec.launch_plan");
   if (spec.maxParallelism < 0) throw invalidArgument(`spec.max_parallelism must be ≥ 0, got ${spec.maxParallelism}`);
-  if (spec.envs?.values.length) throw invalidArgument("spec.envs is not supported by tsflyte serve yet; set environment variables on the task");
-  if (spec.rawOutputDataConfig?.outputLocationPrefix) throw invalidArgument("spec.raw_output_data_config is not supported by tsflyte serve yet");
+  const principal = principalOf(spec.metadata, "spec.metadata", ExecutionMetadata_ExecutionMode.MANUAL, caller);
   const given = request.inputs?.literals ?? {};
   const deprecated = spec.inputs?.literals ?? {};
   if (Object.keys(given).length && Object.keys(deprecated).length) throw invalidArgument("give the inputs in inputs, not in both inputs and spec.inputs");
 
   let expected: ExpectedInputs;
-  let planParallelism = 0;
-  let planOverwriteCache = false;
+  let plan: LaunchPlanSpec | undefined;
   if (type === ResourceType.LAUNCH_PLAN) {
-    const plan = await ctx.registry.launchPlanSpec(launchId);
+    plan = await ctx.registry.launchPlanSpec(launchId);
     if (!plan) throw notFound(`launch plan ${describeEntity(launchId)} does not exist`);
     expected = launchPlanInputs(plan, `launch plan ${launchId.name}@${launchId.version}`);
-    planParallelism = plan.maxParallelism;
-    planOverwriteCache = plan.overwriteCache;
   } else {
     const task = await ctx.registry.taskSpec(launchId);
     if (!task) throw notFound(`task ${describeEntity(launchId)} does not exist`);
     expected = taskInputs(task.template?.interface, `task ${launchId.name}@${launchId.version}`);
   }
   const inputs = completeInputs(expected, Object.keys(given).length ? given : deprecated);
+  const settings = settingsOfSpec(spec, plan, `${launchId.name}@${launchId.version}`, ctx.deps.blobs);
 
   const key = { project: request.project, domain: request.domain, name };
   const record = newRecord(ctx, key, {
@@ -149,8 +151,10 @@ async function createExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req
     ...(launchId.project !== key.project ? { launchProject: launchId.project } : {}),
     ...(launchId.domain !== key.domain ? { launchDomain: launchId.domain } : {}),
     mode: "MANUAL",
-    overwriteCache: spec.overwriteCache || planOverwriteCache,
-    maxParallelism: spec.maxParallelism || planParallelism || defaultMaxParallelism,
+    overwriteCache: spec.overwriteCache || Boolean(plan?.overwriteCache),
+    maxParallelism: spec.maxParallelism || plan?.maxParallelism || defaultMaxParallelism,
+    principal,
+    ...(settings ? { settings } : {}),
   });
   await launch(ctx, inFlight, record, toBinary(LiteralMapSchema, inputs), !request.name);
   sendMessage(req, res, ExecutionCreateResponseSchema, create(ExecutionCreateResponseSchema, { id: key }));
@@ -170,8 +174,10 @@ async function sourceOf(ctx: ApiContext, id: { project: string; domain: string; 
   return { source, inputs };
 }
 
+/** What a relaunch or recover takes over from its source, as FlyteAdmin starts them from the source's spec. */
 function copiedLaunch(source: ExecutionRecord): Pick<ExecutionRecord, "launchKind" | "launchName" | "launchVersion"> & Partial<ExecutionRecord> {
   return {
+    ...(source.settings ? { settings: source.settings } : {}),
     launchKind: source.launchKind,
     launchName: source.launchName,
     launchVersion: source.launchVersion,
@@ -181,7 +187,7 @@ function copiedLaunch(source: ExecutionRecord): Pick<ExecutionRecord, "launchKin
   };
 }
 
-async function relaunchExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req, res }: RequestContext): Promise<void> {
+async function relaunchExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req, res, principal }: RequestContext): Promise<void> {
   const request = await readMessage(req, ExecutionRelaunchRequestSchema, ctx.limits.requestBodyBytes);
   const { source, inputs } = await sourceOf(ctx, request.id);
   const key = { project: source.project, domain: source.domain, name: nameFor(request.name, "name") };
@@ -191,13 +197,15 @@ async function relaunchExecution(ctx: ApiContext, inFlight: CreatesInFlight, { r
     sourceExecution: source.name,
     overwriteCache: request.overwriteCache,
     maxParallelism: source.maxParallelism,
+    principal,
   });
   await launch(ctx, inFlight, record, inputs, !request.name);
   sendMessage(req, res, ExecutionCreateResponseSchema, create(ExecutionCreateResponseSchema, { id: key }));
 }
 
-async function recoverExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req, res }: RequestContext): Promise<void> {
+async function recoverExecution(ctx: ApiContext, inFlight: CreatesInFlight, { req, res, principal: caller }: RequestContext): Promise<void> {
   const request = await readMessage(req, ExecutionRecoverRequestSchema, ctx.limits.requestBodyBytes);
+  const principal = principalOf(request.metadata, "metadata", ExecutionMetadata_ExecutionMode.RECOVERED, caller);
   const { source, inputs } = await sourceOf(ctx, request.id);
   if (!terminalExecutionPhases.has(source.phase)) {
     throw failedPrecondition(`execution ${source.name} is ${source.phase}; only an execution that has ended can be recovered (terminate it first)`);
@@ -209,6 +217,7 @@ async function recoverExecution(ctx: ApiContext, inFlight: CreatesInFlight, { re
     sourceExecution: source.name,
     overwriteCache: source.overwriteCache,
     maxParallelism: source.maxParallelism,
+    principal,
   });
   await launch(ctx, inFlight, record, inputs, !request.name);
   sendMessage(req, res, ExecutionCreateResponseSchema, create(ExecutionCreateResponseSchema, { id: key }));
