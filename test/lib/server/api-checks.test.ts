@@ -16,7 +16,7 @@ import { canonicalSpec, jsonDifferences } from "../../../src/lib/server/api/spec
 import { executionFilters, nodeFilters, parseFilters } from "../../../src/lib/server/api/list-filters.js";
 import { checkExecutionName, checkRelativePath, generateExecutionName } from "../../../src/lib/server/api/resource-names.js";
 import { QueryParams, decodePathSegments } from "../../../src/lib/server/api/router.js";
-import { taskTemplateProblems } from "../../../src/lib/server/api/entity-checks.js";
+import { taskTemplateProblems } from "../../../src/lib/compiler/registration-rules.js";
 
 const Point = z.object({ x: z.number(), y: z.number() });
 const types = {
