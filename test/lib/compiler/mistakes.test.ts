@@ -225,6 +225,12 @@ const registrationMistakes: Mistake[] = [
     says: ["memory requests are greater than its limits; raise the limit or lower the request"],
   },
   {
+    file: "datetime-out-of-range.js",
+    entity: "far_away",
+    at: ["export const farAway = launchPlan(", "launchPlan"],
+    says: ["defaultInputs.at: expected datetime, got Date +010000-01-01T00:00:00.000Z (outside the years 1 to 9999 that Flyte takes)"],
+  },
+  {
     file: "name-too-long.js",
     entity: `shout_${"a".repeat(250)}`,
     at: ["export const shout = task(", "task"],
