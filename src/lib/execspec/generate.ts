@@ -17,8 +17,8 @@ export interface GenerateOptions {
  * one, else a placeholder of its type that reads back as a valid value: 0, 0.0, "", false, now, 1s, {},
  * /tmp/somepath, /tmp/somedir (a directory or a legacy schema), /tmp/somepath.parquet, {message: ""} for an error,
  * an enum's first value, null for an optional, a union's first variant, [placeholder] for a list,
- * {itemKey: placeholder} for a map. Throws a UserError for an input
- * without a default whose type tsflyte cannot convert.
+ * {itemKey: placeholder} for a map. Throws a UserError for an input without a default whose type tsflyte cannot
+ * convert.
  */
 export function generateExecutionSpec(entity: SpecEntity, options: GenerateOptions = {}): string {
   const now = options.now ?? (() => new Date());
