@@ -174,6 +174,21 @@ describe("register files into the control plane", () => {
     assert.match(error.message, /launch plan nightly_compat version s1: .*\n {2}- a scheduled launch plan cannot leave a required input unbound: give "a" a default or a fixed value/);
   });
 
+  test("an entity written twice the same way, its Struct keys in another order, is registered once", async () => {
+    const custom = (order: string[]) => Object.fromEntries(order.map((k) => [k, k === "compressed" ? true : "select 1"]));
+    const sql = (order: string[]) =>
+      toBinary(TaskSpecSchema, create(TaskSpecSchema, {
+        template: { id: { resourceType: ResourceType.TASK, name: "cookbook.sqlite3.sample" }, type: "sqlite", metadata: { runtime: { version: "1" } }, interface: {}, custom: custom(order), target: { case: "container", value: { image: "sqlite:1" } } },
+      }));
+    const first = sql(["compressed", "query_template"]);
+    const second = sql(["query_template", "compressed"]);
+    assert.notDeepEqual(first, second, "the two files differ in their bytes");
+    const path = packageOf("twice-same.tgz", [{ name: "49_cookbook.sqlite3.sample_1.pb", bytes: first }, { name: "53_cookbook.sqlite3.sample_1.pb", bytes: second }]);
+    const result = await register({ paths: [path], version: "q1" });
+    assert.deepEqual(lines(result.entities), ["task cookbook.sqlite3.sample@q1 registered"]);
+    assert.equal(result.files.length, 2);
+  });
+
   test("a dry run reads and retargets everything and contacts nothing", async () => {
     const path = packageOf("dry.tgz", [...pyflyteEntityFiles(flytekit1), pyflyteCodeBundle()]);
     const result = await registerFiles(undefined, { paths: [path], version: "d1", project: "empty", domain: "development", dryRun: true });
