@@ -2,6 +2,7 @@
 // out; JSON and YAML print FlyteAdmin's messages for entities, so scripts read the same fields as from the API.
 import type { EntityView, ProjectView } from "../lib/remote/entities.js";
 import type { RegisterResult, RegisteredEntity } from "../lib/remote/register.js";
+import type { RegisterFilesResult } from "../lib/remote/register-files.js";
 import { formatStarted } from "./executions.js";
 import { renderTable, type Column } from "./table.js";
 
@@ -47,10 +48,13 @@ export async function renderProjects(result: ProjectView[] | ProjectView, format
 
 const kindWord: Record<RegisteredEntity["kind"], string> = { task: "task", workflow: "workflow", launchPlan: "launch plan" };
 
-/** One line per entity as it is registered. */
+const statusWords: Record<RegisteredEntity["status"], string> = { registered: "registered", existed: "already registered", "dry-run": "would register", failed: "not registered" };
+const marks: Record<RegisteredEntity["status"], string> = { registered: "✔", existed: "✔", "dry-run": " ", failed: "✖" };
+
+/** One line per entity as it is registered; a refused one with the control plane's reason indented below. */
 export function registeredLine(entity: RegisteredEntity): string {
-  const status = entity.status === "existed" ? "already registered" : entity.status === "dry-run" ? "would register" : "registered";
-  return `[${entity.status === "dry-run" ? " " : "✔"}] ${kindWord[entity.kind].padEnd(11)} ${entity.name}  ${status}${entity.activated ? ", activated" : ""}`;
+  const line = `[${marks[entity.status]}] ${kindWord[entity.kind].padEnd(11)} ${entity.name}  ${statusWords[entity.status]}${entity.activated ? ", activated" : ""}`;
+  return entity.error ? `${line}\n${entity.error.replace(/^/gm, "      ")}` : line;
 }
 
 /** The closing lines of `register`: version, bundle, total. */
@@ -60,5 +64,18 @@ export function registerSummary(result: RegisterResult): string {
   if (result.codeBundle) lines.push(`Code bundle: ${result.codeBundle}`);
   const dry = result.entities.some((e) => e.status === "dry-run");
   lines.push(dry ? `Dry run: ${n} ${n === 1 ? "entity" : "entities"} would be registered in ${result.project}/${result.domain}` : `Successfully registered ${n} ${n === 1 ? "entity" : "entities"} in ${result.project}/${result.domain}`);
+  return lines.join("\n");
+}
+
+/** The closing lines of `register files`: version, bundle, total. */
+export function registerFilesSummary(result: RegisterFilesResult): string {
+  const n = result.entities.length;
+  const lines: string[] = [];
+  if (result.version !== undefined) lines.push(`Version: ${result.version}`);
+  if (result.codeBundle) lines.push(`Code bundle: ${result.codeBundle}`);
+  const entities = `${n} ${n === 1 ? "entity" : "entities"}`;
+  const from = `${result.files.length} file${result.files.length === 1 ? "" : "s"}`;
+  const dry = result.entities.some((e) => e.status === "dry-run");
+  lines.push(dry ? `Dry run: ${entities} from ${from} would be registered in ${result.project}/${result.domain}` : `Successfully registered ${entities} from ${from} in ${result.project}/${result.domain}`);
   return lines.join("\n");
 }

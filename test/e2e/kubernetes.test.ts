@@ -198,6 +198,24 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     );
   });
 
+  test("register files: a package compiled offline registers into the cluster under its own version and runs on pods", async () => {
+    const dir = scratch.tempDir("tsflyte-k8s-package-");
+    const pkg = join(dir, "flyte-package.tgz");
+    await ok(["compile", flows, "--image", image, "-o", pkg]);
+    const registered = await ok(["register", "files", pkg, "--version", "pkg1"]);
+    assert.match(registered.stdout, new RegExp(`^Code bundle: s3://${s3.bucket}/tsflyte/\\S+/fast[0-9a-f]{32}\\.tar$`, "m"));
+    assert.match(registered.stdout, /^Successfully registered \d+ entities from \d+ files in flytesnacks\/development$/m);
+    const spec = join(dir, "doubled.yaml");
+    await ok(["get", "launchplan", "test.fixtures.k8s.flows.doubled", "--version", "pkg1", "--execFile", spec]);
+    writeFileSync(spec, readFileSync(spec, "utf8").replace(/^( {2}x:) 0$/m, "$1 5"));
+    const name = startedName(await ok(["create", "execution", "--execFile", spec]));
+    const execution = await finished(name);
+    assert.equal(execution.closure.phase, "SUCCEEDED");
+    const pod = await core.readNamespacedPod({ name: `${name}-n0-0`, namespace });
+    const args = pod.spec!.containers[0].args!;
+    assert.match(args[args.indexOf("--code-bundle") + 1], new RegExp(`^s3://${s3.bucket}/tsflyte/.*/fast[0-9a-f]{32}\\.tar$`));
+  });
+
   test("get execution --details -o yaml reads the history back from the cluster, with values and log links", async () => {
     const name = startedName(await ok(["run", "--remote", "--wait", "--image", image, flows, "doubled", "--x", "4", "--label", "four"]));
     const yaml = await cli.yaml<DetailsJson>(["get", "execution", name, "--details", "-o", "yaml"]);

@@ -163,7 +163,7 @@ const block = 512;
  * A POSIX ustar archive with every machine-specific field fixed (mode 0644, owner 0, mtime 0, no names), so
  * identical files give identical bytes everywhere. Regular files only: extractors create parent folders.
  */
-function writeTar(files: BundleFile[]): Buffer {
+export function writeTar(files: BundleFile[]): Buffer {
   const parts: Buffer[] = [];
   for (const file of files) {
     parts.push(tarHeader(file.path, file.contents.length));

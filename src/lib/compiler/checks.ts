@@ -21,6 +21,13 @@ function idText(id: Identifier | undefined): string {
   return id ? `${id.name}@${id.version}` : "(no id)";
 }
 
+// Node kinds the IR has and tsflyte's engine does not run yet; the server refuses them at registration.
+const unrunNodeKinds: Record<string, string> = {
+  branchNode: "a branch node (a condition)",
+  gateNode: "a gate node (approve, signal or sleep)",
+  arrayNode: "an array node (a map over a list)",
+};
+
 /** Every problem with a workflow template, each one sentence naming the node and the input. */
 export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: InterfaceLookup): string[] {
   const problems: string[] = [];
@@ -39,7 +46,11 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
     ids.add(node.id);
   }
 
+  if (template.failureNode) {
+    problems.push(`the workflow has a failure node (${template.failureNode.id || "no id"}), which tsflyte does not run yet`);
+  }
   const callees = new Map<string, CalleeInterface>();
+  const opaque = new Set<string>();
   for (const node of template.nodes) {
     const target = node.target;
     let callee: CalleeInterface | undefined;
@@ -54,7 +65,10 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
       refText = `launch plan ${idText(target.value.reference.value)}`;
       callee = lookup("launchPlan", target.value.reference.value);
     } else {
-      problems.push(`node ${node.id} has no task, workflow or launch plan to run`);
+      const kind = target.case ? unrunNodeKinds[target.case] : undefined;
+      problems.push(kind ? `node ${node.id} is ${kind}, which tsflyte does not run yet` : `node ${node.id} has no task, workflow or launch plan to run`);
+      // Its outputs are unknown, not missing: what reads them is not reported again.
+      opaque.add(node.id);
       continue;
     }
     if (!callee) {
@@ -78,7 +92,7 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
         problems.push(`node ${node.id} binds "${binding.var}", which is not one of its inputs`);
         continue;
       }
-      if (binding.binding) checkBindingData(binding.binding, input.type, `node ${node.id} input "${binding.var}"`, outputsOf, upstream, problems);
+      if (binding.binding) checkBindingData(binding.binding, input.type, `node ${node.id} input "${binding.var}"`, { outputsOf, opaque, upstream }, problems);
       else problems.push(`node ${node.id} input "${binding.var}" has an empty binding`);
     }
     for (const [name, input] of Object.entries(callee.inputs)) {
@@ -91,7 +105,7 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
     boundOutputs.add(binding.var);
     const declared = wfOutputs[binding.var];
     if (!declared) problems.push(`workflow output "${binding.var}" is bound but not declared`);
-    else if (binding.binding) checkBindingData(binding.binding, declared.type, `workflow output "${binding.var}"`, outputsOf, undefined, problems);
+    else if (binding.binding) checkBindingData(binding.binding, declared.type, `workflow output "${binding.var}"`, { outputsOf, opaque }, problems);
   }
   for (const name of Object.keys(wfOutputs)) if (!boundOutputs.has(name)) problems.push(`workflow output "${name}" is not bound`);
 
@@ -99,17 +113,20 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
   return problems;
 }
 
-function checkBindingData(
-  data: BindingData,
-  expected: LiteralType | undefined,
-  at: string,
-  outputsOf: Map<string, Record<string, LiteralType | undefined>>,
-  upstream: Set<string> | undefined,
-  problems: string[],
-): void {
+interface BindingScope {
+  outputsOf: Map<string, Record<string, LiteralType | undefined>>;
+  /** Nodes of kinds these checks cannot see into, reported once already. */
+  opaque: Set<string>;
+  /** For a node's inputs: the nodes it lists upstream. */
+  upstream?: Set<string>;
+}
+
+function checkBindingData(data: BindingData, expected: LiteralType | undefined, at: string, scope: BindingScope, problems: string[]): void {
+  const { outputsOf, upstream } = scope;
   const v = data.value;
   if (v.case === "promise") {
     const nodeId = v.value.nodeId || startNode;
+    if (scope.opaque.has(nodeId)) return;
     const outputs = outputsOf.get(nodeId);
     if (!outputs) {
       problems.push(`${at} reads node ${nodeId}, which does not exist`);
@@ -126,10 +143,10 @@ function checkBindingData(
     }
   } else if (v.case === "collection") {
     const element = expected?.type.case === "collectionType" ? expected.type.value : undefined;
-    v.value.bindings.forEach((b, i) => checkBindingData(b, element, `${at}[${i}]`, outputsOf, upstream, problems));
+    v.value.bindings.forEach((b, i) => checkBindingData(b, element, `${at}[${i}]`, scope, problems));
   } else if (v.case === "map") {
     const valueType = expected?.type.case === "mapValueType" ? expected.type.value : undefined;
-    for (const [k, b] of Object.entries(v.value.bindings)) checkBindingData(b, valueType, `${at}.${k}`, outputsOf, upstream, problems);
+    for (const [k, b] of Object.entries(v.value.bindings)) checkBindingData(b, valueType, `${at}.${k}`, scope, problems);
   }
 }
 

@@ -17,6 +17,7 @@ import { checkWorkflowTemplate, type CalleeInterface, type InterfaceLookup } fro
 import { discoverEntities, type DiscoveredEntity, type Discovery } from "./names.js";
 import { loadModules } from "./load.js";
 import { addReferencedModules } from "./references.js";
+import { entityNameProblem, projectIdProblem, versionProblem } from "./registration-rules.js";
 import { buildCodeBundle, contentVersion, type CodeBundle } from "./bundle.js";
 
 /** The image tasks run in when neither `--image` nor the task's `image:` says otherwise. */
@@ -44,15 +45,20 @@ export interface CompiledEntities {
   problems: CompileProblem[];
 }
 
-// Url-safe base64 content hashes may start with "-"; FlyteAdmin takes any of these characters.
-const versionRe = /^[A-Za-z0-9_.-]{1,128}$/;
-
 /** Compiles what discovery found. Every entity that can be compiled is; problems come back alongside. */
 export function compileDiscovered(discovery: Discovery, settings: EmitSettings, projectRoot: string): CompiledEntities {
   const problems: CompileProblem[] = [...discovery.problems];
-  if (!versionRe.test(settings.version)) {
-    problems.push({ entity: "version", message: `"${settings.version}" is not a valid version: use 1 to 128 letters, digits, "_", "-" and "."` });
-    return { tasks: [], workflows: [], launchPlans: [], problems };
+  // What FlyteAdmin checks on every identifier, so that registering never fails on a name this compile accepted.
+  const target: [string, string | undefined][] = [
+    ["project", projectIdProblem(settings.project, "the project")],
+    ["domain", settings.domain ? undefined : "the domain is required"],
+    ["version", versionProblem(settings.version, "the version")],
+  ];
+  for (const [entity, message] of target) if (message) problems.push({ entity, message });
+  if (problems.length > discovery.problems.length) return { tasks: [], workflows: [], launchPlans: [], problems };
+  for (const found of discovery.entities) {
+    const message = entityNameProblem(found.name);
+    if (message) problems.push({ entity: found.name, location: found.location, message });
   }
   const lookup = (entity: Entity): DiscoveredEntity | undefined => {
     const def = definitionOf(entity);

@@ -4,13 +4,13 @@ import { create } from "@bufbuild/protobuf";
 import { ResourceType } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import type { Literal } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { Parameter } from "../idl/gen/flyteidl/core/interface_pb.js";
-import { SimpleType } from "../idl/gen/flyteidl/core/types_pb.js";
 import { LaunchPlanSchema, LaunchPlanState, type LaunchPlan } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
 import { FixedRateUnit, type Schedule as AdminSchedule } from "../idl/gen/flyteidl/admin/schedule_pb.js";
 import type { LaunchPlanDefinition, WorkflowDefinition } from "../sdk/entity.js";
 import type { Schedule } from "../sdk/options.js";
 import { acceptsNone, type AnyType } from "../types/types.js";
 import { identifier, variableMap, type EmitSettings } from "./emit-task.js";
+import { labelProblems, scheduleProblems } from "./registration-rules.js";
 
 export interface LaunchPlanEmitInput {
   name: string;
@@ -31,15 +31,10 @@ function parameter(type: AnyType, defaultLiteral: Literal | undefined): Paramete
 const cronAliases = new Set(["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]);
 const rateRe = /^(\d+)\s*(m|min|minutes?|h|hours?|d|days?)$/;
 
-function emitSchedule(schedule: Schedule, workflow: WorkflowDefinition, problems: string[]): AdminSchedule | undefined {
+// What the schedule needs of the plan's inputs (the kickoff input, nothing else left required) is checked with the
+// rule FlyteAdmin applies, once the inputs are known: see emitLaunchPlan.
+function emitSchedule(schedule: Schedule, problems: string[]): AdminSchedule | undefined {
   const kickoff = schedule.kickoffTimeInput ?? "";
-  if (kickoff) {
-    const type = workflow.inputs[kickoff];
-    if (!type) problems.push(`schedule.kickoffTimeInput names "${kickoff}", which is not an input of the workflow`);
-    else if (type.literalType().type.case !== "simple" || type.literalType().type.value !== SimpleType.DATETIME) {
-      problems.push(`schedule.kickoffTimeInput "${kickoff}" must be a t.datetime() input, but it is ${type.name}`);
-    }
-  }
   if ("cron" in schedule) {
     const cron = schedule.cron.trim();
     if (!cronAliases.has(cron) && cron.split(/\s+/).length !== 5) {
@@ -95,10 +90,12 @@ export function emitLaunchPlan(input: LaunchPlanEmitInput, settings: EmitSetting
       problems.push((e as Error).message);
     }
   }
-  const schedule = plan?.schedule ? emitSchedule(plan.schedule, workflow, problems) : undefined;
+  const schedule = plan?.schedule ? emitSchedule(plan.schedule, problems) : undefined;
+  problems.push(...scheduleProblems(parameters, Object.keys(fixed), schedule, "schedule.kickoffTimeInput"));
   if (plan?.maxParallelism !== undefined && (!Number.isInteger(plan.maxParallelism) || plan.maxParallelism < 0)) {
     problems.push(`maxParallelism must be a whole number ≥ 0, got ${plan.maxParallelism}`);
   }
+  problems.push(...labelProblems(plan?.labels ?? {}, "labels"));
   if (problems.length) return { problems };
   const defaultInputs = { $typeName: "flyteidl.core.ParameterMap" as const, parameters };
   const launchPlan = create(LaunchPlanSchema, {

@@ -18,6 +18,7 @@ import type { AnyType } from "../types/types.js";
 import { parseDuration } from "../types/duration.js";
 import { describeValue } from "../errors.js";
 import { tsflyteVersion } from "../version.js";
+import { quantityRe, taskTemplateProblems } from "./registration-rules.js";
 
 /** The Flyte task type of a plain TypeScript task; the pod plugin, Flyte's default, runs it. */
 export const typescriptTaskType = "typescript-task";
@@ -81,7 +82,6 @@ export function executeArgs(modulePath: string, exportName: string, codeBundleUr
   ];
 }
 
-const quantityRe = /^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 const resourceNames: Record<keyof Resources, Resources_ResourceName> = {
   cpu: Resources_ResourceName.CPU,
   mem: Resources_ResourceName.MEMORY,
@@ -180,5 +180,7 @@ export function emitTaskTemplate(input: TaskEmitInput, settings: EmitSettings): 
       },
     },
   });
-  return { template, problems };
+  // The rules FlyteAdmin applies across a template's fields (gpu requests equal to limits, requests within limits).
+  const refused = taskTemplateProblems(template);
+  return refused.length ? { problems: refused } : { template, problems };
 }

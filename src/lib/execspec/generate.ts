@@ -15,9 +15,10 @@ export interface GenerateOptions {
 /**
  * The spec text, keys in flytectl's order. An input takes its launch plan default (as a plain value) when it has
  * one, else a placeholder of its type that reads back as a valid value: 0, 0.0, "", false, now, 1s, {},
- * /tmp/somepath, /tmp/somedir, /tmp/somepath.parquet, an enum's first value, null for an optional, a union's
- * first variant, [placeholder] for a list, {itemKey: placeholder} for a map. Throws a UserError for an input
- * without a default whose type tsflyte cannot convert.
+ * /tmp/somepath, /tmp/somedir (a directory or a legacy schema), /tmp/somepath.parquet, {message: ""} for an error,
+ * an enum's first value, null for an optional, a union's first variant, [placeholder] for a list,
+ * {itemKey: placeholder} for a map. Throws a UserError for an input without a default whose type tsflyte cannot
+ * convert.
  */
 export function generateExecutionSpec(entity: SpecEntity, options: GenerateOptions = {}): string {
   const now = options.now ?? (() => new Date());
@@ -52,7 +53,8 @@ export function generateExecutionSpec(entity: SpecEntity, options: GenerateOptio
     for (const pair of inputsNode.items as Pair<Scalar, Node>[]) {
       const variable = entity.inputs[String(pair.key.value)];
       markFloats(pair.value, variable.type);
-      if (variable.description) describe(pair, variable.description);
+      // pyflyte describes every variable by its own name; flytectl leaves such a comment out, and so does this.
+      if (variable.description && variable.description !== pair.key.value) describe(pair, variable.description);
     }
   }
   return doc.toString({ lineWidth: 0 });
@@ -76,6 +78,8 @@ function placeholder(lt: LiteralType, now: () => Date): unknown {
           return "1s";
         case SimpleType.STRUCT:
           return schemaPlaceholder(lt.metadata, 0);
+        case SimpleType.ERROR:
+          return { message: "" };
         default:
           return null;
       }
@@ -89,6 +93,9 @@ function placeholder(lt: LiteralType, now: () => Date): unknown {
       return type.value.dimensionality === BlobType_BlobDimensionality.MULTIPART ? "/tmp/somedir" : "/tmp/somepath";
     case "structuredDatasetType":
       return `/tmp/somepath.${["csv", "arrow"].includes(type.value.format) ? type.value.format : "parquet"}`;
+    case "schema":
+      // A legacy schema is a folder of parquet files.
+      return "/tmp/somedir";
     case "unionType": {
       const variants = type.value.variants;
       const isOptional = variants.length === 2 && variants.some(isNone);

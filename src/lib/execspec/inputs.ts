@@ -189,12 +189,13 @@ function withBlobUris(type: AnyType, value: unknown, at: string, localToUri: Loc
   switch (shape.kind) {
     case "file":
     case "directory":
-    case "dataframe": {
+    case "dataframe":
+    case "schema": {
       if (typeof value !== "string" || value === "") return value;
       if (!schemeRe.test(value)) return localToUri(value, at);
       if (!/^file:/i.test(value)) return value;
       if (shape.kind === "file") return new FlyteFile(value);
-      return shape.kind === "directory" ? new FlyteDirectory(value) : new StructuredDataset(value);
+      return shape.kind === "dataframe" ? new StructuredDataset(value) : new FlyteDirectory(value);
     }
     case "list":
       return Array.isArray(value) ? value.map((item, i) => withBlobUris(shape.element, item, `${at}[${i}]`, localToUri)) : value;
@@ -218,7 +219,7 @@ function withBlobUris(type: AnyType, value: unknown, at: string, localToUri: Loc
 function fits(type: AnyType, value: unknown, at: string): boolean {
   const shape = shapeOf(type);
   const kind = shape.kind;
-  if (kind === "file" || kind === "directory" || kind === "dataframe") return typeof value === "string";
+  if (kind === "file" || kind === "directory" || kind === "dataframe" || kind === "schema") return typeof value === "string";
   if (kind === "list") return Array.isArray(value);
   if (kind === "map" || kind === "struct") return isPlainObject(value);
   if (shape.kind === "optional") return value === null || value === undefined || fits(shape.inner, value, at);

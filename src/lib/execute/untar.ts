@@ -117,10 +117,13 @@ function paxPath(data: Uint8Array): string | undefined {
   return path;
 }
 
-/** A relative POSIX path that stays inside the target folder; anything else makes the archive unusable. */
+/**
+ * A relative POSIX path that stays inside the target folder. A leading "/" is dropped, as tar does (macOS tar writes
+ * a "/" folder entry into pyflyte's packages); ".." and backslashes make the archive unusable.
+ */
 function safePath(name: string): string {
   const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (name.startsWith("/") || parts.includes("..") || name.includes("\\") || name.includes("\0")) {
+  if (parts.includes("..") || name.includes("\\") || name.includes("\0")) {
     throw new TarError(`the archive has an entry outside its root: ${JSON.stringify(name)}`);
   }
   return parts.join("/");

@@ -125,8 +125,14 @@ function convert(type: AnyType, given: unknown, at: string, mode: Mode, options:
       if (given instanceof FlyteFile) return given;
       return new FlyteFile(storedUri(given, "file", options, fail));
     case "directory":
+    case "schema":
+      // pyflyte's legacy schema is a folder of parquet files.
       if (given instanceof FlyteDirectory) return given;
       return new FlyteDirectory(storedUri(given, "directory", options, fail));
+    case "error":
+      if (mode === "text" && text !== undefined) return text.trim().startsWith("{") ? parseJson(text, shape, fail) : text;
+      if (text !== undefined || isPlainObject(given)) return given;
+      throw fail(notA("message, or a mapping with message and failedNodeId", given));
     case "dataframe": {
       if (given instanceof StructuredDataset) return given;
       const format = text === undefined ? undefined : dataframeFormat(text);

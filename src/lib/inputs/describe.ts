@@ -42,7 +42,7 @@ function renderDefault(type: AnyType, value: unknown): string {
   const json = toJsonValue(type, value);
   const shape = shapeOf(type);
   const kind = shape.kind === "optional" ? shapeOf(shape.inner).kind : shape.kind;
-  const bare = ["datetime", "duration", "file", "directory", "dataframe"].includes(kind);
+  const bare = ["datetime", "duration", "file", "directory", "dataframe", "schema"].includes(kind);
   return bare && typeof json === "string" ? json : JSON.stringify(json);
 }
 
@@ -69,6 +69,7 @@ function toJsonValue(type: AnyType, value: unknown): unknown {
     case "file":
     case "directory":
     case "dataframe":
+    case "schema":
       return typeof value === "object" && value !== null && "uri" in value ? (value as { uri: string }).uri : value;
     default:
       return value === undefined ? null : JSON.parse(JSON.stringify(value)) as unknown;
@@ -178,6 +179,15 @@ function baseSchema(type: AnyType, path: string): Record<string, unknown> {
       return { type: "string", description: "a local folder path or a URI" };
     case "dataframe":
       return { type: "string", description: "a .parquet, .arrow or .csv path, or a URI" };
+    case "schema":
+      return { type: "string", description: "a local folder of parquet files, or a URI" };
+    case "error":
+      return {
+        type: "object",
+        properties: { message: { type: "string" }, failedNodeId: { type: "string" } },
+        required: ["message"],
+        additionalProperties: false,
+      };
     default:
       return {};
   }

@@ -5,7 +5,7 @@ import type { AnyType } from "../types/types.js";
 
 /** The kind of a declared type, with the parts needed to look inside it. */
 export type TypeShape =
-  | { kind: "int" | "float" | "string" | "boolean" | "datetime" | "duration" | "file" | "directory" | "dataframe" }
+  | { kind: "int" | "float" | "string" | "boolean" | "datetime" | "duration" | "file" | "directory" | "dataframe" | "schema" | "error" }
   | { kind: "struct"; jsonSchema?: Record<string, unknown> }
   | { kind: "list"; element: AnyType }
   | { kind: "map"; valueType: AnyType }
@@ -21,6 +21,7 @@ const simpleKinds: Partial<Record<SimpleType, TypeShape["kind"]>> = {
   [SimpleType.BOOLEAN]: "boolean",
   [SimpleType.DATETIME]: "datetime",
   [SimpleType.DURATION]: "duration",
+  [SimpleType.ERROR]: "error",
 };
 
 export function shapeOf(type: AnyType): TypeShape {
@@ -48,6 +49,8 @@ export function shapeOf(type: AnyType): TypeShape {
       return { kind: lt.value.dimensionality === BlobType_BlobDimensionality.MULTIPART ? "directory" : "file" };
     case "structuredDatasetType":
       return { kind: "dataframe" };
+    case "schema":
+      return { kind: "schema" };
     default:
       return { kind: "unknown" };
   }

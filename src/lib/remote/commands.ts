@@ -9,6 +9,7 @@ import type { WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
 import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import { withAdmin } from "./connect.js";
 import type { RegisterRequest, RegisterResult } from "./register.js";
+import type { RegisterFilesRequest, RegisterFilesResult } from "./register-files.js";
 import type { EntityView, GetEntities, ProjectView } from "./entities.js";
 import type { EntityKind } from "./register.js";
 
@@ -64,6 +65,14 @@ export async function register(config: ResolvedConfig, request: Omit<RegisterReq
   const full = { ...request, project: config.project, domain: config.domain };
   if (request.dryRun) return registerPaths(undefined, full);
   return withAdmin(config, "register", (client) => registerPaths(client, full), { writes: true });
+}
+
+/** `register files PACKAGE.tgz|FILES…` into the configured project and domain; a dry run needs no control plane. */
+export async function registerFilesCommand(config: ResolvedConfig, request: Omit<RegisterFilesRequest, "project" | "domain">): Promise<RegisterFilesResult> {
+  const { registerFiles } = await import("./register-files.js");
+  const full = { ...request, project: config.project, domain: config.domain };
+  if (request.dryRun) return registerFiles(undefined, full);
+  return withAdmin(config, "register files", (client) => registerFiles(client, full), { writes: true });
 }
 
 export async function getEntities(config: ResolvedConfig, request: Omit<GetEntities, "project" | "domain">): Promise<EntityView[] | EntityView> {

@@ -5,10 +5,12 @@ import { create, toJson } from "@bufbuild/protobuf";
 import { TaskCreateRequestSchema } from "../idl/gen/flyteidl/admin/task_pb.js";
 import { WorkflowCreateRequestSchema } from "../idl/gen/flyteidl/admin/workflow_pb.js";
 import { LaunchPlanCreateRequestSchema, LaunchPlanState } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
+import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import type { Node } from "../idl/gen/flyteidl/core/workflow_pb.js";
-import { UserError } from "../errors.js";
-import { compileProject, type CompiledProject } from "../compiler/compile.js";
+import { UnreachableError, UserError } from "../errors.js";
+import { compileProject, type CompiledEntities, type CompiledProject } from "../compiler/compile.js";
 import type { CodeBundle } from "../compiler/bundle.js";
+import { nodesOf } from "../compiler/registration-ids.js";
 import { adminStatusOf, type AdminClient } from "../admin/client.js";
 
 export type EntityKind = "task" | "workflow" | "launchPlan";
@@ -17,10 +19,14 @@ export interface RegisteredEntity {
   kind: EntityKind;
   name: string;
   version: string;
-  /** `existed`: the control plane already had this exact entity (FlyteAdmin's AlreadyExists). */
-  status: "registered" | "existed" | "dry-run";
+  /**
+   * `existed`: the control plane already had this exact entity (FlyteAdmin's AlreadyExists). `failed`: refused, and
+   * registration went on (`register files --continue-on-error`); `error` says why.
+   */
+  status: "registered" | "existed" | "dry-run" | "failed";
   /** Launch plans switched to ACTIVE with --activate-launchplans. */
   activated?: boolean;
+  error?: string;
 }
 
 export interface RegisterResult {
@@ -47,7 +53,7 @@ export interface RegisterRequest {
 }
 
 /** Uploads the code bundle as `fast<md5>.tar` and resolves to the URI tasks fetch it from. */
-export async function uploadCodeBundle(client: AdminClient, project: string, domain: string, bundle: CodeBundle): Promise<string> {
+export async function uploadCodeBundle(client: AdminClient, project: string, domain: string, bundle: Pick<CodeBundle, "tar" | "md5">): Promise<string> {
   const md5 = createHash("md5").update(bundle.tar).digest("base64");
   const location = await client.post<{ signed_url?: string; signedUrl?: string; native_url?: string; nativeUrl?: string }>("/api/v1/dataproxy/artifact_urn", {
     project,
@@ -101,13 +107,16 @@ const key = (kind: EntityKind, name: string) => `${kind}:${name}`;
 
 /**
  * Everything compiled, each with what it needs registered before it: a workflow needs the launch plans its nodes
- * call (FlyteAdmin checks references exist), a launch plan its workflow.
+ * call (FlyteAdmin checks references exist) and the subworkflows it does not carry, a launch plan its workflow.
  */
-export function registrationPlan(compiled: CompiledProject): PlannedEntity[] {
+export function registrationPlan(compiled: CompiledEntities): PlannedEntity[] {
   const plan: PlannedEntity[] = compiled.tasks.map((t) => ({ kind: "task" as const, name: t.name, after: [] }));
   for (const w of compiled.workflows) {
-    const refs = referencesOf([w.spec.template?.nodes ?? [], ...w.spec.subWorkflows.map((s) => s.nodes)].flat());
-    plan.push({ kind: "workflow", name: w.name, after: [...refs.launchPlans].map((n) => key("launchPlan", n)) });
+    const refs = referencesOf(nodesOf([w.spec.template, ...w.spec.subWorkflows]));
+    const carried = new Set(w.spec.subWorkflows.map((s) => s.id?.name));
+    const after = [...refs.launchPlans].map((n) => key("launchPlan", n));
+    for (const sub of refs.subWorkflows) if (!carried.has(sub) && sub !== w.name) after.push(key("workflow", sub));
+    plan.push({ kind: "workflow", name: w.name, after });
   }
   for (const l of compiled.launchPlans) {
     plan.push({ kind: "launchPlan", name: l.name, after: [key("workflow", l.launchPlan.spec?.workflowId?.name ?? "")] });
@@ -115,11 +124,10 @@ export function registrationPlan(compiled: CompiledProject): PlannedEntity[] {
   return plan;
 }
 
-/** The tasks and launch plans that nodes (and nodes nested in branches and arrays) refer to. */
+/** The tasks, launch plans and subworkflows that nodes refer to (pass nested nodes too: `nodesOf`). */
 export function referencesOf(nodes: Node[]): { tasks: Set<string>; launchPlans: Set<string>; subWorkflows: Set<string> } {
   const out = { tasks: new Set<string>(), launchPlans: new Set<string>(), subWorkflows: new Set<string>() };
-  const visit = (node: Node | undefined): void => {
-    if (!node) return;
+  for (const node of nodes) {
     const target = node.target;
     if (target.case === "taskNode" && target.value.reference.case === "referenceId") out.tasks.add(target.value.reference.value.name);
     if (target.case === "workflowNode") {
@@ -127,15 +135,7 @@ export function referencesOf(nodes: Node[]): { tasks: Set<string>; launchPlans: 
       if (ref.case === "launchplanRef") out.launchPlans.add(ref.value.name);
       if (ref.case === "subWorkflowRef") out.subWorkflows.add(ref.value.name);
     }
-    if (target.case === "branchNode" && target.value.ifElse) {
-      const ifElse = target.value.ifElse;
-      visit(ifElse.case?.thenNode);
-      for (const c of ifElse.other) visit(c.thenNode);
-      if (ifElse.default.case === "elseNode") visit(ifElse.default.value);
-    }
-    if (target.case === "arrayNode") visit(target.value.node);
-  };
-  for (const n of nodes) visit(n);
+  }
   return out;
 }
 
@@ -151,7 +151,7 @@ export function closureOf(compiled: CompiledProject, kind: EntityKind, name: str
     wanted.add(key("workflow", wf));
     const spec = compiled.workflows.find((w) => w.name === wf)?.spec;
     if (!spec) return;
-    const refs = referencesOf([spec.template?.nodes ?? [], ...spec.subWorkflows.map((s) => s.nodes)].flat());
+    const refs = referencesOf(nodesOf([spec.template, ...spec.subWorkflows]));
     for (const t of refs.tasks) wanted.add(key("task", t));
     for (const lp of refs.launchPlans) addLaunchPlan(lp);
   };
@@ -189,27 +189,49 @@ async function eachConcurrently<T>(items: T[], fn: (item: T) => Promise<void>): 
   if (failure !== undefined) throw failure;
 }
 
+export interface RegisterEntitiesOptions {
+  activateLaunchPlans?: boolean;
+  /** Register what can be and record what the control plane refused (status `failed`) instead of stopping. */
+  continueOnError?: boolean;
+  onEntity?: (entity: RegisteredEntity) => void;
+}
+
 /**
  * Registers the planned entities: every task at once, then workflows and launch plans in waves, each wave holding
  * what has nothing left to wait for. An identical entity the control plane already has is fine. Each wave is
  * reported in plan order once it ends (also when it failed part-way), so the output is the same on every run.
+ * Each entity is registered under the project, domain and version of its own id.
  */
 export async function registerEntities(
   client: AdminClient,
-  compiled: CompiledProject,
+  compiled: CompiledEntities,
   planned: PlannedEntity[],
-  options: { activateLaunchPlans?: boolean; onEntity?: (entity: RegisteredEntity) => void } = {},
+  options: RegisterEntitiesOptions = {},
 ): Promise<RegisteredEntity[]> {
   const done: RegisteredEntity[] = [];
-  const registered = new Set<string>();
+  const settled = new Set<string>();
+  const refused = new Set<string>();
   const one = async (p: PlannedEntity): Promise<RegisteredEntity> => {
-    const status = await registerOne(client, compiled, p);
-    const entity: RegisteredEntity = { kind: p.kind, name: p.name, version: compiled.version, status };
-    if (p.kind === "launchPlan" && options.activateLaunchPlans) {
-      await client.put(`/api/v1/launch_plans/${compiled.project}/${compiled.domain}/${encodeURIComponent(p.name)}/${encodeURIComponent(compiled.version)}`, {
-        state: LaunchPlanState[LaunchPlanState.ACTIVE],
-      });
-      entity.activated = true;
+    const { id, path, body } = createRequest(compiled, p);
+    const entity: RegisteredEntity = { kind: p.kind, name: p.name, version: id.version, status: "registered" };
+    const missing = p.after.find((a) => refused.has(a));
+    if (missing) {
+      const [kind, name] = [missing.slice(0, missing.indexOf(":")) as EntityKind, missing.slice(missing.indexOf(":") + 1)];
+      return { ...entity, status: "failed", error: `not sent: it needs ${describeKind(kind)} ${name}, which was not registered` };
+    }
+    try {
+      entity.status = await registerOne(client, p, id, path, body);
+      if (p.kind === "launchPlan" && options.activateLaunchPlans) {
+        await client.put(`/api/v1/launch_plans/${id.project}/${id.domain}/${encodeURIComponent(p.name)}/${encodeURIComponent(id.version)}`, {
+          state: LaunchPlanState[LaunchPlanState.ACTIVE],
+        });
+        entity.activated = true;
+      }
+    } catch (e) {
+      // An unreachable control plane refuses everything that follows: that stops registration either way.
+      if (!options.continueOnError || !(e instanceof UserError) || e instanceof UnreachableError) throw e;
+      entity.status = "failed";
+      entity.error = e.message;
     }
     return entity;
   };
@@ -221,7 +243,8 @@ export async function registerEntities(
       for (const p of items) {
         const entity = finished.get(p);
         if (!entity) continue;
-        registered.add(key(p.kind, p.name));
+        settled.add(key(p.kind, p.name));
+        if (entity.status === "failed") refused.add(key(p.kind, p.name));
         done.push(entity);
         options.onEntity?.(entity);
       }
@@ -231,7 +254,7 @@ export async function registerEntities(
   let rest = planned.filter((p) => p.kind !== "task");
   const inPlan = new Set(planned.map((p) => key(p.kind, p.name)));
   while (rest.length) {
-    const ready = rest.filter((p) => p.after.every((a) => registered.has(a) || !inPlan.has(a)));
+    const ready = rest.filter((p) => p.after.every((a) => settled.has(a) || !inPlan.has(a)));
     if (ready.length === 0) {
       throw new UserError(`these entities wait on each other and cannot be registered: ${rest.map((p) => p.name).join(", ")}`, "a workflow may not call its own launch plan");
     }
@@ -241,29 +264,30 @@ export async function registerEntities(
   return done;
 }
 
-async function registerOne(client: AdminClient, compiled: CompiledProject, p: PlannedEntity): Promise<RegisteredEntity["status"]> {
-  let path: string;
-  let body: unknown;
+function createRequest(compiled: CompiledEntities, p: PlannedEntity): { id: Identifier; path: string; body: unknown } {
   if (p.kind === "task") {
     const spec = compiled.tasks.find((t) => t.name === p.name)!.spec;
-    path = "/api/v1/tasks";
-    body = toJson(TaskCreateRequestSchema, create(TaskCreateRequestSchema, { id: spec.template!.id, spec }));
-  } else if (p.kind === "workflow") {
-    const spec = compiled.workflows.find((w) => w.name === p.name)!.spec;
-    path = "/api/v1/workflows";
-    body = toJson(WorkflowCreateRequestSchema, create(WorkflowCreateRequestSchema, { id: spec.template!.id, spec }));
-  } else {
-    const lp = compiled.launchPlans.find((l) => l.name === p.name)!.launchPlan;
-    path = "/api/v1/launch_plans";
-    body = toJson(LaunchPlanCreateRequestSchema, create(LaunchPlanCreateRequestSchema, { id: lp.id, spec: lp.spec }));
+    const id = spec.template!.id!;
+    return { id, path: "/api/v1/tasks", body: toJson(TaskCreateRequestSchema, create(TaskCreateRequestSchema, { id, spec })) };
   }
+  if (p.kind === "workflow") {
+    const spec = compiled.workflows.find((w) => w.name === p.name)!.spec;
+    const id = spec.template!.id!;
+    return { id, path: "/api/v1/workflows", body: toJson(WorkflowCreateRequestSchema, create(WorkflowCreateRequestSchema, { id, spec })) };
+  }
+  const lp = compiled.launchPlans.find((l) => l.name === p.name)!.launchPlan;
+  const id = lp.id!;
+  return { id, path: "/api/v1/launch_plans", body: toJson(LaunchPlanCreateRequestSchema, create(LaunchPlanCreateRequestSchema, { id, spec: lp.spec })) };
+}
+
+async function registerOne(client: AdminClient, p: PlannedEntity, id: Identifier, path: string, body: unknown): Promise<RegisteredEntity["status"]> {
   try {
     await client.post(path, body);
     return "registered";
   } catch (e) {
     if (adminStatusOf(e)?.code === "AlreadyExists") return "existed";
     if (adminStatusOf(e)?.status === 400 && e instanceof UserError) {
-      throw new UserError(`${describeKind(p.kind)} ${p.name} version ${compiled.version}: ${e.message}`, e.hint ?? "if you changed it on purpose, register it under a new --version");
+      throw new UserError(`${describeKind(p.kind)} ${p.name} version ${id.version}: ${e.message}`, e.hint ?? "if you changed it on purpose, register it under a new --version");
     }
     throw e;
   }

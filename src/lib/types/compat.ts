@@ -1,6 +1,13 @@
 // Type compatibility between an upstream output and a downstream input, on Flyte LiteralTypes, with the
 // rules FlyteAdmin's compiler applies. Never loosens them: INTEGER into FLOAT is not castable.
-import { BlobType_BlobDimensionality, SimpleType, type LiteralType } from "../idl/gen/flyteidl/core/types_pb.js";
+import {
+  BlobType_BlobDimensionality,
+  SchemaType_SchemaColumn_SchemaColumnType as ColumnType,
+  SimpleType,
+  type LiteralType,
+  type SchemaType,
+  type StructuredDatasetType,
+} from "../idl/gen/flyteidl/core/types_pb.js";
 
 /** Whether a value of type `upstream` may be bound to an input of type `downstream`. */
 export function isCastable(upstream: LiteralType, downstream: LiteralType): boolean {
@@ -30,17 +37,63 @@ export function isCastable(upstream: LiteralType, downstream: LiteralType): bool
         (up.value.format === "" || down.value.format === "" || up.value.format === down.value.format)
       );
     case "structuredDatasetType": {
+      // As propeller's compiler: a dataframe input is nullable, and takes a legacy schema stored as parquet.
+      if (up.case === "simple" && up.value === SimpleType.NONE) return true;
+      if (up.case === "schema") return isParquet(down.value.format) && dataframeFromSchema(up.value, down.value);
       if (up.case !== "structuredDatasetType") return false;
-      if (up.value.format && down.value.format && up.value.format !== down.value.format) return false;
+      if (up.value.format && down.value.format && up.value.format.toLowerCase() !== down.value.format.toLowerCase()) return false;
       const upColumns = new Map(up.value.columns.map((c) => [c.name, c.literalType]));
       return down.value.columns.every((c) => {
         const upType = upColumns.get(c.name);
         return up.value.columns.length === 0 || (upType !== undefined && c.literalType !== undefined && isCastable(upType, c.literalType));
       });
     }
+    case "schema":
+      if (up.case === "schema") return schemaFromSchema(up.value, down.value);
+      return up.case === "structuredDatasetType" && isParquet(up.value.format) && schemaFromDataframe(up.value, down.value);
     default:
       return false;
   }
+}
+
+// Flyte's legacy schema (pyflyte's FlyteSchema) is stored as parquet only.
+function isParquet(format: string): boolean {
+  return format === "" || format.toLowerCase() === "parquet";
+}
+
+/** Every downstream column is an upstream one of the same type; no columns on either side takes anything. */
+function columnsCover<Up, Down>(up: Up[], down: Down[], name: (c: Up | Down) => string, matches: (u: Up, d: Down) => boolean): boolean {
+  if (up.length === 0 || down.length === 0) return true;
+  const byName = new Map(up.map((c) => [name(c), c]));
+  return down.every((d) => {
+    const u = byName.get(name(d));
+    return u !== undefined && matches(u, d);
+  });
+}
+
+function schemaFromSchema(up: SchemaType, down: SchemaType): boolean {
+  return columnsCover(up.columns, down.columns, (c) => c.name, (u, d) => u.type === d.type);
+}
+
+function dataframeFromSchema(up: SchemaType, down: StructuredDatasetType): boolean {
+  return columnsCover(up.columns, down.columns, (c) => c.name, (u, d) => columnMatches(u.type, d.literalType));
+}
+
+function schemaFromDataframe(up: StructuredDatasetType, down: SchemaType): boolean {
+  return columnsCover(up.columns, down.columns, (c) => c.name, (u, d) => columnMatches(d.type, u.literalType));
+}
+
+const columnSimpleTypes: Record<ColumnType, SimpleType> = {
+  [ColumnType.INTEGER]: SimpleType.INTEGER,
+  [ColumnType.FLOAT]: SimpleType.FLOAT,
+  [ColumnType.STRING]: SimpleType.STRING,
+  [ColumnType.BOOLEAN]: SimpleType.BOOLEAN,
+  [ColumnType.DATETIME]: SimpleType.DATETIME,
+  [ColumnType.DURATION]: SimpleType.DURATION,
+};
+
+function columnMatches(column: ColumnType, type: LiteralType | undefined): boolean {
+  return type?.type.case === "simple" && type.type.value === columnSimpleTypes[column];
 }
 
 function sameJsonSchema(a: unknown, b: unknown): boolean {
@@ -95,6 +148,10 @@ export function describeLiteralType(type: LiteralType | undefined): string {
       return v.value.columns.length
         ? `dataframe{${v.value.columns.map((c) => `${c.name}: ${describeLiteralType(c.literalType)}`).join(", ")}}`
         : "dataframe";
+    case "schema":
+      return v.value.columns.length
+        ? `schema{${v.value.columns.map((c) => `${c.name}: ${simpleNames[columnSimpleTypes[c.type]] ?? "unknown"}`).join(", ")}}`
+        : "schema";
     case "unionType": {
       const variants = v.value.variants;
       const none = variants.findIndex((x) => x.type.case === "simple" && x.type.value === SimpleType.NONE);

@@ -10,12 +10,15 @@ import {
   type LiteralType,
 } from "../idl/gen/flyteidl/core/types_pb.js";
 import { UserError } from "../errors.js";
+import { describeLiteralType } from "./compat.js";
 import { FlyteType, OptionalType, UnionType, t, type AnyType } from "./types.js";
+import { FlyteDirectory } from "./values.js";
 
 /**
  * The t.* type for a registered LiteralType: simple types, list, map, enum, file, directory, dataframe,
- * optional (a union of NONE and one type), union, and struct (any JSON object; the LiteralType's `metadata` is
- * kept as its JSON Schema). Throws a UserError naming the type for NONE on its own, BINARY, ERROR and schema.
+ * optional (a union of NONE and one type), union, struct (any JSON object; the LiteralType's `metadata` is
+ * kept as its JSON Schema), pyflyte's legacy schema (a folder by URI) and error (`{message, failedNodeId}`).
+ * Throws a UserError naming the type for NONE on its own and BINARY.
  */
 export function typeFromLiteralType(lt: LiteralType, description?: string): AnyType {
   const type = build(lt, []);
@@ -37,6 +40,7 @@ function build(lt: LiteralType, outer: string[]): AnyType {
   switch (type.case) {
     case "simple": {
       if (type.value === SimpleType.STRUCT) return anyObjectStruct(lt.metadata);
+      if (type.value === SimpleType.ERROR) return new RegisteredErrorType();
       const make = simpleTypes[type.value];
       if (make) return make();
       throw unsupported(lt, outer);
@@ -64,6 +68,8 @@ function build(lt: LiteralType, outer: string[]): AnyType {
     }
     case "unionType":
       return buildUnion(lt, type.value.variants, outer);
+    case "schema":
+      return new RegisteredSchemaType(lt);
     default:
       throw unsupported(lt, outer);
   }
@@ -158,6 +164,65 @@ class NoneVariantType extends FlyteType<null, "none"> {
   }
 }
 
+/**
+ * pyflyte's legacy FlyteSchema: a folder of parquet files, given and read as a folder path or URI. Its literal
+ * carries the registered column types, so a task reading it knows them.
+ */
+class RegisteredSchemaType extends FlyteType<FlyteDirectory, "schema"> {
+  constructor(private readonly registered: LiteralType) {
+    super();
+  }
+  get name() {
+    return describeLiteralType(this.registered);
+  }
+  protected buildLiteralType(): LiteralType {
+    return clone(LiteralTypeSchema, this.registered);
+  }
+  toLiteral(value: unknown, at: string): Literal {
+    const dir = value instanceof FlyteDirectory ? value : typeof value === "string" && value ? FlyteDirectory.from(value) : undefined;
+    if (!dir) throw this.mismatch(value, at, "give a folder path or a URI");
+    const columns = this.registered.type.case === "schema" ? this.registered.type.value.columns : [];
+    return create(LiteralSchema, { value: { case: "scalar", value: { value: { case: "schema", value: { uri: dir.uri, type: { columns } } } } } });
+  }
+  fromLiteral(literal: Literal, at: string): FlyteDirectory {
+    const v = literal.value;
+    if (v.case !== "scalar" || v.value.value.case !== "schema") throw this.literalMismatch(literal, at);
+    return new FlyteDirectory(v.value.value.value.uri);
+  }
+}
+
+/** A failure as a value (pyflyte's FlyteError, which a failure node's task receives): a message, maybe the failed node. */
+export interface FlyteErrorValue {
+  message: string;
+  failedNodeId?: string;
+}
+
+class RegisteredErrorType extends FlyteType<FlyteErrorValue, "error"> {
+  get name() {
+    return "error";
+  }
+  protected buildLiteralType(): LiteralType {
+    return create(LiteralTypeSchema, { type: { case: "simple", value: SimpleType.ERROR } });
+  }
+  toLiteral(value: unknown, at: string): Literal {
+    const given = typeof value === "string" ? { message: value } : value;
+    const fields = typeof given === "object" && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : undefined;
+    const extra = fields ? Object.keys(fields).find((k) => k !== "message" && k !== "failedNodeId") : undefined;
+    if (!fields || typeof fields.message !== "string" || (fields.failedNodeId !== undefined && typeof fields.failedNodeId !== "string") || extra) {
+      throw this.mismatch(value, at, extra ? `"${extra}" is not a field of an error; use message and failedNodeId` : "give {message: \"…\", failedNodeId: \"n0\"} or a message");
+    }
+    return create(LiteralSchema, {
+      value: { case: "scalar", value: { value: { case: "error", value: { message: fields.message, failedNodeId: (fields.failedNodeId as string | undefined) ?? "" } } } },
+    });
+  }
+  fromLiteral(literal: Literal, at: string): FlyteErrorValue {
+    const v = literal.value;
+    if (v.case !== "scalar" || v.value.value.case !== "error") throw this.literalMismatch(literal, at);
+    const { message, failedNodeId } = v.value.value.value;
+    return failedNodeId ? { message, failedNodeId } : { message };
+  }
+}
+
 // The server knows a struct only by its JSON Schema; checking values against it is the task's business, as it is
 // for a struct registered from code, so any JSON object is accepted and stored the same way.
 function anyObjectStruct(metadata: JsonObject | undefined): AnyType {
@@ -178,7 +243,7 @@ function unsupported(lt: LiteralType, outer: string[], why?: string): UserError 
   const where = outer.length ? ` (inside ${outer.join(" > ")})` : "";
   return new UserError(
     `tsflyte cannot convert values of the Flyte type ${rawName(lt)}${where}${why ? `: ${why}` : ""}`,
-    "supported: int, float, str, bool, datetime, duration, struct, enum, list, map, file, directory, dataframe, optional and union",
+    "supported: int, float, str, bool, datetime, duration, struct, enum, list, map, file, directory, dataframe, schema, error, optional and union",
   );
 }
 

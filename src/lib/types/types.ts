@@ -211,6 +211,9 @@ export class DatetimeType extends FlyteType<Date, "datetime"> {
   }
   toLiteral(value: unknown, at: string): Literal {
     if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw this.mismatch(value, at, "give a valid Date");
+    // Protobuf timestamps, and so FlyteAdmin, take years 1 to 9999 only.
+    const year = value.getUTCFullYear();
+    if (year < 1 || year > 9999) throw this.mismatch(value, at, "outside the years 1 to 9999 that Flyte takes");
     return primitive({ case: "datetime", value: timestampFromDate(value) });
   }
   fromLiteral(literal: Literal, at: string): Date {

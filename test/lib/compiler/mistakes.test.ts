@@ -183,6 +183,63 @@ const compilerOnlyMistakes: Mistake[] = [
   },
 ];
 
+/**
+ * Rules FlyteAdmin (and tsflyte serve) applies at registration that need no registry: the compiler applies the same
+ * ones (registration-rules.ts), so `compile`, `register` and `run --remote` stop at the user's line instead.
+ */
+const registrationMistakes: Mistake[] = [
+  {
+    file: "scheduled-input-unbound.js",
+    entity: "every_day_unbound",
+    at: ["export const everyDay = launchPlan(", "launchPlan"],
+    says: ['a scheduled launch plan cannot leave a required input unbound: give "region" a default or a fixed value'],
+  },
+  {
+    file: "kickoff-fixed.js",
+    entity: "every_day_fixed",
+    at: ["export const everyDay = launchPlan(", "launchPlan"],
+    says: ['schedule.kickoffTimeInput "at" is fixed by the launch plan, so the schedule cannot set it'],
+  },
+  {
+    file: "kickoff-not-datetime.js",
+    entity: "every_day_string",
+    at: ["export const everyDay = launchPlan(", "launchPlan"],
+    says: ['schedule.kickoffTimeInput "day" must be a datetime input, but it is string'],
+  },
+  {
+    file: "launch-plan-bad-label.js",
+    entity: "nightly_labelled",
+    at: ["export const nightly = launchPlan(", "launchPlan"],
+    says: ['labels key "team name" is not a valid Kubernetes label key'],
+  },
+  {
+    file: "gpu-limits.js",
+    entity: "gpu-limits.train",
+    at: ["export const train = task(", "task"],
+    says: ["gpu requests (1) must equal gpu limits (2)"],
+  },
+  {
+    file: "requests-over-limits.js",
+    entity: "requests-over-limits.load",
+    at: ["export const load = task(", "task"],
+    says: ["memory requests are greater than its limits; raise the limit or lower the request"],
+  },
+  {
+    file: "datetime-out-of-range.js",
+    entity: "far_away",
+    at: ["export const farAway = launchPlan(", "launchPlan"],
+    says: ["defaultInputs.at: expected datetime, got Date +010000-01-01T00:00:00.000Z (outside the years 1 to 9999 that Flyte takes)"],
+  },
+  {
+    file: "name-too-long.js",
+    entity: `shout_${"a".repeat(250)}`,
+    at: ["export const shout = task(", "task"],
+    says: ["is not a valid name: use up to 255 letters"],
+  },
+];
+
+const allMistakes = [...mistakes, ...compilerOnlyMistakes, ...registrationMistakes];
+
 function assertReported(problems: CompileProblem[], message: string, mistake: Mistake): void {
   const location = locate(mistake.file, ...mistake.at);
   const problem = problems.find((p) => p.entity === mistake.entity);
@@ -193,7 +250,7 @@ function assertReported(problems: CompileProblem[], message: string, mistake: Mi
   assert.ok(message.includes(`${location}: ${mistake.entity}: ${problem.message}`), message);
 }
 
-for (const mistake of [...mistakes, ...compilerOnlyMistakes]) {
+for (const mistake of allMistakes) {
   test(`${mistake.file} is rejected with the entity, node, input, types and its line`, async () => {
     const err = await compileError([join(fixtures, mistake.file)]);
     assert.equal(err.problems.length, 1, err.message);
@@ -203,7 +260,7 @@ for (const mistake of [...mistakes, ...compilerOnlyMistakes]) {
 
 test("every fixture module is checked by a test here", () => {
   const files = readdirSync(fixtures).filter((f) => f.endsWith(".js")).sort();
-  const covered = [...mistakes, ...compilerOnlyMistakes].map((m) => m.file).sort();
+  const covered = allMistakes.map((m) => m.file).sort();
   assert.deepEqual(files, covered);
 });
 
@@ -226,9 +283,8 @@ test("two broken modules in one folder are reported together, each at its own li
 
 test("a folder of many broken modules reports every mistake once, none hiding another", async () => {
   const err = await compileError([fixtures]);
-  const all = [...mistakes, ...compilerOnlyMistakes];
-  assert.equal(err.problems.length, all.length + 2, err.message);
-  for (const mistake of all) assertReported(err.problems, err.message, mistake);
+  assert.equal(err.problems.length, allMistakes.length + 2, err.message);
+  for (const mistake of allMistakes) assertReported(err.problems, err.message, mistake);
 });
 
 test("the built CLI exits 2 with the problem on stderr, no stack trace, and writes nothing", () => {

@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { z } from "zod";
 import { UserError } from "../../../src/lib/errors.js";
 import { generateExecutionSpec, type SpecEntity, type SpecVariable } from "../../../src/lib/execspec/index.js";
-import { LiteralTypeSchema, SimpleType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
+import { LiteralTypeSchema, SchemaType_SchemaColumn_SchemaColumnType, SimpleType, type LiteralType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
 import { t, type AnyType } from "../../../src/lib/types/types.js";
 import { FlyteFile } from "../../../src/lib/types/values.js";
 
@@ -159,4 +159,42 @@ test("an input without a default whose type tsflyte cannot convert stops generat
     inputs: { blob: { type: create(LiteralTypeSchema, { type: { case: "simple", value: SimpleType.BINARY } }), required: true } },
   };
   assert.throws(() => generateExecutionSpec(entity, { now }), (e: unknown) => e instanceof UserError && /input blob of t: .*BINARY/.test(e.message));
+});
+
+test("pyflyte's legacy schema and a union with ERROR (a failure node's input) get placeholders; name-only descriptions are left out", () => {
+  const column = (name: string, type: SchemaType_SchemaColumn_SchemaColumnType) => ({ name, type });
+  const tag = (lt: LiteralType, name: string) => create(LiteralTypeSchema, { type: lt.type, structure: { tag: name } });
+  const simple = (value: SimpleType) => create(LiteralTypeSchema, { type: { case: "simple", value } });
+  const schema = create(LiteralTypeSchema, { type: { case: "schema", value: { columns: [column("x", SchemaType_SchemaColumn_SchemaColumnType.INTEGER)] } } });
+  const union = (...variants: LiteralType[]) => create(LiteralTypeSchema, { type: { case: "unionType", value: { variants } } });
+  const entity: SpecEntity = {
+    kind: "task",
+    name: "core.type_system.typed_schema.t2",
+    version: "v1",
+    inputs: {
+      // pyflyte describes each variable by its own name.
+      schema: { type: schema, description: "schema", required: true },
+      err: { type: union(tag(simple(SimpleType.ERROR), "FlyteError"), tag(simple(SimpleType.NONE), "none")), description: "err", required: true },
+      either: { type: union(tag(simple(SimpleType.ERROR), "FlyteError"), tag(simple(SimpleType.INTEGER), "int")), required: true },
+      failure: { type: simple(SimpleType.ERROR), description: "what failed", required: true },
+    },
+  };
+  assert.equal(
+    generateExecutionSpec(entity, { now }),
+    `iamRoleARN: ""
+inputs:
+  schema: /tmp/somedir
+  err: null
+  either:
+    message: ""
+  failure: # what failed
+    message: ""
+envs: {}
+kubeServiceAcct: ""
+targetDomain: ""
+targetProject: ""
+task: core.type_system.typed_schema.t2
+version: v1
+`,
+  );
 });

@@ -14,7 +14,7 @@ import {
   type SpecVariable,
 } from "../../../src/lib/execspec/index.js";
 import { LiteralSchema, type Literal, type LiteralMap } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
-import { LiteralTypeSchema, SimpleType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
+import { LiteralTypeSchema, SchemaType_SchemaColumn_SchemaColumnType, SimpleType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
 import { t, type AnyType } from "../../../src/lib/types/types.js";
 import { FlyteFile } from "../../../src/lib/types/values.js";
 
@@ -307,6 +307,53 @@ describe("files, directories and dataframes", () => {
     assert.match(lines[0], /^spec\.yaml:6:3: inputs\.n: expected int, found string "nope"/);
     assert.match(lines[1], /^spec\.yaml:7:14: inputs\.files\[1\]: expected file, found number 3/);
     assert.match(lines[2], /^spec\.yaml:8:3: inputs\.extra: unknown input "extra"/);
+  });
+});
+
+describe("pyflyte's legacy schema and error inputs", () => {
+  const schemaType = create(LiteralTypeSchema, { type: { case: "schema", value: { columns: [{ name: "x", type: SchemaType_SchemaColumn_SchemaColumnType.INTEGER }] } } });
+  const errorOrNone = create(LiteralTypeSchema, {
+    type: {
+      case: "unionType",
+      value: {
+        variants: [
+          { type: { case: "simple", value: SimpleType.ERROR }, structure: { tag: "FlyteError" } },
+          { type: { case: "simple", value: SimpleType.NONE }, structure: { tag: "none" } },
+        ],
+      },
+    },
+  });
+  const inputs: Record<string, SpecVariable> = { df: { type: schemaType, required: true }, err: { type: errorOrNone, required: true } };
+  const scalarOf = (literal: Literal | undefined) => (literal?.value.case === "scalar" ? literal.value.value.value : undefined);
+
+  test("the generated placeholders read back: a schema folder is uploaded, an optional error is none", async () => {
+    const text = generateExecutionSpec({ kind: "task", name: "t2", version: "v1", inputs }, { now });
+    const { calls, upload } = recordingUpload();
+    const map = await specInputsToLiterals(await specOf(text), inputs, { upload });
+    assert.deepEqual(calls, [["/tmp/somedir", "df"]]);
+    const df = scalarOf(map.literals.df);
+    assert.equal(df?.case, "schema");
+    assert.equal(df?.value.uri, "s3://bucket/df/somedir");
+    assert.deepEqual(df?.value.type?.columns.map((c) => c.name), ["x"]);
+    const err = scalarOf(map.literals.err);
+    assert.equal(err?.case === "union" ? err.value.type?.structure?.tag : undefined, "none");
+  });
+
+  test("a schema given as a URI is used as it is; an error is a message and the failed node, tagged as pyflyte tags it", async () => {
+    const spec = await specOf("task: t2\ninputs:\n  df: s3://bucket/schema\n  err: {message: boom, failedNodeId: n1}\n");
+    const map = await specInputsToLiterals(spec, inputs, { upload: noUpload });
+    const df = scalarOf(map.literals.df);
+    assert.equal(df?.case === "schema" ? df.value.uri : undefined, "s3://bucket/schema");
+    const err = scalarOf(map.literals.err);
+    assert.equal(err?.case, "union");
+    const inner = err?.case === "union" ? scalarOf(err.value.value) : undefined;
+    assert.equal(err?.case === "union" ? err.value.type?.structure?.tag : undefined, "FlyteError");
+    assert.deepEqual(inner?.case === "error" ? { message: inner.value.message, failedNodeId: inner.value.failedNodeId } : undefined, { message: "boom", failedNodeId: "n1" });
+  });
+
+  test("a wrong error value names the field", async () => {
+    const lines = await problemLines("task: t2\ninputs:\n  df: s3://b/s\n  err: {msg: boom}\n", inputs);
+    assert.match(lines[0], /^spec\.yaml:4:3: inputs\.err: .*"msg" is not a field of an error/);
   });
 });
 

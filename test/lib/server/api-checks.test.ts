@@ -7,6 +7,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { TaskSpecSchema } from "../../../src/lib/idl/gen/flyteidl/admin/task_pb.js";
 import { LiteralSchema, type Literal } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
+import { LiteralTypeSchema, SchemaType_SchemaColumn_SchemaColumnType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
 import { t } from "../../../src/lib/types/types.js";
 import { FlyteFile } from "../../../src/lib/types/values.js";
 import { ApiError } from "../../../src/lib/server/api/api-error.js";
@@ -15,7 +16,7 @@ import { canonicalSpec, jsonDifferences } from "../../../src/lib/server/api/spec
 import { executionFilters, nodeFilters, parseFilters } from "../../../src/lib/server/api/list-filters.js";
 import { checkExecutionName, checkRelativePath, generateExecutionName } from "../../../src/lib/server/api/resource-names.js";
 import { QueryParams, decodePathSegments } from "../../../src/lib/server/api/router.js";
-import { taskTemplateProblems } from "../../../src/lib/server/api/entity-checks.js";
+import { taskTemplateProblems } from "../../../src/lib/compiler/registration-rules.js";
 
 const Point = z.object({ x: z.number(), y: z.number() });
 const types = {
@@ -163,6 +164,24 @@ test("names, paths and query parameters", () => {
   assert.equal(query.getKeepingPlus("filters"), "eq(a,b)+eq(c,d)");
   assert.equal(query.get("q"), "a b");
   assert.throws(() => query.allowOnly(["limit", "filters", "sort_by.key"]), /unknown query parameter "q"; this endpoint takes limit, filters, sort_by\.key/);
+});
+
+test("legacy schema values: a schema or parquet dataframe literal whose columns cast, with a URI", () => {
+  const { INTEGER, STRING } = SchemaType_SchemaColumn_SchemaColumnType;
+  const schemaType = (...columns: [string, SchemaType_SchemaColumn_SchemaColumnType][]) =>
+    create(LiteralTypeSchema, { type: { case: "schema", value: { columns: columns.map(([name, type]) => ({ name, type })) } } });
+  const schemaLiteral = (uri: string, ...columns: [string, SchemaType_SchemaColumn_SchemaColumnType][]) =>
+    create(LiteralSchema, { value: { case: "scalar", value: { value: { case: "schema", value: { uri, type: { columns: columns.map(([name, type]) => ({ name, type })) } } } } } });
+  const xy = schemaType(["x", INTEGER], ["y", STRING]);
+  assert.equal(literalMismatch(schemaLiteral("s3://b/s", ["x", INTEGER], ["y", STRING]), xy, "df"), undefined);
+  assert.equal(literalMismatch(schemaLiteral("s3://b/s", ["x", INTEGER], ["y", STRING]), schemaType(["x", INTEGER]), "df"), undefined);
+  assert.equal(literalMismatch(schemaLiteral("s3://b/s", ["x", STRING]), xy, "df"), "df: expected schema{x: int, y: string}, got a schema{x: string}");
+  assert.equal(literalMismatch(schemaLiteral(""), xy, "df"), "df: the schema has no uri");
+  assert.equal(literalMismatch(types.int.toLiteral(3, "i"), xy, "df"), "df: expected schema{x: int, y: string}, got int 3");
+  // Across the two table types, as propeller's compiler casts them.
+  assert.equal(literalMismatch(t.dataframe({ columns: { x: t.int(), y: t.string() } }).toLiteral("s3://b/t.parquet", "d"), xy, "df"), undefined);
+  assert.equal(literalMismatch(schemaLiteral("s3://b/s", ["name", STRING]), types.table.literalType(), "df"), undefined);
+  assert.match(literalMismatch(schemaLiteral("s3://b/s", ["name", INTEGER]), types.table.literalType(), "df")!, /df: expected dataframe\{name: string\}, got a schema\{name: int\}/);
 });
 
 test("task templates: FlyteAdmin's rules on type, interface, image and Kubernetes quantities", () => {

@@ -6,9 +6,10 @@ import { create, equals } from "@bufbuild/protobuf";
 import { z } from "zod";
 import { UserError } from "../../../src/lib/errors.js";
 import { LiteralSchema, type Literal } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
-import { LiteralTypeSchema, SimpleType, type LiteralType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
+import { LiteralTypeSchema, SchemaType_SchemaColumn_SchemaColumnType, SimpleType, type LiteralType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
 import { typeFromLiteralType } from "../../../src/lib/types/from-literal-type.js";
 import { acceptsNone, t, type AnyType } from "../../../src/lib/types/types.js";
+import { FlyteDirectory } from "../../../src/lib/types/values.js";
 
 const Point = z.object({ x: z.number(), y: z.number(), label: z.string().optional() });
 const Nested = z.object({ name: z.string(), tags: z.array(z.string()), inner: z.object({ n: z.number() }) });
@@ -124,12 +125,52 @@ describe("unions registered by pyflyte keep their own variant tags", () => {
   });
 });
 
+describe("pyflyte's legacy schema and its error type", () => {
+  const schema = (...columns: [string, SchemaType_SchemaColumn_SchemaColumnType][]) =>
+    create(LiteralTypeSchema, { type: { case: "schema", value: { columns: columns.map(([name, type]) => ({ name, type })) } } });
+
+  test("a schema is a folder by URI; its literal carries the registered columns and reads back as a FlyteDirectory", () => {
+    const lt = schema(["x", SchemaType_SchemaColumn_SchemaColumnType.INTEGER], ["y", SchemaType_SchemaColumn_SchemaColumnType.STRING]);
+    const type = typeFromLiteralType(lt);
+    assert.equal(type.name, "schema{x: int, y: string}");
+    assert.ok(equals(LiteralTypeSchema, type.literalType(), lt));
+    const literal = type.toLiteral("s3://bucket/schema", "df");
+    const v = literal.value.case === "scalar" ? literal.value.value.value : undefined;
+    assert.equal(v?.case, "schema");
+    assert.equal(v?.value.uri, "s3://bucket/schema");
+    assert.deepEqual(v?.value.type?.columns.map((c) => [c.name, c.type]), [["x", 0], ["y", 2]]);
+    const back = type.fromLiteral(literal, "df") as unknown;
+    assert.ok(back instanceof FlyteDirectory);
+    assert.equal(back.uri, "s3://bucket/schema");
+    assert.throws(() => type.toLiteral(3, "df"), (e: unknown) => e instanceof UserError && /df: expected schema\{x: int, y: string\}, got number 3/.test(e.message));
+    assert.equal(typeFromLiteralType(schema()).name, "schema");
+  });
+
+  test("an error is {message, failedNodeId}; a bare string is its message; other fields are refused", () => {
+    const type = typeFromLiteralType(simple(SimpleType.ERROR));
+    assert.equal(type.name, "error");
+    const literal = type.toLiteral({ message: "boom", failedNodeId: "n1" }, "err");
+    assert.equal(literal.value.case === "scalar" ? literal.value.value.value.case : undefined, "error");
+    assert.deepEqual(type.fromLiteral(literal, "err"), { message: "boom", failedNodeId: "n1" });
+    assert.deepEqual(type.fromLiteral(type.toLiteral("just a message", "err"), "err"), { message: "just a message" });
+    assert.throws(() => type.toLiteral({ message: "x", node: "n1" }, "err"), (e: unknown) => e instanceof UserError && /"node" is not a field of an error/.test(e.message));
+    assert.throws(() => type.toLiteral(3, "err"), UserError);
+  });
+
+  test("Optional[FlyteError] (a failure node's input) is an optional error that keeps pyflyte's tags", () => {
+    const lt = union(simple(SimpleType.ERROR, "FlyteError"), simple(SimpleType.NONE, "none"));
+    const type = typeFromLiteralType(lt);
+    assert.ok(acceptsNone(type));
+    assert.equal(type.name, "error?");
+    assert.equal(storedTag(type.toLiteral(null, "err")), "none");
+    assert.equal(storedTag(type.toLiteral({ message: "boom" }, "err")), "FlyteError");
+  });
+});
+
 describe("types tsflyte cannot convert are UserErrors naming the type", () => {
   const unsupported: [string, LiteralType, RegExp][] = [
     ["NONE alone", simple(SimpleType.NONE), /NONE/],
     ["BINARY", simple(SimpleType.BINARY), /BINARY/],
-    ["ERROR", simple(SimpleType.ERROR), /ERROR/],
-    ["schema", create(LiteralTypeSchema, { type: { case: "schema", value: { columns: [] } } }), /schema/],
     ["a list of BINARY", create(LiteralTypeSchema, { type: { case: "collectionType", value: simple(SimpleType.BINARY) } }), /BINARY \(inside list\)/],
     ["an empty enum", create(LiteralTypeSchema, { type: { case: "enumType", value: { values: [] } } }), /at least one value/],
     ["a union of NONE only", union(simple(SimpleType.NONE), simple(SimpleType.NONE)), /other than NONE/],

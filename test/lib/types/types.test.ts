@@ -2,11 +2,11 @@
 // naming the variable, the expected type and what was given. Never relies on a value being coerced silently.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { toJson } from "@bufbuild/protobuf";
+import { create, toJson } from "@bufbuild/protobuf";
 import { z } from "zod";
 import * as v from "valibot";
 import { LiteralSchema } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
-import { LiteralTypeSchema } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
+import { LiteralTypeSchema, SchemaType_SchemaColumn_SchemaColumnType } from "../../../src/lib/idl/gen/flyteidl/core/types_pb.js";
 import { t, type AnyType } from "../../../src/lib/types/types.js";
 import { FlyteDirectory, FlyteFile, StructuredDataset } from "../../../src/lib/types/values.js";
 import { isCastable, describeLiteralType } from "../../../src/lib/types/compat.js";
@@ -159,6 +159,29 @@ test("castability follows FlyteAdmin: no INTEGER into FLOAT, enum and string bot
   assert.equal(c(t.file({ format: "csv" }), t.file()), true);
   assert.equal(c(t.file(), t.directory()), false);
   assert.equal(describeLiteralType(t.optional(t.list(t.int())).literalType()), "list<int>?");
+});
+
+test("castability of pyflyte's legacy schema follows propeller: schema ↔ schema and ↔ parquet dataframes by columns", () => {
+  const schema = (...columns: [string, SchemaType_SchemaColumn_SchemaColumnType][]) =>
+    create(LiteralTypeSchema, { type: { case: "schema", value: { columns: columns.map(([name, type]) => ({ name, type })) } } });
+  const { INTEGER, STRING, FLOAT } = SchemaType_SchemaColumn_SchemaColumnType;
+  const typeOf = (type: AnyType) => type.literalType();
+  const xy = schema(["x", INTEGER], ["y", STRING]);
+  assert.equal(isCastable(xy, schema(["x", INTEGER])), true, "a subset of the columns");
+  assert.equal(isCastable(schema(["x", INTEGER]), xy), false, "a column the upstream lacks");
+  assert.equal(isCastable(xy, schema(["x", FLOAT])), false, "a column of another type");
+  assert.equal(isCastable(schema(), xy), true, "no columns on one side takes anything");
+  assert.equal(isCastable(xy, schema()), true);
+  // flytesnacks' schema_compatibility_wf: a schema output into a dataframe{Age: int} input, and back.
+  assert.equal(isCastable(schema(["Name", STRING], ["Age", INTEGER]), typeOf(t.dataframe({ columns: { Age: t.int() } }))), true);
+  assert.equal(isCastable(schema(["Age", STRING]), typeOf(t.dataframe({ columns: { Age: t.int() } }))), false);
+  assert.equal(isCastable(typeOf(t.dataframe({ columns: { x: t.int(), y: t.string() } })), xy), true);
+  assert.equal(isCastable(typeOf(t.dataframe({ format: "csv" })), xy), false, "a schema is stored as parquet only");
+  assert.equal(isCastable(xy, typeOf(t.dataframe({ format: "csv" }))), false);
+  assert.equal(isCastable(xy, typeOf(t.int())), false);
+  assert.equal(isCastable(typeOf(t.int()), xy), false);
+  assert.equal(describeLiteralType(xy), "schema{x: int, y: string}");
+  assert.equal(describeLiteralType(schema()), "schema");
 });
 
 test("durations parse in the spellings users write", () => {

@@ -3,7 +3,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { LiteralSchema, type Literal } from "../../idl/gen/flyteidl/core/literals_pb.js";
-import { BlobType_BlobDimensionality, SimpleType, type LiteralType } from "../../idl/gen/flyteidl/core/types_pb.js";
+import { BlobType_BlobDimensionality, LiteralTypeSchema, SimpleType, type LiteralType } from "../../idl/gen/flyteidl/core/types_pb.js";
 import { describeLiteralType, isCastable } from "../../types/compat.js";
 
 /** Why `literal` is not a value of `type`, or undefined when it is. `at` names the value: `input "x"`. */
@@ -56,6 +56,7 @@ export function literalMismatch(literal: Literal, type: LiteralType, at: string)
       return undefined;
     }
     case "structuredDatasetType": {
+      if (v.case === "scalar" && v.value.value.case === "schema") return tableMismatch(literal, type, at);
       const sd = v.case === "scalar" && v.value.value.case === "structuredDataset" ? v.value.value.value : undefined;
       if (!sd) return `${at}: expected ${expected}, got ${given()}`;
       const format = sd.metadata?.structuredDatasetType?.format ?? "";
@@ -63,10 +64,29 @@ export function literalMismatch(literal: Literal, type: LiteralType, at: string)
       return undefined;
     }
     case "schema":
-      return v.case === "scalar" && v.value.value.case === "schema" ? undefined : `${at}: expected a schema, got ${given()}`;
+      return tableMismatch(literal, type, at);
     default:
       return `${at}: its declared type is empty, so no value can match it`;
   }
+}
+
+/**
+ * A schema or dataframe literal for a schema input, or a schema literal for a dataframe input: it needs a URI, and the
+ * type it carries must cast to the input's, as propeller's compiler casts between schemas and dataframes.
+ */
+function tableMismatch(literal: Literal, type: LiteralType, at: string): string | undefined {
+  const s = literal.value.case === "scalar" ? literal.value.value.value : undefined;
+  let carried: LiteralType | undefined;
+  if (s?.case === "schema") {
+    if (!s.value.uri) return `${at}: the schema has no uri`;
+    carried = create(LiteralTypeSchema, { type: { case: "schema", value: s.value.type ?? {} } });
+  } else if (s?.case === "structuredDataset") {
+    if (!s.value.uri) return `${at}: the dataframe has no uri`;
+    carried = create(LiteralTypeSchema, { type: { case: "structuredDatasetType", value: s.value.metadata?.structuredDatasetType ?? {} } });
+  } else {
+    return `${at}: expected ${describeLiteralType(type)}, got ${describeLiteral(literal)}`;
+  }
+  return isCastable(carried, type) ? undefined : `${at}: expected ${describeLiteralType(type)}, got a ${describeLiteralType(carried)}`;
 }
 
 function unionMismatch(literal: Literal, type: LiteralType, at: string): string | undefined {
@@ -171,7 +191,7 @@ export function describeLiteral(literal: Literal): string {
         case "error":
           return "an error";
         case "schema":
-          return "a schema";
+          return `schema ${s.value.uri}`;
         default:
           return "an empty scalar";
       }

@@ -10,6 +10,7 @@ import {
   ProjectsSchema,
   type Project,
 } from "../../idl/gen/flyteidl/admin/project_pb.js";
+import { labelProblems } from "../../compiler/registration-rules.js";
 import type { ProjectRecord, RegistryStore } from "../../store/records.js";
 import type { ApiContext } from "./api-context.js";
 import { alreadyExists, invalidArgument, notFound } from "./api-error.js";
@@ -65,17 +66,9 @@ export async function requireProjectAndDomain(ctx: ApiContext, project: string, 
   known.add(project);
 }
 
-// Kubernetes label rules, which FlyteAdmin applies to project labels.
-const labelKeyRe = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const labelValueRe = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-
 export function checkLabels(labels: Record<string, string>, field: string): void {
-  const entries = Object.entries(labels);
-  if (entries.length > 16) throw invalidArgument(`${field} has ${entries.length} entries; the limit is 16`);
-  for (const [key, value] of entries) {
-    if (!labelKeyRe.test(key)) throw invalidArgument(`${field} key ${JSON.stringify(key)} is not a valid Kubernetes label key`);
-    if (!labelValueRe.test(value)) throw invalidArgument(`${field} value ${JSON.stringify(value)} (key ${key}) is not a valid Kubernetes label value`);
-  }
+  const [problem] = labelProblems(labels, field);
+  if (problem) throw invalidArgument(problem);
 }
 
 export function projectRoutes(ctx: ApiContext): Route[] {

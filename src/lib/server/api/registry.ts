@@ -36,7 +36,8 @@ import type { EntityKey, EntityRecord, EntityResource, ListEntitiesQuery } from 
 import type { ApiContext } from "./api-context.js";
 import { invalidArgument, notFound } from "./api-error.js";
 import { buildClosure, compileProblems, resolveReferences } from "./compiled-closure.js";
-import { checkIdentifier, idText, launchPlanExpectedInputs, sameEntity, taskTemplateProblems } from "./entity-checks.js";
+import { taskTemplateProblems } from "../../compiler/registration-rules.js";
+import { checkIdentifier, idText, launchPlanExpectedInputs, sameEntity } from "./entity-checks.js";
 import { pagingParams, readLimit, readSortBy, readToken, withPageToken } from "./list-params.js";
 import { checkLabels, requireProjectAndDomain } from "./projects.js";
 import { decodeLaunchPlanSpec, decodeTaskSpec, decodeWorkflowSpec, describeEntity } from "./registry-reader.js";

@@ -1,43 +1,21 @@
 // The rules FlyteAdmin applies to project ids, domains, entity names, versions, execution names and upload
 // paths, each failing with one sentence that says which value broke which rule. Never normalizes a value.
 import { randomBytes } from "node:crypto";
+import { entityNameProblem, hasPathTrouble, projectIdProblem, showValue as show, versionProblem } from "../../compiler/registration-rules.js";
 import { invalidArgument } from "./api-error.js";
+
+export { hasControlCharacter } from "../../compiler/registration-rules.js";
 
 /** Domains are set system-wide, as in FlyteAdmin's default configuration. */
 export const domains = ["development", "staging", "production"] as const;
 
-const projectIdRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const executionNameRe = /^[a-z][a-z\-0-9]*$/;
-// FlyteAdmin takes any version that url.QueryEscape leaves alone: letters, digits and -_.~
-const versionRe = /^[A-Za-z0-9_.~-]+$/;
-// Flyte entity names are dotted module paths; tsflyte's look like `examples.spend.calculateSpend`.
-const entityNameRe = /^[A-Za-z0-9_.:-]+$/;
 
 export const maxExecutionNameLength = 63;
 
-/** NUL and the other control characters, which no name, path or header may carry. */
-export function hasControlCharacter(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
-
-/** Values that must never reach a path or a URI built from a name. */
-function hasPathTrouble(value: string): boolean {
-  return value === "." || value === ".." || value.includes("/") || value.includes("\\") || hasControlCharacter(value);
-}
-
-function show(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
-
 export function checkProjectId(id: string, field = "project"): void {
-  if (!id) throw invalidArgument(`${field} is required`);
-  if (id.length > 63 || !projectIdRe.test(id)) {
-    throw invalidArgument(`${field} ${show(id)} is not a valid project id: use at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit`);
-  }
+  const problem = projectIdProblem(id, field);
+  if (problem) throw invalidArgument(problem);
 }
 
 export function checkDomain(domain: string, field = "domain"): void {
@@ -48,17 +26,13 @@ export function checkDomain(domain: string, field = "domain"): void {
 }
 
 export function checkEntityName(name: string, field = "name"): void {
-  if (!name) throw invalidArgument(`${field} is required`);
-  if (name.length > 255 || hasPathTrouble(name) || !entityNameRe.test(name)) {
-    throw invalidArgument(`${field} ${show(name)} is not a valid name: use up to 255 letters, digits and "_", ".", ":", "-"`);
-  }
+  const problem = entityNameProblem(name, field);
+  if (problem) throw invalidArgument(problem);
 }
 
 export function checkVersion(version: string, field = "version"): void {
-  if (!version) throw invalidArgument(`${field} is required`);
-  if (version.length > 128 || hasPathTrouble(version) || !versionRe.test(version)) {
-    throw invalidArgument(`${field} ${show(version)} must be URL-safe: use up to 128 letters, digits and "_", ".", "~", "-"`);
-  }
+  const problem = versionProblem(version, field);
+  if (problem) throw invalidArgument(problem);
 }
 
 export function checkExecutionName(name: string, field = "name"): void {
