@@ -5,6 +5,7 @@ import { NotFoundError, UnreachableError, UserError } from "./lib/errors.js";
 import { renderError } from "./render/errors.js";
 import type { RunResult } from "./lib/local/commands.js";
 import type { ResolvedConfig } from "./lib/config/config.js";
+import type { UsageArg, UsageFlag } from "./usage-error.js";
 
 /**
  * Exit codes, documented in the README: 1 the execution failed, 2 bad usage or bad input (compile problems
@@ -43,14 +44,23 @@ export abstract class BaseCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     const verbose = this.argv.includes("-v") || this.argv.includes("--verbose");
     if (err instanceof Errors.ExitError) throw err;
+    const { usageErrorFrom } = await import("./usage-error.js");
+    const flags = { ...this.ctor.baseFlags, ...this.ctor.flags } as Record<string, UsageFlag>;
+    const name = this.id?.replaceAll(":", " ") ?? "";
+    err = usageErrorFrom(err, { name, flags, args: (this.ctor.args ?? {}) as Record<string, UsageArg>, bin: this.config.bin }) ?? err;
     const code = exitCodeOf(err);
-    const isUsage = code === exitCodes.usage && !(err instanceof UserError);
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ error: errorJson(err, code) }, null, 2)}\n`);
-    } else {
-      process.stderr.write(`${renderError(err, { verbose, usage: isUsage })}\n`);
-    }
+    printError(err, code, { json: this.jsonEnabled(), verbose });
     return this.exit(code);
+  }
+}
+
+/** Prints an error that ends a command: `{error}` on stdout in --json mode, else the rendered text on stderr. */
+export function printError(err: Error, code: number, options: { json: boolean; verbose?: boolean }): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ error: errorJson(err, code) }, null, 2)}\n`);
+  } else {
+    const usage = code === exitCodes.usage && !(err instanceof UserError);
+    process.stderr.write(`${renderError(err, { verbose: options.verbose, usage })}\n`);
   }
 }
 
