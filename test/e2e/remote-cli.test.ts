@@ -388,6 +388,31 @@ describe("the remote CLI against tsflyte serve", () => {
     });
   });
 
+  describe("a local run while a control plane is configured", () => {
+    test("its Details line works as printed with FLYTECTL_CONFIG set; the bare name says where it is", async () => {
+      const config = join(cli.tempDir("tsflyte-remote-hint-"), "config.yaml");
+      const env = { TSFLYTE_ADMIN_ENDPOINT: undefined, FLYTECTL_CONFIG: config };
+      assertExit(await cli.runWith(env, ["config", "init", "--host", server.url, "-c", config]), 0);
+      const run = await cli.runWith(env, ["run", "examples/spend.ts", "calculateSpend", "--emp", '[{"name":"a","pay":2}]', "-q"]);
+      assertExit(run, 0);
+      const name = /^Execution (\S+) SUCCEEDED \(local, /m.exec(run.stdout)?.[1];
+      const details = /^Details: tsflyte (.*)$/m.exec(run.stdout)?.[1];
+      assert.equal(details, `get execution ${name} --details --target local`);
+      const followed = await cli.runWith(env, details!.split(" "));
+      assertExit(followed, 0);
+      assert.match(followed.stdout, new RegExp(`^Execution +${name} +\\(flytesnacks/development\\)$`, "m"));
+      assert.match(followed.stdout, /^Outputs +o0: 4$/m);
+      const bare = await cli.runWith(env, ["get", "execution", name!]);
+      assertExit(bare, 3);
+      assert.equal(
+        bare.stderr.trim(),
+        `Error: execution ${name} not found in project flytesnacks, domain development on the control plane; it is a run in this machine's local history\nHint: add --target local to read it there`,
+      );
+      const elsewhere = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined }, ["run", "examples/spend.ts", "calculateSpend", "--emp", "[]", "-p", "hints", "-q"]);
+      assert.match(elsewhere.stdout, /^Details: tsflyte get execution \S+ --details -p hints$/m);
+    });
+  });
+
   describe("launch plan state and projects", () => {
     test("update launchplan needs exactly one of --activate and --deactivate", async () => {
       const neither = await cli.run(["update", "launchplan", wf("doubled"), "--version", "act1"]);
