@@ -334,8 +334,13 @@ describe("convertFileValue", () => {
     assert.equal(convertFileValue(t.int(), 3, "x"), 3);
     assert.equal(reason(t.int(), 3.5), "not a whole number; this input takes an int such as 3 or -4");
     assert.equal(reason(t.int(), "3"), "a string, where a number is needed; write it without quotes");
+    assert.equal(reason(t.float(), "-2.5e3"), "a string, where a number is needed; write it without quotes");
+    // `scalar: two` in YAML has no quotes to take away.
+    assert.equal(reason(t.int(), "two"), "a string, where a number is needed; write a whole number such as 3 or -4");
+    assert.equal(reason(t.float(), "2,5"), "a string, where a number is needed; write a number such as 2.5 or -1");
     assert.equal(reason(t.string(), 1.5), 'a number, where a string is needed; put it in quotes: "1.5"');
-    assert.equal(reason(t.boolean(), "yes"), "a string, where a boolean is needed");
+    assert.equal(reason(t.boolean(), "yes"), "a string, where a boolean is needed; write true or false");
+    assert.equal(reason(t.boolean(), "true"), "a string, where a boolean is needed; write it without quotes");
     assert.equal(reason(t.duration(), 1500), 'a bare number has no unit; write "1500ms", "90s" or "1h30m"');
     assert.equal(convertFileValue(t.duration(), "90s", "x"), 90_000);
     assert.deepEqual(convertFileValue(t.datetime(), "today", "x", { now: clock }), new Date("2026-03-15T00:00:00Z"));
