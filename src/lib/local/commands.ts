@@ -87,7 +87,6 @@ export interface GetExecutionRequest {
   limit?: number;
 }
 
-/** `get execution [NAME]`: the newest executions, or one, optionally with every node and attempt. */
 /** Whether the local history holds the execution; false, creating nothing, when there is no local history. */
 export async function localExecutionExists(key: ExecutionKey): Promise<boolean> {
   const { existsSync } = await import("node:fs");
@@ -97,6 +96,7 @@ export async function localExecutionExists(key: ExecutionKey): Promise<boolean> 
   return withHome(async (home) => (await home.store.getExecution(key)) !== undefined);
 }
 
+/** `get execution [NAME]`: the newest executions, or one, optionally with every node and attempt. */
 export async function getLocalExecutions(request: GetExecutionRequest): Promise<ExecutionView[] | ExecutionView | ExecutionDetailsView> {
   const { describeExecution, listExecutionViews } = await import("../engine/history.js");
   return withHome(async (home) => {

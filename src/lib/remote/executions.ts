@@ -164,12 +164,16 @@ async function workflowClosure(client: AdminClient, id: EntityIdParts | undefine
  * launched on its own has no workflow closure: its template is read from the control plane.
  */
 async function retriesOfNode(client: AdminClient, workflow: WorkflowClosure, specNodeId: string, attempts: TaskExecution[]): Promise<number | undefined> {
-  const node = workflow.templates.flatMap((t) => t.nodes).find((n) => n.id === specNodeId);
-  if (node?.metadata?.retries) return node.metadata.retries.retries;
   const taskId = attempts[0]?.id?.taskId;
   if (!taskId?.name) return undefined;
-  const same = (t: TaskTemplate) => t.id?.name === taskId.name && t.id?.version === taskId.version && t.id?.project === taskId.project && t.id?.domain === taskId.domain;
-  const known = workflow.tasks.find(same);
+  const same = (id: { project: string; domain: string; name: string; version: string } | undefined) =>
+    id?.name === taskId.name && id.version === taskId.version && id.project === taskId.project && id.domain === taskId.domain;
+  // Spec node ids repeat across a workflow and its subworkflows; the node that ran this task is the one meant.
+  const node = workflow.templates
+    .flatMap((t) => t.nodes)
+    .find((n) => n.id === specNodeId && n.target.case === "taskNode" && n.target.value.reference.case === "referenceId" && same(n.target.value.reference.value));
+  if (node?.metadata?.retries) return node.metadata.retries.retries;
+  const known = workflow.tasks.find((t) => same(t.id));
   if (known) return known.metadata?.retries?.retries ?? 0;
   const url = `/api/v1/tasks/${path(taskId.project, taskId.domain, taskId.name, taskId.version)}`;
   workflow.fetched ??= new Map();
