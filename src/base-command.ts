@@ -67,7 +67,8 @@ export abstract class BaseCommand extends Command {
     if (err instanceof Errors.ExitError) throw err;
     const { usageErrorFrom } = await import("./usage-error.js");
     const flags = { ...this.ctor.baseFlags, ...this.ctor.flags } as Record<string, UsageFlag>;
-    const name = this.id?.replaceAll(":", " ") ?? "";
+    // A command run from its class (tests) gets its class name as id, which names no command.
+    const name = this.id && this.config.findCommand(this.id) ? this.id.replaceAll(":", " ") : "";
     err = usageErrorFrom(err, { name, flags, args: (this.ctor.args ?? {}) as Record<string, UsageArg>, bin: this.config.bin }) ?? err;
     const code = exitCodeOf(err);
     printError(err, code, { json: this.jsonEnabled(), verbose });
