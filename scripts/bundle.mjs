@@ -17,6 +17,7 @@ function commandFiles(dir) {
 const entryPoints = [
   "src/index.ts",
   "src/help.ts",
+  "src/hooks/command-not-found.ts",
   "src/lib/compiler/loader-hooks.ts",
   // The task container entrypoint (bin/tsflyte-execute) and the warm worker the subprocess runner starts.
   { in: "src/lib/execute/main.ts", out: "execute" },

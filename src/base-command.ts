@@ -4,7 +4,8 @@ import { Command, Flags, Errors } from "@oclif/core";
 import { NotFoundError, UnreachableError, UserError } from "./lib/errors.js";
 import { renderError } from "./render/errors.js";
 import type { RunResult } from "./lib/local/commands.js";
-import type { ResolvedConfig } from "./lib/config/config.js";
+import type { ConfigFlags, ResolvedConfig, Target } from "./lib/config/config.js";
+import type { UsageArg, UsageFlag } from "./usage-error.js";
 
 /**
  * Exit codes, documented in the README: 1 the execution failed, 2 bad usage or bad input (compile problems
@@ -34,34 +35,66 @@ export abstract class BaseCommand extends Command {
     }),
   };
 
+  /** The flags the config was resolved from, kept to tell what a later command would resolve (see flagsToFind). */
+  private configFlags: ConfigFlags = {};
+
   /** The config this command runs with: flags, then environment, then the config file, then defaults. Takes a command's whole flags object. */
   async resolvedConfig(flags: { config?: string; project?: string; domain?: string; target?: string }): Promise<ResolvedConfig> {
     const { resolveConfig } = await import("./lib/config/config.js");
-    return resolveConfig({ config: flags.config, project: flags.project, domain: flags.domain, target: flags.target });
+    this.configFlags = { config: flags.config, project: flags.project, domain: flags.domain, target: flags.target };
+    return resolveConfig(this.configFlags);
+  }
+
+  /**
+   * The flags a later `get execution` needs to find an execution this command made on `target`: those whose value
+   * differs from what the environment and config file give a command without them (`--target local` for a local
+   * run while a control plane is configured; `-p` for a project given here).
+   */
+  async flagsToFind(execution: { project: string; domain: string }, target: Target): Promise<string[]> {
+    const { resolveConfig } = await import("./lib/config/config.js");
+    const config = this.configFlags.config;
+    const later = await resolveConfig({ config }).catch(() => undefined);
+    return [
+      ...(config !== undefined ? ["-c", config] : []),
+      ...(later?.project !== execution.project ? ["-p", execution.project] : []),
+      ...(later?.domain !== execution.domain ? ["-d", execution.domain] : []),
+      ...(later?.target !== target ? ["--target", target] : []),
+    ];
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     const verbose = this.argv.includes("-v") || this.argv.includes("--verbose");
     if (err instanceof Errors.ExitError) throw err;
+    const { usageErrorFrom } = await import("./usage-error.js");
+    const flags = { ...this.ctor.baseFlags, ...this.ctor.flags } as Record<string, UsageFlag>;
+    // A command run from its class (tests) gets its class name as id, which names no command.
+    const name = this.id && this.config.findCommand(this.id) ? this.id.replaceAll(":", " ") : "";
+    err = usageErrorFrom(err, { name, flags, args: (this.ctor.args ?? {}) as Record<string, UsageArg>, bin: this.config.bin }) ?? err;
     const code = exitCodeOf(err);
-    const isUsage = code === exitCodes.usage && !(err instanceof UserError);
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ error: errorJson(err, code) }, null, 2)}\n`);
-    } else {
-      process.stderr.write(`${renderError(err, { verbose, usage: isUsage })}\n`);
-    }
+    printError(err, code, { json: this.jsonEnabled(), verbose });
     return this.exit(code);
   }
 }
 
+/** Prints an error that ends a command: `{error}` on stdout in --json mode, else the rendered text on stderr. */
+export function printError(err: Error, code: number, options: { json: boolean; verbose?: boolean }): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ error: errorJson(err, code) }, null, 2)}\n`);
+  } else {
+    const usage = code === exitCodes.usage && !(err instanceof UserError);
+    process.stderr.write(`${renderError(err, { verbose: options.verbose, usage })}\n`);
+  }
+}
+
 /** Prints a finished run (stdout: name and outputs; stderr: the error trace) and exits 1 unless it succeeded. */
-export async function reportRun(command: BaseCommand, result: RunResult, verbose: boolean, where?: string): Promise<RunResult> {
+export async function reportRun(command: BaseCommand, result: RunResult, verbose: boolean, where?: { name: string; target: Target }): Promise<RunResult> {
   const { renderRunResult } = await import("./render/run.js");
   if (command.jsonEnabled()) {
     if (result.phase === "SUCCEEDED") return result;
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
-    const rendered = renderRunResult(result, { verbose, where });
+    const detailsFlags = await command.flagsToFind(result.execution, where?.target ?? "local");
+    const rendered = renderRunResult(result, { verbose, where: where?.name, detailsFlags });
     command.log(rendered.stdout);
     if (rendered.stderr) process.stderr.write(`${rendered.stderr}\n`);
     if (result.phase === "SUCCEEDED") return result;

@@ -76,13 +76,17 @@ export class CompileError extends UserError {
   }
 }
 
-/** A value that does not match its declared type: names the variable, the type, and what was given. */
+/**
+ * A value that does not match its declared type: names the variable, the type, and what was given. `paths` are
+ * where inside the value the problems are (`emp[0].pay`), when its schema says.
+ */
 export class TypeMismatchError extends UserError {
   constructor(
     readonly variable: string,
     readonly expected: string,
     readonly given: string,
     detail?: string,
+    readonly paths: readonly string[] = [],
   ) {
     super(`${variable}: expected ${expected}, got ${given}${detail ? ` (${detail})` : ""}`);
     this.name = "TypeMismatchError";

@@ -1,6 +1,7 @@
 // What `tsflyte run` prints when an execution fails: which node failed, on which attempt, why, and the user's
 // own stack frames. Never shows tsflyte's or Node's internal frames unless asked (-v); pure apart from defaults.
 import { fileURLToPath } from "node:url";
+import { splitErrorText } from "../lib/engine/error-text.js";
 import { packageRoot } from "../lib/package-root.js";
 import type { AttemptView, ExecutionDetailsView, NodeView } from "../lib/engine/history.js";
 
@@ -56,7 +57,9 @@ export function renderErrorTrace(details: ExecutionDetailsView, options: ErrorTr
 
   const wfError = ex.closure?.error;
   if (failures.length === 0 && wfError) {
-    lines.push("", `${wfError.kind ?? "UNKNOWN"}${options.verbose && wfError.code ? ` (${wfError.code})` : ""}:`, ...indent(wfError.message ?? "", "  "));
+    const { message, stack } = splitErrorText(wfError.message ?? "", wfError.code ?? "");
+    lines.push("", `${wfError.kind ?? "UNKNOWN"}${options.verbose && wfError.code ? ` (${wfError.code})` : ""}:`, ...indent(message, "  "));
+    if (stack) lines.push(...stackLines(stack, options));
   }
   return lines.join("\n");
 }
@@ -67,12 +70,22 @@ function nodeFailure(node: NodeView, options: ErrorTraceOptions): string[] {
   const kind = error?.kind ?? "UNKNOWN";
   const code = options.verbose && error?.code ? ` (${error.code})` : "";
   const verb = phaseVerb[node.phase] ?? "failed";
-  const where = attempt ? ` on attempt ${attempt.attempt} of ${node.attempts.length}` : "";
+  const where = attempt ? ` on ${attemptOfNode(attempt, node)}` : "";
   const lines = [`node ${node.nodeId} (${node.entity.name}) ${verb}${where}: ${kind}${code}`];
   lines.push(...indent(error?.message ?? "(no message was recorded)", "  "));
   const stack = attempt?.error?.stack;
   if (stack) lines.push(...stackLines(stack, options));
   return lines;
+}
+
+/**
+ * `attempt 2 of 3`: out of the attempts the node's retries allow (`retries: 2` is 3 attempts). System failures have
+ * a budget of their own, so a node can make more; then the count is of the attempts made. Without a known budget
+ * (an execution recorded before it was kept), it is the attempts made.
+ */
+export function attemptOfNode(attempt: Pick<AttemptView, "attempt">, node: Pick<NodeView, "retries" | "attempts">): string {
+  const allowed = node.retries === undefined ? 0 : node.retries + 1;
+  return `attempt ${attempt.attempt} of ${Math.max(allowed, node.attempts.length)}`;
 }
 
 function lastFailedAttempt(attempts: readonly AttemptView[]): AttemptView | undefined {

@@ -7,6 +7,8 @@ import type {
   ExecutionView,
   NodeView,
 } from "../lib/engine/history.js";
+import { splitErrorText } from "../lib/engine/error-text.js";
+import { attemptOfNode } from "./error-trace.js";
 import { tableLines, type Column } from "./table.js";
 
 export type ExecutionFormat = "table" | "json" | "yaml";
@@ -141,7 +143,8 @@ function headerRows(view: ExecutionDetailsView): [string, string[]][] {
   rows.push(["Inputs", valueLines(view.inputs)]);
   if (view.outputs) rows.push(["Outputs", valueLines(view.outputs)]);
   const error = ex.closure?.error;
-  if (error) rows.push(["Error", `${error.kind ?? "UNKNOWN"}: ${error.message ?? ""}`.split("\n")]);
+  // The message alone: its stack, which FlyteAdmin's message carries, is in the error trace and the attempts' JSON.
+  if (error) rows.push(["Error", `${error.kind ?? "UNKNOWN"}: ${splitErrorText(error.message ?? "", error.code ?? "").message}`.split("\n")]);
   return rows;
 }
 
@@ -157,9 +160,9 @@ interface TreeRow {
 
 type TreeItem = { kind: "node"; row: TreeRow } | { kind: "text"; text: string };
 
-function attemptText(a: AttemptView, total: number): string {
+function attemptText(a: AttemptView, node: NodeView): string {
   const error = a.error ? ` ${a.error.kind}: ${firstLine(a.error.message)}` : "";
-  return `attempt ${a.attempt}/${total} ${a.phase}${error}`;
+  return `${attemptOfNode(a, node)} ${a.phase}${error}`;
 }
 
 /** Attempts show under failed nodes and under nodes that needed more than one. */
@@ -174,7 +177,7 @@ function flattenTree(nodes: readonly NodeView[], indent: string, items: TreeItem
     items.push({ kind: "node", row: { prefix: `${indent}${last ? "└─ " : "├─ "}`, node } });
     const inner = `${indent}${last ? "   " : "│  "}`;
     const children = node.children ?? [];
-    const notes: string[] = shownAttempts(node).map((a) => attemptText(a, node.attempts.length));
+    const notes: string[] = shownAttempts(node).map((a) => attemptText(a, node));
     if (node.error && node.attempts.length === 0 && children.length === 0) {
       notes.push(`error ${node.error.kind}: ${firstLine(node.error.message)}`);
     }

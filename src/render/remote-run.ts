@@ -4,7 +4,8 @@ import type { RemoteRunOutcome } from "../lib/remote/run.js";
 import type { ProgressSnapshot } from "../lib/remote/executions.js";
 import { progressChanges, progressLine } from "./progress.js";
 
-export function renderRemoteRun(outcome: RemoteRunOutcome): string {
+/** `followFlags`: what `get execution` needs to find it (see BaseCommand.flagsToFind). */
+export function renderRemoteRun(outcome: RemoteRunOutcome, followFlags: readonly string[] = []): string {
   const { execution, launched, registered } = outcome;
   const scope = `${execution.project}/${execution.domain}`;
   const lines = [
@@ -13,8 +14,7 @@ export function renderRemoteRun(outcome: RemoteRunOutcome): string {
   ];
   if (outcome.consoleUrl) lines.push(`Console: ${outcome.consoleUrl}`);
   if (!outcome.result) {
-    const flags = `${execution.project !== "flytesnacks" ? ` -p ${execution.project}` : ""}${execution.domain !== "development" ? ` -d ${execution.domain}` : ""}`;
-    lines.push(`Follow it: tsflyte get execution ${execution.name} --details${flags}`);
+    lines.push(`Follow it: ${["tsflyte", "get", "execution", execution.name, "--details", ...followFlags].join(" ")}`);
   }
   return lines.join("\n");
 }

@@ -76,7 +76,7 @@ test("config init: a junk host or a missing --host is bad usage (exit 2)", async
   assert.match(junk.stderr, /^Error: --host: "flyte\.example\.com\/api" has a path/);
   const missing = await captureStderr(() => ConfigInit.run([], root));
   assert.equal(missing.exitCode, 2);
-  assert.match(missing.stderr, /Missing required flag host/);
+  assert.match(missing.stderr, /^Error: --host is required \(the control plane: host:port, or http:\/\/host:port for plain http\)\nHint: `tsflyte --help` shows the usage and examples\n$/);
 });
 
 test("the printer names the file, what it points at, and the next step", () => {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import type * as K8s from "@kubernetes/client-node";
-import { assertExit, LocalCli, repoRoot, type CliResult, type DetailsJson, type ExecutionJson } from "../fixtures/local/cli.js";
+import { assertExit, lineOf, LocalCli, repoRoot, type CliResult, type DetailsJson, type ExecutionJson } from "../fixtures/local/cli.js";
 import { startS3Server, type S3Server } from "../support/s3-server.js";
 import { startTestbed, type Testbed } from "../support/k8s-testbed.js";
 import { TestKubelet } from "../support/kubelet.js";
@@ -360,6 +360,18 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: `tsflyte.io/execution=${names.invalidImage},tsflyte.io/node=n1` });
       return pods.items.length === 0 || undefined;
     });
+  });
+
+  test("a task that throws in its pod: the error trace names the .ts line, as a local run's does", async () => {
+    const result = await cli.run(["run", "--remote", "--wait", "--image", image, flows, "refusing", "--x", "5"]);
+    assertExit(result, 1);
+    const line = lineOf(readFileSync(join(repoRoot, flows), "utf8"), "throw new NonRetryableError(`refused");
+    assert.match(result.stderr, /^node n0 \(test\.fixtures\.k8s\.flows\.refuse\) failed on attempt 1 of 2: USER$/m);
+    assert.match(result.stderr, /^ {2}refused 5$/m);
+    assert.match(result.stderr, new RegExp(`^ {4}at .*\\(test/fixtures/k8s/flows\\.ts:${line}:\\d+\\)$`, "m"), result.stderr);
+    assert.match(result.stderr, /tsflyte frames? hidden; -v shows them/);
+    const recorded = await details(startedName(result));
+    assert.match(recorded.execution.closure.error?.message ?? "", new RegExp(`flows\\.ts:${line}:`));
   });
 
   test("a pod over the namespace's quota waits until there is room, then runs", async () => {

@@ -53,12 +53,16 @@ describe("tsflyte run: failures, retries, timeouts and the cache", { concurrency
     assert.equal(node(details, "n0").phase, "SUCCEEDED", "the node before the failure finished");
   });
 
-  test("a flaky task succeeds after a user retry", async () => {
+  test("a flaky task succeeds after a user retry, on attempt 2 of the 3 its `retries: 2` allow", async () => {
     const result = await cli.json<RunJson>(pricing("2030-02-01", "--failures", "1", "--json"));
     assert.equal(result.phase, "SUCCEEDED");
     assert.equal(result.outputs?.quote, "quoted after 10ms");
     const enrich = node(await cli.details(result.execution.name), "n1");
     assert.equal(enrich.phase, "SUCCEEDED");
+    assert.equal(enrich.retries, 2);
+    const table = await cli.run(["get", "execution", result.execution.name, "--details"]);
+    assert.match(table.stdout, /^│ {2}├─ attempt 1 of 3 RETRYABLE_FAILED USER: the enrichment service is unavailable \(attempt 1\)$/m);
+    assert.match(table.stdout, /^│ {2}└─ attempt 2 of 3 SUCCEEDED$/m);
     assert.deepEqual(
       enrich.attempts.map((a) => [a.phase, a.error?.kind, a.error?.message]),
       [

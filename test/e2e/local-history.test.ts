@@ -101,7 +101,7 @@ describe("tsflyte get execution, create execution and the local history", { conc
     assert.match(table, /^Nodes$/m);
     assert.match(table, /^├─ n0\s+examples\.resilient\.fetchPrices\s+SUCCEEDED\b/m);
     assert.match(table, /^├─ n1\s+examples\.resilient\.flakyEnrich\s+FAILED\b/m);
-    assert.match(table, /^│ {2}└─ attempt 3\/3 FAILED USER: the enrichment service is unavailable \(attempt 3\)$/m);
+    assert.match(table, /^│ {2}└─ attempt 3 of 3 FAILED USER: the enrichment service is unavailable \(attempt 3\)$/m);
 
     assert.deepEqual(narrowed.nodes.map((n) => n.nodeId), ["n1"]);
     assert.equal(narrowed.nodes[0].attempts.length, 3);

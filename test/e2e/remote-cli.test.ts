@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { assertExit, LocalCli, type CliResult } from "../fixtures/local/cli.js";
+import { assertExit, lineOf, LocalCli, type CliResult } from "../fixtures/local/cli.js";
 import { startServe, type ServeProcess } from "../fixtures/server/harness.js";
 
 const flows = "test/fixtures/server/flows.ts";
@@ -193,12 +193,35 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.equal((await waitFor("mine-1")).closure.phase, "SUCCEEDED");
     });
 
-    test("--wait on a failing workflow exits 1 with the error trace", async () => {
-      const result = await cli.run(["run", "--remote", "--wait", flows, "refusing", "--why", "no budget"]);
+    test("--wait on a failing workflow exits 1 with the error trace: the user's stack at its .ts line, as a local run shows it", async () => {
+      const [result, verbose] = await Promise.all([
+        cli.run(["run", "--remote", "--wait", flows, "refusing", "--why", "no budget"]),
+        cli.run(["run", "--remote", "--wait", flows, "refusing", "--why", "no budget", "-v"]),
+      ]);
       assertExit(result, 1);
       assert.match(result.stdout, /FAILED \(remote, /);
-      assert.match(result.stderr, /refused: no budget/);
-      assert.match(result.stderr, /USER/);
+      // refuse has retries: 2 and throws NonRetryableError: its one attempt of three.
+      assert.match(result.stderr, /^node n0 \(test\.fixtures\.server\.flows\.refuse\) failed on attempt 1 of 3: USER$/m);
+      assert.match(result.stderr, /^ {2}refused: no budget$/m);
+      const line = lineOf(readFileSync(flows, "utf8"), "throw new NonRetryableError(`refused:");
+      assert.match(result.stderr, new RegExp(`^ {4}at .*\\(test/fixtures/server/flows\\.ts:${line}:\\d+\\)$`, "m"), result.stderr);
+      assert.deepEqual(result.stderr.split("\n").filter((l) => /^\s+at .*(dist\/|node:)/.test(l)), [], "tsflyte's frames shown without -v");
+      assert.match(result.stderr, /tsflyte frames? hidden; -v shows them/);
+      assertExit(verbose, 1);
+      assert.match(verbose.stderr, new RegExp(`flows\\.ts:${line}:`));
+      assert.ok(verbose.stderr.split("\n").some((l) => /^\s+at .*(dist\/|node:)/.test(l)), verbose.stderr);
+
+      // The record on the control plane: FlyteAdmin's ExecutionError.message carries the stack, bounded.
+      const name = startedName(result);
+      const details = await cli.json<{ execution: ExecutionJson; nodes: { attempts: { error?: { message: string; stack?: string } }[]; retries?: number }[] }>(["get", "execution", name, "--details", "-o", "json"]);
+      assert.match(details.execution.closure.error?.message ?? "", new RegExp(`^NonRetryableError: refused: no budget\\n {4}at .*flows\\.ts:${line}:`));
+      const attempt = details.nodes[0].attempts[0].error;
+      assert.equal(attempt?.message, "refused: no budget");
+      assert.match(attempt?.stack ?? "", new RegExp(`\\(test/fixtures/server/flows\\.ts:${line}:\\d+\\)`));
+      assert.equal(details.nodes[0].retries, 2);
+      const table = await ok(["get", "execution", name, "--details"]);
+      assert.match(table.stdout, /^Error +USER: refused: no budget$/m);
+      assert.doesNotMatch(table.stdout, /^\s+at /m);
     });
 
     test("--json prints one object with the execution and its result", async () => {
@@ -433,6 +456,31 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.equal(execution.closure.abortMetadata?.cause, "wrong inputs");
       const unknown = await cli.run(["delete", "execution", "nosuchexecution"]);
       assertExit(unknown, 3);
+    });
+  });
+
+  describe("a local run while a control plane is configured", () => {
+    test("its Details line works as printed with FLYTECTL_CONFIG set; the bare name says where it is", async () => {
+      const config = join(cli.tempDir("tsflyte-remote-hint-"), "config.yaml");
+      const env = { TSFLYTE_ADMIN_ENDPOINT: undefined, FLYTECTL_CONFIG: config };
+      assertExit(await cli.runWith(env, ["config", "init", "--host", server.url, "-c", config]), 0);
+      const run = await cli.runWith(env, ["run", "examples/spend.ts", "calculateSpend", "--emp", '[{"name":"a","pay":2}]', "-q"]);
+      assertExit(run, 0);
+      const name = /^Execution (\S+) SUCCEEDED \(local, /m.exec(run.stdout)?.[1];
+      const details = /^Details: tsflyte (.*)$/m.exec(run.stdout)?.[1];
+      assert.equal(details, `get execution ${name} --details --target local`);
+      const followed = await cli.runWith(env, details!.split(" "));
+      assertExit(followed, 0);
+      assert.match(followed.stdout, new RegExp(`^Execution +${name} +\\(flytesnacks/development\\)$`, "m"));
+      assert.match(followed.stdout, /^Outputs +o0: 4$/m);
+      const bare = await cli.runWith(env, ["get", "execution", name!]);
+      assertExit(bare, 3);
+      assert.equal(
+        bare.stderr.trim(),
+        `Error: execution ${name} not found in project flytesnacks, domain development on the control plane; it is a run in this machine's local history\nHint: add --target local to read it there`,
+      );
+      const elsewhere = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: undefined }, ["run", "examples/spend.ts", "calculateSpend", "--emp", "[]", "-p", "hints", "-q"]);
+      assert.match(elsewhere.stdout, /^Details: tsflyte get execution \S+ --details -p hints$/m);
     });
   });
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { executionJson, executionToAdmin, type ExecutionDetailsView, type NodeView } from "../../src/lib/engine/history.js";
-import { renderErrorTrace, stackLines } from "../../src/render/error-trace.js";
+import { attemptOfNode, renderErrorTrace, stackLines } from "../../src/render/error-trace.js";
 import { executionRecord, failedDetails } from "./history-fixtures.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -110,4 +110,14 @@ test("the workflow-level message is kept when no node explains the failure", () 
       "  second line",
     ].join("\n"),
   );
+});
+
+test("attempts count out of what the node's retries allow; system retries beyond it count the attempts made", () => {
+  const attempts = (n: number) => Array.from({ length: n }, (_, i) => ({ attempt: i + 1 }));
+  // retries: 2 is three attempts, whichever one this is.
+  assert.equal(attemptOfNode({ attempt: 2 }, { retries: 2, attempts: attempts(2) as NodeView["attempts"] }), "attempt 2 of 3");
+  // No retries, but two worker crashes (the system budget) before it ran: three attempts were made.
+  assert.equal(attemptOfNode({ attempt: 3 }, { retries: 0, attempts: attempts(3) as NodeView["attempts"] }), "attempt 3 of 3");
+  // A record from before retries were kept: the attempts made.
+  assert.equal(attemptOfNode({ attempt: 1 }, { attempts: attempts(2) as NodeView["attempts"] }), "attempt 1 of 2");
 });

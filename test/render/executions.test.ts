@@ -91,14 +91,14 @@ test("details table: header, then a tree with the subworkflow's children, cache 
       "└─ n1          examples.spend.totals         FAILED     1.25s",
       "   ├─ n1-0-n0  examples.spend.sumSpend       SUCCEEDED  0.10s  CACHE_POPULATED",
       "   └─ n1-0-n1  examples.spend.totalSpend     FAILED     0.90s  CACHE_MISS",
-      "      ├─ attempt 1/3 FAILED USER: spend must not be negative: -3",
-      "      ├─ attempt 2/3 FAILED USER: spend must not be negative: -3",
-      "      └─ attempt 3/3 FAILED USER: spend must not be negative: -3",
+      "      ├─ attempt 1 of 3 FAILED USER: spend must not be negative: -3",
+      "      ├─ attempt 2 of 3 FAILED USER: spend must not be negative: -3",
+      "      └─ attempt 3 of 3 FAILED USER: spend must not be negative: -3",
     ].join("\n"),
   );
 });
 
-test("details table: a succeeded run shows outputs, a recovered node where it came from, CACHE_DISABLED not at all", () => {
+test("details table: a succeeded run shows outputs, a recovered node where it came from, CACHE_DISABLED not at all; attempts count what retries allow", () => {
   const record = executionRecord({ mode: "RECOVERED", sourceExecution: "x0" });
   const view: ExecutionDetailsView = {
     ...failedDetails(),
@@ -114,6 +114,7 @@ test("details table: a succeeded run shows outputs, a recovered node where it ca
         phase: "SUCCEEDED",
         cacheStatus: "CACHE_DISABLED",
         duration: "75.000s",
+        retries: 2,
         attempts: [
           { attempt: 1, phase: "FAILED", runner: "subprocess", startedAt: "2024-05-01T12:00:00.000Z", error: { kind: "SYSTEM", code: "WorkerExited", message: "worker exited with code 137\nOOM?", recoverable: true } },
           { attempt: 2, phase: "SUCCEEDED", runner: "subprocess", startedAt: "2024-05-01T12:00:01.000Z" },
@@ -135,8 +136,9 @@ test("details table: a succeeded run shows outputs, a recovered node where it ca
       "Nodes",
       "├─ n0  a.b.first   RECOVERED         recovered from x0",
       "└─ n1  a.b.second  SUCCEEDED  1m15s",
-      "   ├─ attempt 1/2 FAILED SYSTEM: worker exited with code 137 …",
-      "   └─ attempt 2/2 SUCCEEDED",
+      // retries: 2 allows 3 attempts; the second one succeeded.
+      "   ├─ attempt 1 of 3 FAILED SYSTEM: worker exited with code 137 …",
+      "   └─ attempt 2 of 3 SUCCEEDED",
     ].join("\n"),
   );
 });
@@ -155,6 +157,7 @@ test("details JSON and YAML: the view itself, with the admin Execution, values, 
   const failed = json.nodes[1].children[1];
   assert.equal(failed.nodeId, "n1-0-n1");
   assert.equal(failed.specNodeId, "n1");
+  assert.equal(failed.retries, 2);
   assert.deepEqual(failed.attempts.map((a: any) => [a.attempt, a.phase, a.error.kind]), [[1, "FAILED", "USER"], [2, "FAILED", "USER"], [3, "FAILED", "USER"]]);
   assert.equal(failed.attempts[0].logs, "computing totals\n");
   assert.match(failed.attempts[2].error.stack, /at totalSpend/);

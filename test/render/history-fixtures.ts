@@ -100,6 +100,7 @@ export function failedDetails(): ExecutionDetailsView {
             cacheStatus: "CACHE_MISS",
             duration: "0.900s",
             error: { kind: "USER", code: "RetriesExhausted|Error", message: "[3/3] currentAttempt done. Last Error: USER::spend must not be negative: -3" },
+            retries: 2,
             attempts: [failedAttempt(1), failedAttempt(2), failedAttempt(3)],
           },
         ],

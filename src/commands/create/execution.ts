@@ -9,6 +9,7 @@ const sources = ["execFile", "recover", "relaunch"];
 
 export default class CreateExecution extends BaseCommand {
   static override summary = "start an execution from an execution spec file, or recover or relaunch one";
+  static override hiddenAliases = ["create:executions"];
   static override description =
     "--execFile F starts the task or launch plan named in F (write one with `get task|launchplan NAME --execFile F`); the file is " +
     "checked against schemas/execution-spec.schema.json and the entity's inputs, and flags override it; --iamRoleARN, " +

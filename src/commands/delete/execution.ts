@@ -5,6 +5,7 @@ import { BaseCommand } from "../../base-command.js";
 
 export default class DeleteExecution extends BaseCommand {
   static override summary = "terminate running executions, recording the cause";
+  static override hiddenAliases = ["delete:executions"];
   static override description = "Each execution ends ABORTED with the cause and who stopped it recorded; its history is kept.";
   static override examples = [
     '<%= config.bin %> delete execution a8f3k2l1m0n9b8v7c6x5 --cause "wrong inputs"',

@@ -5,6 +5,7 @@ import { BaseCommand } from "../../base-command.js";
 
 export default class GetExecution extends BaseCommand {
   static override summary = "list executions, or show one with its nodes, attempts, inputs and outputs";
+  static override hiddenAliases = ["get:executions"];
   static override description =
     "Reads the target's history: the control plane (admin.endpoint), the Kubernetes cluster (--target kubernetes), or the local history of `tsflyte run` when neither is configured.";
   static override examples = [

@@ -5,6 +5,7 @@ import { entityArgs, entityFlags, execFileFlag, printEntities } from "../../enti
 
 export default class GetLaunchPlan extends BaseCommand {
   static override summary = "list registered launch plans, their versions and states, or write an execution spec for one";
+  static override hiddenAliases = ["get:launchplans"];
   static override examples = [
     "<%= config.bin %> get launchplan",
     "<%= config.bin %> get launchplan examples.spend.calculateSpend --latest --output yaml",

@@ -4,6 +4,7 @@ import { BaseCommand } from "../../base-command.js";
 
 export default class GetProject extends BaseCommand {
   static override summary = "list the projects of the control plane, or show one";
+  static override hiddenAliases = ["get:projects"];
   static override examples = ["<%= config.bin %> get project", "<%= config.bin %> get project flytesnacks --output yaml"];
   static override args = { id: Args.string({ description: "a project id" }) };
   static override flags = {

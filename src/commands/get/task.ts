@@ -5,6 +5,7 @@ import { entityArgs, entityFlags, execFileFlag, printEntities } from "../../enti
 
 export default class GetTask extends BaseCommand {
   static override summary = "list registered tasks and versions, or write an execution spec for one";
+  static override hiddenAliases = ["get:tasks"];
   static override examples = [
     "<%= config.bin %> get task",
     "<%= config.bin %> get task examples.spend.double --latest --output yaml",

@@ -9,6 +9,7 @@ const graphFormats = new Set(["dot", "doturl", "svg"]);
 
 export default class GetWorkflow extends BaseCommand {
   static override summary = "list registered workflows and versions, or draw one as dot, doturl or svg";
+  static override hiddenAliases = ["get:workflows"];
   static override description =
     "-o dot prints Graphviz DOT (nodes and edges sorted, so the text is stable); -o doturl prints a viewer URL with the DOT in it " +
     "(dotViewer in the config; it opens nothing); -o svg renders with graphviz's dot when installed, else a bundled WebAssembly graphviz. " +

@@ -5,7 +5,6 @@ import { BindingDataSchema, type BindingData, type Literal } from "../idl/gen/fl
 import { isCastable, describeLiteralType } from "../types/compat.js";
 import type { AnyType, ListType, MapType } from "../types/types.js";
 import { isOutputRef, nodeHandleOf, startNodeId, type OutputRef } from "../sdk/trace.js";
-import { describeValue } from "../errors.js";
 
 export interface BindingScope {
   /** Describes where a reference comes from, e.g. `output "total" of node n1 (totalSpend)`. */
@@ -49,6 +48,17 @@ function containsRef(value: unknown, depth = 0): boolean {
   return Object.values(value).some((v) => containsRef(v, depth + 1));
 }
 
+/** Each reference inside `value`, as `path is what it refers to` (`order.qty is output "o0" of node n0 (count)`). */
+function refsIn(value: unknown, path: string, scope: BindingScope, depth = 0): string[] {
+  if (isOutputRef(value)) return [`${path} is ${scope.describeRef(value)}`];
+  const handle = nodeHandleOf(value);
+  if (handle) return [`${path} is node ${scope.describeNode(handle.nodeId)}`];
+  if (depth > 32 || typeof value !== "object" || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => refsIn(v, `${path}[${i}]`, scope, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return [];
+  return Object.entries(value).flatMap(([k, v]) => refsIn(v, `${path}.${k}`, scope, depth + 1));
+}
+
 /**
  * Binds one value to an input of type `type`. `at` names the input in messages; `path` is the short name a
  * value's own errors are reported under (`rows[0].pay`).
@@ -89,8 +99,11 @@ export function bindValue(value: unknown, type: AnyType, at: string, scope: Bind
       for (const [k, v] of Object.entries(value)) bindings[k] = bindValue(v, map.valueType, `${at}.${k}`, scope, `${path}.${k}`);
       return create(BindingDataSchema, { value: { case: "map", value: { bindings } } });
     }
+    const refs = refsIn(value, path, scope);
+    const shown = refs.slice(0, 4).join(", ") + (refs.length > 4 ? `, and ${refs.length - 4} more` : "");
     throw new BindingProblem(
-      `${at} expects ${type.name}; references can be combined only into lists and maps, not into ${describeValue(value)}`,
+      `${at} expects ${type.name}; references can be combined only into lists and maps, not into ${Array.isArray(value) ? "a list" : "an object"} for it, and here ${shown}; ` +
+        "pass them to a task that builds the value from them",
     );
   }
   try {

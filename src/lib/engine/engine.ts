@@ -308,6 +308,7 @@ function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId:
     entityKind: node.target.kind,
     entityName: node.target.name,
     isParent: node.target.kind !== "task",
+    ...(node.target.kind === "task" ? { retries: node.target.retries } : {}),
     phase: "RUNNING",
     createdAt: t,
     startedAt: t,

@@ -41,12 +41,14 @@ import type {
   TaskPhase,
 } from "../store/records.js";
 import { literalMapToPlain } from "../types/plain.js";
+import { errorText } from "./error-text.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Records → FlyteAdmin messages
 
+/** FlyteAdmin's ExecutionError; its message carries the user's stack after the message, bounded, as flytekit's tracebacks do. */
 function errorMessage(e: ExecutionErrorRecord): ExecutionError {
-  return create(ExecutionErrorSchema, { code: e.code, message: e.message, errorUri: e.errorUri ?? "", kind: ExecutionError_ErrorKind[e.kind] });
+  return create(ExecutionErrorSchema, { code: e.code, message: errorText(e), errorUri: e.errorUri ?? "", kind: ExecutionError_ErrorKind[e.kind] });
 }
 
 /** A node's or attempt's `output_result` oneof: its error, else where its outputs are. */
@@ -321,6 +323,8 @@ export interface NodeView {
   error?: ViewError;
   /** For RECOVERED nodes: the execution whose outputs were reused. */
   recoveredFrom?: string;
+  /** Task nodes: the retries the task allows (up to `retries + 1` attempts for user errors), when known. */
+  retries?: number;
   attempts: AttemptView[];
   /** The nodes of a subworkflow or launch plan node, in node-id order. */
   children?: NodeView[];
@@ -488,6 +492,7 @@ async function buildNodeView(blobs: BlobStore, n: NodeExecutionRecord, attempts:
     outputs,
     error: viewError(n.error),
     recoveredFrom: n.recoveredFrom,
+    retries: n.retries,
     attempts: attemptViews,
   });
 }

@@ -59,18 +59,31 @@ export async function runTsflyteExecute(argv: readonly string[], io: ExecuteIo):
     return { exitCode: 1 };
   }
   let outcome: AttemptOutcome;
+  let bundleDir: string | undefined;
   try {
-    outcome = await runAttempt(args, store, io);
+    outcome = await runAttempt(args, store, io, (dir) => (bundleDir = dir));
   } catch (e) {
     outcome = { ok: false, error: e instanceof ExecuteFailure ? e.error : executorBug(e), logs: "" };
   }
+  if (!outcome.ok && bundleDir) outcome = { ...outcome, error: withinBundle(outcome.error, bundleDir) };
   return writeOutcome(args, store, outcome, io);
 }
 
-async function runAttempt(args: ExecuteArgs, store: BlobStore, io: ExecuteIo): Promise<AttemptOutcome> {
+/**
+ * The error with the code bundle's folder taken out of its paths: the bundle holds the project as it was registered,
+ * so `examples/spend.ts:12:7` is where the user finds the line, and the cache folder of this machine means nothing there.
+ */
+function withinBundle(error: AttemptError, dir: string): AttemptError {
+  const prefixes = [`${pathToFileUri(dir)}/`, `${dir}/`];
+  const strip = (text: string) => prefixes.reduce((t, prefix) => t.replaceAll(prefix, ""), text);
+  return { ...error, message: strip(error.message), ...(error.stack ? { stack: strip(error.stack) } : {}) };
+}
+
+async function runAttempt(args: ExecuteArgs, store: BlobStore, io: ExecuteIo, onBundle: (dir: string) => void): Promise<AttemptOutcome> {
   const inputs = await readInputs(store, args.inputs, io.env);
   const cacheDir = io.env.TSFLYTE_EXECUTE_CACHE || join(tmpdir(), `tsflyte-execute-${process.getuid?.() ?? "user"}`);
   const bundle = args.codeBundle ? await codeBundleFolder(store, args.codeBundle, cacheDir) : undefined;
+  if (bundle) onBundle(bundle.dir);
   const definition = await loadTaskDefinition({
     codeDir: bundle?.dir ?? io.cwd,
     module: args.module,

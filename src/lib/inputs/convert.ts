@@ -52,7 +52,7 @@ function convert(type: AnyType, given: unknown, at: string, mode: Mode, options:
         throw fail("not a whole number; write digits such as 3 or -4");
       }
       const n = mode === "text" ? Number(text) : typeof given === "bigint" ? Number(given) : given;
-      if (typeof n !== "number") throw fail(notA("number", given));
+      if (typeof n !== "number") throw fail(notA("number", given, writtenAs.int));
       if (!Number.isInteger(n)) throw fail("not a whole number; this input takes an int such as 3 or -4");
       if (!Number.isSafeInteger(n)) throw fail("outside the safe integer range ±9007199254740991");
       return n === 0 ? 0 : n;
@@ -62,7 +62,7 @@ function convert(type: AnyType, given: unknown, at: string, mode: Mode, options:
         throw fail("not a number; write one such as 2.5, -1, 1e-3");
       }
       const n = mode === "text" ? Number(text) : given;
-      if (typeof n !== "number") throw fail(notA("number", given));
+      if (typeof n !== "number") throw fail(notA("number", given, writtenAs.float));
       if (!Number.isFinite(n)) throw fail("not a finite number");
       return n;
     }
@@ -71,7 +71,7 @@ function convert(type: AnyType, given: unknown, at: string, mode: Mode, options:
       return text;
     case "boolean": {
       if (mode === "value" || text === undefined) {
-        if (typeof given !== "boolean") throw fail(notA("boolean", given));
+        if (typeof given !== "boolean") throw fail(notA("boolean", given, writtenAs.boolean));
         return given;
       }
       const word = text.trim().toLowerCase();
@@ -258,11 +258,21 @@ function storedUri(
   return hasScheme(given) ? given : FlyteFile.from(path).uri;
 }
 
-function notA(what: string, given: unknown): string {
+/**
+ * How a number or boolean is written: `unquoted` matches the strings that JSON and YAML's core schema read as one
+ * when written without quotes, so a string that matches was quoted by the user; `example` is what to write otherwise.
+ */
+const writtenAs = {
+  int: { unquoted: /^[-+]?[0-9]+$/, example: "a whole number such as 3 or -4" },
+  float: { unquoted: /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/, example: "a number such as 2.5 or -1" },
+  boolean: { unquoted: /^(true|false)$/, example: "true or false" },
+};
+
+function notA(what: string, given: unknown, written?: { unquoted: RegExp; example: string }): string {
   const actual = given === null ? "null" : Array.isArray(given) ? "a list" : typeof given === "object" ? "a mapping" : `a ${typeof given}`;
-  const quoted = typeof given === "string" && what.includes("number") ? "; write it without quotes" : "";
+  const advice = typeof given === "string" && written ? (written.unquoted.test(given) ? "; write it without quotes" : `; write ${written.example}`) : "";
   const unquoted = typeof given === "number" && what.includes("string") ? `; put it in quotes: "${given}"` : "";
-  return `${actual}, where a ${what} is needed${quoted}${unquoted}`;
+  return `${actual}, where a ${what} is needed${advice}${unquoted}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -2,7 +2,7 @@
 // Never converts a value to its input's type: the file does not know the entity; resolveInputs does that.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { isMap, isScalar, LineCounter, parseDocument, type Node } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { UserError } from "../errors.js";
 import { findJsonError, lineColumn } from "./json-syntax.js";
 
@@ -14,6 +14,11 @@ export interface InputsFile {
   locations: Record<string, string>;
   /** Key → where the key itself is, for messages about unknown keys. */
   keyLocations: Record<string, string>;
+  /**
+   * Every value, nested ones too, by its path as problems name it (`emp`, `emp[0]`, `order.qty`) → where it starts,
+   * so that a problem deep inside an input points at its own line.
+   */
+  paths: Record<string, string>;
 }
 
 /**
@@ -51,7 +56,7 @@ export function readInputsFile(path: string, cwd: string = process.cwd()): Input
     );
   }
   const contents = doc.contents as Node | null;
-  if (contents === null) return { path, values: {}, locations: {}, keyLocations: {} };
+  if (contents === null) return { path, values: {}, locations: {}, keyLocations: {}, paths: {} };
   if (!isMap(contents)) {
     const what = isScalar(contents) ? "a single value" : "a list";
     throw new UserError(
@@ -62,6 +67,7 @@ export function readInputsFile(path: string, cwd: string = process.cwd()): Input
   const values = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>;
   const locations: Record<string, string> = {};
   const keyLocations: Record<string, string> = {};
+  const paths: Record<string, string> = {};
   for (const pair of contents.items) {
     const key = pair.key as Node | null;
     if (!isScalar(key)) {
@@ -71,8 +77,28 @@ export function readInputsFile(path: string, cwd: string = process.cwd()): Input
     keyLocations[name] = at(key.range?.[0] ?? 0);
     const value = pair.value as Node | null;
     locations[name] = value?.range ? at(value.range[0]) : keyLocations[name];
+    collectPaths(value, name, locations[name], at, paths);
   }
-  return { path, values, locations, keyLocations };
+  return { path, values, locations, keyLocations, paths };
+}
+
+/** Records where `node` and everything inside it start, by path; a key without a value is located at its key. */
+function collectPaths(node: Node | null, path: string, where: string, at: (offset: number) => string, out: Record<string, string>): void {
+  out[path] = where;
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = pair.key as Node | null;
+      if (!isScalar(key)) continue;
+      const value = pair.value as Node | null;
+      const keyAt = at(key.range?.[0] ?? 0);
+      collectPaths(value, `${path}.${String(key.value)}`, value?.range ? at(value.range[0]) : keyAt, at, out);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      const value = item as Node | null;
+      collectPaths(value, `${path}[${i}]`, value?.range ? at(value.range[0]) : where, at, out);
+    });
+  }
 }
 
 function checkJson(path: string, text: string): void {

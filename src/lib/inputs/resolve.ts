@@ -1,6 +1,6 @@
 // Combines flag texts and inputs-file values into the JS values a run starts with, checked against the types.
 // Never stops at the first problem and never returns literals: one InputsError lists everything, values stay JS.
-import { UserError } from "../errors.js";
+import { TypeMismatchError, UserError } from "../errors.js";
 import { acceptsNone, type AnyType } from "../types/types.js";
 import { convertFileValue, convertInputValue, type ConvertOptions } from "./convert.js";
 import type { InputsFile } from "./file.js";
@@ -16,7 +16,7 @@ export interface ResolveInputsOptions extends ConvertOptions {
   /** Problems already found in argv (parseInputArgs().problems), reported with the others. */
   problems?: InputProblem[];
   /** The inputs file, if one was given (readInputsFile()). */
-  file?: Pick<InputsFile, "values" | "locations"> & Partial<Pick<InputsFile, "keyLocations">>;
+  file?: Pick<InputsFile, "values" | "locations"> & Partial<Pick<InputsFile, "keyLocations" | "paths">>;
   /** Names the entity in the error's first line. */
   entity?: string;
 }
@@ -55,7 +55,8 @@ export function resolveInputs(options: ResolveInputsOptions): Record<string, unk
       type.toLiteral(value, name);
       result[name] = value;
     } catch (e) {
-      problems.push({ input: name, type: type.name, given, where, message: reasonOf(e, name) });
+      const inside = source.fromFile ? whereInside(e, file?.paths ?? {}) : undefined;
+      problems.push({ input: name, type: type.name, given, where: inside ?? where, message: reasonOf(e, name) });
     }
   }
 
@@ -84,6 +85,7 @@ interface Source {
   text?: string;
   /** A natural value: from the file, or a bare switch's true/false. */
   value?: unknown;
+  fromFile?: boolean;
 }
 
 function sourceOf(
@@ -98,7 +100,24 @@ function sourceOf(
     return typeof given === "string" ? { where, given: showText(given), text: given } : { where, given: where, value: given };
   }
   if (file && Object.hasOwn(file.values, name)) {
-    return { where: file.locations[name] ?? "inputs file", given: showGiven(file.values[name]), value: file.values[name] };
+    return { where: file.locations[name] ?? "inputs file", given: showGiven(file.values[name]), value: file.values[name], fromFile: true };
+  }
+  return undefined;
+}
+
+/**
+ * Where in the file a problem deep inside an input was written (`order.qty`'s own line rather than `order`'s): the
+ * first path the error names, or the nearest value around it that the file has (a missing field: its mapping).
+ */
+function whereInside(e: unknown, paths: Record<string, string>): string | undefined {
+  const named = e instanceof InputValueError ? [e.at] : e instanceof TypeMismatchError ? [...e.paths, e.variable] : [];
+  for (const first of named) {
+    for (let path = first; ; ) {
+      if (Object.hasOwn(paths, path)) return paths[path];
+      const parent = path.replace(/(\[\d+\]|\.[^.[\]]*)$/, "");
+      if (parent === path || parent === "") break;
+      path = parent;
+    }
   }
   return undefined;
 }

@@ -87,6 +87,15 @@ export interface GetExecutionRequest {
   limit?: number;
 }
 
+/** Whether the local history holds the execution; false, creating nothing, when there is no local history. */
+export async function localExecutionExists(key: ExecutionKey): Promise<boolean> {
+  const { existsSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tsflyteHome } = await import("../home.js");
+  if (!existsSync(join(tsflyteHome(), "tsflyte.db"))) return false;
+  return withHome(async (home) => (await home.store.getExecution(key)) !== undefined);
+}
+
 /** `get execution [NAME]`: the newest executions, or one, optionally with every node and attempt. */
 export async function getLocalExecutions(request: GetExecutionRequest): Promise<ExecutionView[] | ExecutionView | ExecutionDetailsView> {
   const { describeExecution, listExecutionViews } = await import("../engine/history.js");

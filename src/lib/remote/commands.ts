@@ -34,13 +34,22 @@ export async function getExecutions(config: ResolvedConfig, request: GetExecutio
   }
   // Without --details, no protobuf runtime is loaded: listing and showing one stay as quick to start as the CLI itself.
   const { fieldSelectorFilters, getExecutionView, listExecutionViewsRemote } = await import("./execution-json.js");
-  return withAdmin<ExecutionView[] | ExecutionView | ExecutionDetailsView>(config, "get execution", async (client) => {
-    if (!request.name) return listExecutionViewsRemote(client, { ...request, filters: fieldSelectorFilters(request.fieldSelector) });
-    const key = { project: request.project, domain: request.domain, name: request.name };
-    if (!details) return getExecutionView(client, key);
-    const { describeRemoteExecution } = await import("./executions.js");
-    return describeRemoteExecution(client, key, { details, nodeId: request.nodeId });
-  });
+  const key = { project: request.project, domain: request.domain, name: request.name ?? "" };
+  try {
+    return await withAdmin<ExecutionView[] | ExecutionView | ExecutionDetailsView>(config, "get execution", async (client) => {
+      if (!request.name) return listExecutionViewsRemote(client, { ...request, filters: fieldSelectorFilters(request.fieldSelector) });
+      if (!details) return getExecutionView(client, key);
+      const { describeRemoteExecution } = await import("./executions.js");
+      return describeRemoteExecution(client, key, { details, nodeId: request.nodeId });
+    });
+  } catch (e) {
+    // A name copied from a local run's output, asked of the configured control plane: say where it is.
+    if (!(e instanceof NotFoundError) || !request.name) throw e;
+    const { localExecutionExists } = await import("../local/commands.js");
+    if (!(await localExecutionExists(key))) throw e;
+    const where = config.target === "kubernetes" ? "in the cluster" : "on the control plane";
+    throw new NotFoundError(`${e.message} ${where}; it is a run in this machine's local history`, "add --target local to read it there");
+  }
 }
 
 const localSelectorKeys: Record<string, (v: ExecutionView) => string> = {

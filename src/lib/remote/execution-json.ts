@@ -4,6 +4,7 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { jsonShapes } from "../idl/gen/json-names.js";
 import { NotFoundError } from "../errors.js";
 import { parseFieldSelector } from "./field-selector.js";
+import { splitErrorText } from "../engine/error-text.js";
 import type { ExecutionView } from "../engine/history.js";
 import type { ExecutionKey, ExecutionPhase, LaunchKind } from "../store/records.js";
 import type { AdminClient } from "../admin/client.js";
@@ -62,7 +63,10 @@ export function executionViewFromJson(execution: JsonObject): ExecutionView {
     view.startedAt = closure.startedAt;
     if (closure.duration) view.duration = closure.duration;
   }
-  if (closure.error) view.error = { kind: closure.error.kind ?? "UNKNOWN", code: closure.error.code ?? "", message: closure.error.message ?? "" };
+  if (closure.error) {
+    const code = closure.error.code ?? "";
+    view.error = { kind: closure.error.kind ?? "UNKNOWN", code, message: splitErrorText(closure.error.message ?? "", code).message };
+  }
   return view;
 }
 

@@ -3,15 +3,18 @@
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { NodeExecutionListSchema, type NodeExecution } from "../idl/gen/flyteidl/admin/node_execution_pb.js";
 import { TaskExecutionListSchema, type TaskExecution } from "../idl/gen/flyteidl/admin/task_execution_pb.js";
+import { TaskSchema } from "../idl/gen/flyteidl/admin/task_pb.js";
 import { WorkflowSchema } from "../idl/gen/flyteidl/admin/workflow_pb.js";
 import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { NodeExecution_Phase, TaskExecution_Phase, ExecutionError_ErrorKind } from "../idl/gen/flyteidl/core/execution_pb.js";
 import { CatalogCacheStatus } from "../idl/gen/flyteidl/core/catalog_pb.js";
 import type { Node, WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
+import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import { NotFoundError, UserError } from "../errors.js";
 import { formatSeconds, sortByNodeId, subtreeOf, type AttemptView, type EntityIdParts, type ExecutionDetailsView, type ExecutionView, type NodeView } from "../engine/history.js";
 import type { CacheStatus, ExecutionKey, ExecutionPhase, NodePhase, TaskPhase } from "../store/records.js";
 import { getExecutionView } from "./execution-json.js";
+import { splitErrorText } from "../engine/error-text.js";
 import { literalMapToPlain } from "../types/plain.js";
 import type { AdminClient } from "../admin/client.js";
 import type { RunResult } from "../local/commands.js";
@@ -110,7 +113,7 @@ export async function describeRemoteExecution(client: AdminClient, key: Executio
   const [data, nodes, workflow] = await Promise.all([
     client.get<Record<string, JsonValue>>(`/api/v1/data/executions/${path(key.project, key.domain, key.name)}`),
     listAllNodes(client, key),
-    workflowTemplates(client, (execution.execution.closure as { workflowId?: EntityIdParts } | undefined)?.workflowId),
+    workflowClosure(client, (execution.execution.closure as { workflowId?: EntityIdParts } | undefined)?.workflowId),
   ]);
   if (options.nodeId !== undefined && !nodes.some((n) => n.execution.id?.nodeId === options.nodeId)) {
     const ids = nodes.map((n) => n.execution.id?.nodeId ?? "").sort(nodeIdOrder.compare);
@@ -159,17 +162,63 @@ async function listAllNodes(client: AdminClient, key: ExecutionKey): Promise<Lis
   return out;
 }
 
-/** The workflow the execution ran, with its subworkflows, to name what each node ran; absent for a task. */
-async function workflowTemplates(client: AdminClient, id: EntityIdParts | undefined): Promise<WorkflowTemplate[]> {
-  if (!id?.name) return [];
+/** The workflow an execution ran, compiled: its own and its subworkflows' templates, and its tasks' templates. */
+interface WorkflowClosure {
+  templates: WorkflowTemplate[];
+  tasks: TaskTemplate[];
+  /** Retries of tasks outside the closure (a task launched alone, a launch plan node's), read once each by id. */
+  fetched?: Map<string, Promise<number | undefined>>;
+}
+
+/** The workflow the execution ran, to name what each node ran and read its retries; empty for a task. */
+async function workflowClosure(client: AdminClient, id: EntityIdParts | undefined): Promise<WorkflowClosure> {
+  if (!id?.name) return { templates: [], tasks: [] };
   try {
     const answer = fromJson(WorkflowSchema, await client.get<JsonValue>(`/api/v1/workflows/${path(id.project, id.domain, id.name, id.version)}`), lenient);
     const compiled = answer.closure?.compiledWorkflow;
-    return [compiled?.primary?.template, ...(compiled?.subWorkflows ?? []).map((s) => s.template)].filter((t): t is WorkflowTemplate => t !== undefined);
+    return {
+      templates: [compiled?.primary?.template, ...(compiled?.subWorkflows ?? []).map((s) => s.template)].filter((t): t is WorkflowTemplate => t !== undefined),
+      tasks: (compiled?.tasks ?? []).map((t) => t.template).filter((t): t is TaskTemplate => t !== undefined),
+    };
   } catch (e) {
-    if (e instanceof NotFoundError) return [];
+    if (e instanceof NotFoundError) return { templates: [], tasks: [] };
     throw e;
   }
+}
+
+/**
+ * The retries a task node allows: the node's own (Node.metadata.retries) beat its task's, as in FlytePropeller. A task
+ * launched on its own has no workflow closure: its template is read from the control plane.
+ */
+async function retriesOfNode(client: AdminClient, workflow: WorkflowClosure, specNodeId: string, attempts: TaskExecution[]): Promise<number | undefined> {
+  const taskId = attempts[0]?.id?.taskId;
+  if (!taskId?.name) return undefined;
+  const same = (id: { project: string; domain: string; name: string; version: string } | undefined) =>
+    id?.name === taskId.name && id.version === taskId.version && id.project === taskId.project && id.domain === taskId.domain;
+  // Spec node ids repeat across a workflow and its subworkflows; the node that ran this task is the one meant.
+  const node = workflow.templates
+    .flatMap((t) => t.nodes)
+    .find((n) => n.id === specNodeId && n.target.case === "taskNode" && n.target.value.reference.case === "referenceId" && same(n.target.value.reference.value));
+  if (node?.metadata?.retries) return node.metadata.retries.retries;
+  const known = workflow.tasks.find((t) => same(t.id));
+  if (known) return known.metadata?.retries?.retries ?? 0;
+  const url = `/api/v1/tasks/${path(taskId.project, taskId.domain, taskId.name, taskId.version)}`;
+  workflow.fetched ??= new Map();
+  let retries = workflow.fetched.get(url);
+  if (!retries) {
+    retries = client.get<JsonValue>(url).then(
+      (json) => {
+        const template = fromJson(TaskSchema, json, lenient).closure?.compiledTask?.template;
+        return template ? (template.metadata?.retries?.retries ?? 0) : undefined;
+      },
+      (e: unknown) => {
+        if (e instanceof NotFoundError) return undefined;
+        throw e;
+      },
+    );
+    workflow.fetched.set(url, retries);
+  }
+  return retries;
 }
 
 /** What a node ran, by its spec node id, looked up in the workflow and its subworkflows. */
@@ -187,7 +236,7 @@ function entityOfNode(templates: WorkflowTemplate[], specNodeId: string, attempt
   return { kind: "task", name: "" };
 }
 
-async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNode, templates: WorkflowTemplate[]): Promise<NodeView> {
+async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNode, workflow: WorkflowClosure): Promise<NodeView> {
   const n = listed.execution;
   const nodeId = n.id?.nodeId ?? "";
   const nodePath = path(key.project, key.domain, key.name, nodeId);
@@ -205,7 +254,7 @@ async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNo
   const view = {
     nodeId,
     specNodeId,
-    entity: entityOfNode(templates, specNodeId, attempts),
+    entity: entityOfNode(workflow.templates, specNodeId, attempts),
     phase: phaseName(NodeExecution_Phase, closure?.phase ?? 0) as NodePhase,
   } as NodeView;
   if (closure?.targetMetadata.case === "taskNodeMetadata") {
@@ -220,7 +269,11 @@ async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNo
   if (outputs) view.outputs = outputs;
   if (closure?.outputResult.case === "error") {
     const e = closure.outputResult.value;
-    view.error = { kind: errorKind(e.kind), code: e.code, message: e.message };
+    view.error = { kind: errorKind(e.kind), code: e.code, message: splitErrorText(e.message, e.code).message };
+  }
+  if (attempts.length) {
+    const retries = await retriesOfNode(client, workflow, specNodeId, attempts);
+    if (retries !== undefined) view.retries = retries;
   }
   view.attempts = attempts.map(attemptView);
   return view;
@@ -237,8 +290,10 @@ function attemptView(a: TaskExecution): AttemptView {
   if (closure?.outputResult.case === "error") {
     const e = closure.outputResult.value;
     const kind = errorKind(e.kind);
-    // FlyteAdmin does not carry ContainerError's recoverable flag; a RETRYABLE_FAILED attempt was retried.
-    view.error = { kind, code: e.code, message: e.message, recoverable: view.phase === "RETRYABLE_FAILED" };
+    // FlyteAdmin does not carry ContainerError's recoverable flag; a RETRYABLE_FAILED attempt was retried. The
+    // message carries the user's stack, as flytekit's tracebacks do.
+    const { message, stack } = splitErrorText(e.message, e.code);
+    view.error = { kind, code: e.code, message, recoverable: view.phase === "RETRYABLE_FAILED", ...(stack ? { stack } : {}) };
   }
   const links = (closure?.logs ?? []).filter((l) => l.uri).map((l) => ({ name: l.name || "logs", uri: l.uri }));
   if (links.length) view.logLinks = links;

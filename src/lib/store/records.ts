@@ -122,6 +122,8 @@ export interface NodeExecutionRecord {
   error?: ExecutionErrorRecord;
   /** For RECOVERED nodes: the execution whose outputs were reused. */
   recoveredFrom?: string;
+  /** Task nodes: the retries the task allows, so up to `retries + 1` attempts for user errors. */
+  retries?: number;
   createdAt: number;
   startedAt?: number;
   updatedAt: number;

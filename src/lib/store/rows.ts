@@ -107,6 +107,7 @@ export function nodeExecutionToRow(r: NodeExecutionRecord): NodeExecutionRow {
     started_at: r.startedAt ?? null,
     updated_at: r.updatedAt,
     ended_at: r.endedAt ?? null,
+    retries: r.retries ?? null,
   };
 }
 
@@ -134,6 +135,7 @@ export function nodeExecutionFromRow(row: NodeExecutionRow): NodeExecutionRecord
   if (row.recovered_from !== null) r.recoveredFrom = row.recovered_from;
   if (row.started_at !== null) r.startedAt = row.started_at;
   if (row.ended_at !== null) r.endedAt = row.ended_at;
+  if (row.retries !== null) r.retries = row.retries;
   return r;
 }
 

@@ -178,6 +178,11 @@ export const migrations: readonly Migration[] = [
       "ALTER TABLE executions ADD COLUMN settings TEXT",
     ],
   },
+  {
+    version: 4,
+    description: "the retries a task node allows, so its attempts read `attempt 2 of 3`",
+    statements: ["ALTER TABLE node_executions ADD COLUMN retries INTEGER"],
+  },
 ];
 
 function entitiesTableDdl(bytesType: "BLOB" | "BYTEA"): string {
@@ -265,6 +270,7 @@ export interface NodeExecutionRow extends ErrorColumns {
   started_at: number | null;
   updated_at: number;
   ended_at: number | null;
+  retries: number | null;
 }
 
 export interface TaskExecutionRow extends ErrorColumns {
@@ -351,6 +357,8 @@ export const nodeExecutionsTable: TableShape<NodeExecutionRow> = {
     entity_kind: true, entity_name: true, is_parent: true, phase: true, cache_status: true, cache_key: true,
     inputs_uri: true, outputs_uri: true, ...errorColumnSet, recovered_from: true,
     created_at: true, started_at: true, updated_at: true, ended_at: true,
+    // Added by migration 3.
+    retries: true,
   }),
   key: ["project", "domain", "execution_name", "node_id"],
 };

@@ -338,10 +338,9 @@ export class StructType<S extends StandardSchemaV1> extends FlyteType<StandardSc
       throw new UserError(`${at}: the schema of ${this.name} validates asynchronously; tsflyte needs a synchronous schema`);
     }
     if (result.issues) {
-      const issues = result.issues
-        .map((i) => `${formatIssuePath(at, i.path)}: ${i.message}`)
-        .join("; ");
-      throw new TypeMismatchError(at, this.name, describeValue(value), issues);
+      const paths = result.issues.map((i) => formatIssuePath(at, i.path));
+      const issues = result.issues.map((i, n) => `${paths[n]}: ${i.message}`).join("; ");
+      throw new TypeMismatchError(at, this.name, describeValue(value), issues, paths);
     }
     return result.value;
   }

@@ -142,6 +142,15 @@ const mistakes: Mistake[] = [
     says: ['fixedInputs.n: expected int, got string "3"'],
   },
   {
+    file: "struct-from-references.js",
+    entity: "struct-from-references.shop",
+    at: ["place({ order: { name: who", "place"],
+    says: [
+      'input "order" of node n1 (struct-from-references.place) expects struct{name, qty}; references can be combined only into lists and maps, not into an object for it',
+      'order.name is workflow input "who", order.qty is output "o0" of node n0 (struct-from-references.count); pass them to a task that builds the value from them',
+    ],
+  },
+  {
     file: "launch-plan-call-fixed.js",
     entity: "launch-plan-call-fixed.outer",
     at: ["addTen({ a, b: 5 })", "addTen"],

@@ -207,12 +207,13 @@ describe("tsflyte-execute --code-bundle", { concurrency: true }, () => {
     assert.equal(bundles.length, 1, `one extracted bundle, no temp folders left: ${bundles.join(", ")}`);
   });
 
-  test("the stack of a failing task from a bundle names its .ts line", async () => {
+  test("the stack of a failing task from a bundle names its .ts line, by its path in the project, not in this machine's cache", async () => {
     const box = sandbox();
     const code = await bundled(box);
     const r = await execute(box, "fails", { why: [name, "bundled"] }, { cwd: code.cwd, extra: ["--code-bundle", code.uri] });
     assert.deepEqual([r.error?.kind, r.error?.recoverable], ["USER", true]);
-    assert.ok(r.error?.stack?.includes(`tasks.ts:${lineOf("tasks.ts", "failed because")}:`), r.error?.stack);
+    assert.ok(r.error?.stack?.includes(` (tasks.ts:${lineOf("tasks.ts", "failed because")}:`), r.error?.stack);
+    assert.ok(!r.error?.stack?.includes(box.env.TSFLYTE_EXECUTE_CACHE), r.error?.stack);
   });
 
   test("workers starting at once with an empty cache extract the bundle once, atomically", async () => {

@@ -334,8 +334,13 @@ describe("convertFileValue", () => {
     assert.equal(convertFileValue(t.int(), 3, "x"), 3);
     assert.equal(reason(t.int(), 3.5), "not a whole number; this input takes an int such as 3 or -4");
     assert.equal(reason(t.int(), "3"), "a string, where a number is needed; write it without quotes");
+    assert.equal(reason(t.float(), "-2.5e3"), "a string, where a number is needed; write it without quotes");
+    // `scalar: two` in YAML has no quotes to take away.
+    assert.equal(reason(t.int(), "two"), "a string, where a number is needed; write a whole number such as 3 or -4");
+    assert.equal(reason(t.float(), "2,5"), "a string, where a number is needed; write a number such as 2.5 or -1");
     assert.equal(reason(t.string(), 1.5), 'a number, where a string is needed; put it in quotes: "1.5"');
-    assert.equal(reason(t.boolean(), "yes"), "a string, where a boolean is needed");
+    assert.equal(reason(t.boolean(), "yes"), "a string, where a boolean is needed; write true or false");
+    assert.equal(reason(t.boolean(), "true"), "a string, where a boolean is needed; write it without quotes");
     assert.equal(reason(t.duration(), 1500), 'a bare number has no unit; write "1500ms", "90s" or "1h30m"');
     assert.equal(convertFileValue(t.duration(), "90s", "x"), 90_000);
     assert.deepEqual(convertFileValue(t.datetime(), "today", "x", { now: clock }), new Date("2026-03-15T00:00:00Z"));
@@ -351,7 +356,51 @@ describe("readInputsFile", () => {
       values: { count: 3, emp: [{ name: "a", pay: 10 }], when: "2026-01-31", flag: "yes" },
       locations: { count: "inputs.yaml:2:8", emp: "inputs.yaml:4:3", when: "inputs.yaml:6:7", flag: "inputs.yaml:7:7" },
       keyLocations: { count: "inputs.yaml:2:1", emp: "inputs.yaml:3:1", when: "inputs.yaml:6:1", flag: "inputs.yaml:7:1" },
+      paths: {
+        count: "inputs.yaml:2:8",
+        emp: "inputs.yaml:4:3",
+        "emp[0]": "inputs.yaml:4:5",
+        "emp[0].name": "inputs.yaml:4:11",
+        "emp[0].pay": "inputs.yaml:5:10",
+        when: "inputs.yaml:6:7",
+        flag: "inputs.yaml:7:7",
+      },
     });
+  });
+
+  test("a problem deep inside an input points at its own line, not its input's", () => {
+    const Order = z.object({ item: z.string(), qty: z.number() });
+    const inputs = { order: t.struct(Order), orders: t.list(t.struct(Order)), sizes: t.list(t.int()), limits: t.map(t.duration()) };
+    const dir = workspace({
+      "nested.yaml": [
+        "order:",
+        "  item: tea",
+        "  qty: many",
+        "orders:",
+        "  - item: tea",
+        "    qty: 1",
+        "  - item: cake",
+        "sizes: [1, 2, \"3\"]",
+        "limits:",
+        "  fetch: 90s",
+        "  parse: soon",
+        "",
+      ].join("\n"),
+    });
+    let error: unknown;
+    try {
+      resolveInputs({ inputs, file: readInputsFile("nested.yaml", dir), cwd: dir });
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof InputsError);
+    assert.deepEqual(
+      error.problems.map((p) => p.where),
+      // order.qty's value; the second order, which lacks qty; the third size; limits.parse's value.
+      ["nested.yaml:3:8", "nested.yaml:7:5", "nested.yaml:8:15", "nested.yaml:11:10"],
+    );
+    assert.match(error.problems[0].message, /order\.qty: Invalid input: expected number, received string/);
+    assert.match(error.problems[2].message, /^sizes\[2\]: expected int, got "3"; a string, where a number is needed; write it without quotes$/);
   });
 
   test("a syntax error, a duplicate key, a list at the top and a missing file say where", () => {
