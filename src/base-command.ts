@@ -62,6 +62,15 @@ export abstract class BaseCommand extends Command {
     ];
   }
 
+  /**
+   * The `get execution NAME --details` line that shows an execution this command made on `target`, written the way
+   * this command was started, so it runs as printed: `npx tsflyte …` when npm's npx started it.
+   */
+  async detailsCommand(execution: { project: string; domain: string; name: string }, target: Target): Promise<string> {
+    const invocation = process.env.npm_lifecycle_event === "npx" ? `npx ${this.config.bin}` : this.config.bin;
+    return [invocation, "get", "execution", execution.name, "--details", ...(await this.flagsToFind(execution, target))].join(" ");
+  }
+
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     const verbose = this.argv.includes("-v") || this.argv.includes("--verbose");
     if (err instanceof Errors.ExitError) throw err;
@@ -93,8 +102,8 @@ export async function reportRun(command: BaseCommand, result: RunResult, verbose
     if (result.phase === "SUCCEEDED") return result;
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
-    const detailsFlags = await command.flagsToFind(result.execution, where?.target ?? "local");
-    const rendered = renderRunResult(result, { verbose, where: where?.name, detailsFlags });
+    const details = await command.detailsCommand(result.execution, where?.target ?? "local");
+    const rendered = renderRunResult(result, { verbose, where: where?.name, details });
     command.log(rendered.stdout);
     if (rendered.stderr) process.stderr.write(`${rendered.stderr}\n`);
     if (result.phase === "SUCCEEDED") return result;

@@ -92,7 +92,7 @@ export default class Run extends BaseCommand {
       }
       return outcome;
     }
-    this.log(renderRemoteRun(outcome, outcome.result ? [] : await this.flagsToFind(outcome.execution, config.target)));
+    this.log(renderRemoteRun(outcome, await this.detailsCommand(outcome.execution, config.target)));
     if (outcome.result) await reportRun(this, outcome.result, flags.verbose ?? false, { name: "remote", target: config.target });
     return outcome;
   }

@@ -3,14 +3,12 @@
 import type { CreatedFromFile } from "../lib/remote/exec-spec.js";
 import type { RestartedExecution } from "../lib/remote/commands.js";
 
-function follow(name: string, project: string, domain: string): string {
-  return `Follow it: tsflyte get execution ${name} --details${project !== "flytesnacks" ? ` -p ${project}` : ""}${domain !== "development" ? ` -d ${domain}` : ""}`;
-}
-
-export function renderCreatedExecution(created: CreatedFromFile | RestartedExecution): string {
+/** `follow`: the command that shows the started execution (see BaseCommand.detailsCommand). */
+export function renderCreatedExecution(created: CreatedFromFile | RestartedExecution, follow?: string): string {
+  const followLine = (name: string) => `Follow it: ${follow ?? `tsflyte get execution ${name} --details`}`;
   if ("mode" in created) {
     const { execution, mode, source } = created;
-    return [`Started execution ${execution.name} in ${execution.project}/${execution.domain} (${mode === "recover" ? "recovering" : "relaunching"} ${source.name})`, follow(execution.name, execution.project, execution.domain)].join("\n");
+    return [`Started execution ${execution.name} in ${execution.project}/${execution.domain} (${mode === "recover" ? "recovering" : "relaunching"} ${source.name})`, followLine(execution.name)].join("\n");
   }
   const what = `${created.launched.kind === "task" ? "task" : "launch plan"} ${created.launched.name} version ${created.launched.version}`;
   const inputs = Object.entries(created.inputs).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
@@ -27,5 +25,5 @@ export function renderCreatedExecution(created: CreatedFromFile | RestartedExecu
     ].join("\n");
   }
   const name = created.execution!.name;
-  return [`Started execution ${name} of ${what} in ${created.project}/${created.domain}`, follow(name, created.project, created.domain)].join("\n");
+  return [`Started execution ${name} of ${what} in ${created.project}/${created.domain}`, followLine(name)].join("\n");
 }

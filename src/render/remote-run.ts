@@ -4,8 +4,8 @@ import type { RemoteRunOutcome } from "../lib/remote/run.js";
 import type { ProgressSnapshot } from "../lib/remote/executions.js";
 import { progressChanges, progressLine } from "./progress.js";
 
-/** `followFlags`: what `get execution` needs to find it (see BaseCommand.flagsToFind). */
-export function renderRemoteRun(outcome: RemoteRunOutcome, followFlags: readonly string[] = []): string {
+/** `follow`: the command that shows the execution (see BaseCommand.detailsCommand). */
+export function renderRemoteRun(outcome: RemoteRunOutcome, follow = `tsflyte get execution ${outcome.execution.name} --details`): string {
   const { execution, launched, registered } = outcome;
   const scope = `${execution.project}/${execution.domain}`;
   const lines = [
@@ -14,7 +14,7 @@ export function renderRemoteRun(outcome: RemoteRunOutcome, followFlags: readonly
   ];
   if (outcome.consoleUrl) lines.push(`Console: ${outcome.consoleUrl}`);
   if (!outcome.result) {
-    lines.push(`Follow it: ${["tsflyte", "get", "execution", execution.name, "--details", ...followFlags].join(" ")}`);
+    lines.push(`Follow it: ${follow}`);
   }
   return lines.join("\n");
 }

@@ -50,7 +50,7 @@ export default class CreateExecution extends BaseCommand {
     if (flags.execFile) {
       const { createExecutionFromFile } = await import("../../lib/remote/exec-spec.js");
       const created = await createExecutionFromFile(config, { ...flags, execFile: flags.execFile });
-      if (!this.jsonEnabled()) this.log(renderCreatedExecution(created));
+      if (!this.jsonEnabled()) this.log(renderCreatedExecution(created, created.execution && (await this.detailsCommand(created.execution, config.target))));
       return created;
     }
     const mode = flags.recover ? "recover" : "relaunch";
@@ -58,7 +58,7 @@ export default class CreateExecution extends BaseCommand {
     if (config.target !== "local") {
       const { restartExecutionRemote } = await import("../../lib/remote/commands.js");
       const created = await restartExecutionRemote(config, { mode, source, name: flags.name, overwriteCache: flags.overwriteCache });
-      if (!this.jsonEnabled()) this.log(renderCreatedExecution(created));
+      if (!this.jsonEnabled()) this.log(renderCreatedExecution(created, await this.detailsCommand(created.execution, config.target)));
       return created;
     }
     const { restartExecution } = await import("../../lib/local/commands.js");
