@@ -36,8 +36,8 @@ export default class Run extends BaseCommand {
     "inputs-file": Flags.string({ summary: "YAML or JSON file of inputs; flags override it" }),
     name: Flags.string({ summary: "name of the execution; default: generated" }),
     "overwrite-cache": Flags.boolean({ summary: "run cached tasks again and replace their cached outputs" }),
-    "max-parallelism": Flags.integer({ summary: "task attempts that run at once", default: 25, min: 1 }),
-    quiet: Flags.boolean({ char: "q", summary: "do not echo the tasks' console output to stderr" }),
+    "max-parallelism": Flags.integer({ summary: "task attempts that run at once (default 25; with --remote, the launch plan's)", min: 1 }),
+    quiet: Flags.boolean({ char: "q", summary: "do not echo the tasks' console output (with --remote --wait: the progress line) to stderr" }),
     remote: Flags.boolean({ summary: "register ENTITY and run it on the configured control plane" }),
     wait: Flags.boolean({ summary: "with --remote: follow the execution to its end and exit 1 if it fails", dependsOn: ["remote"] }),
     image: Flags.string({ summary: "with --remote: the container image tasks run in", dependsOn: ["remote"] }),
@@ -62,22 +62,23 @@ export default class Run extends BaseCommand {
       domain: config.domain,
       name: flags.name,
       overwriteCache: flags["overwrite-cache"],
+      maxParallelism: flags["max-parallelism"],
     };
     if (flags.remote) return this.runRemote({ ...request, image: flags.image }, flags, config);
     const { runFromCommandLine } = await import("../lib/local/commands.js");
     process.setSourceMapsEnabled(true);
     const result = await runFromCommandLine({
       ...request,
-      maxParallelism: flags["max-parallelism"],
+      maxParallelism: request.maxParallelism ?? 25,
       echo: flags.quiet || this.jsonEnabled() ? "none" : "stderr",
     });
     return reportRun(this, result, flags.verbose);
   }
 
-  private async runRemote(request: RemoteRunRequest, flags: { wait?: boolean; verbose?: boolean }, config: ResolvedConfig): Promise<RemoteRunOutcome> {
+  private async runRemote(request: RemoteRunRequest, flags: { wait?: boolean; quiet?: boolean; verbose?: boolean }, config: ResolvedConfig): Promise<RemoteRunOutcome> {
     const { runRemoteCommand } = await import("../lib/remote/run.js");
     const { progressReporter, renderRemoteRun } = await import("../render/remote-run.js");
-    const reporter = flags.wait && !this.jsonEnabled() ? progressReporter(process.stderr) : undefined;
+    const reporter = flags.wait && !flags.quiet && !this.jsonEnabled() ? progressReporter(process.stderr) : undefined;
     let outcome: RemoteRunOutcome;
     try {
       outcome = await runRemoteCommand(config, request, { wait: flags.wait, onSnapshot: reporter?.update });

@@ -180,6 +180,13 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.match(result.stderr, /^execution SUCCEEDED$/m);
     });
 
+    test("--max-parallelism reaches the execution's spec; -q keeps the progress lines off stderr", async () => {
+      const result = await ok(["run", "--remote", "--wait", "-q", "--max-parallelism", "3", flows, "doubled", "--x", "1"]);
+      assert.doesNotMatch(result.stderr, /SUCCEEDED/);
+      const execution = await cli.json<{ spec: { maxParallelism: number } }>(["get", "execution", startedName(result), "-o", "json"]);
+      assert.equal(execution.spec.maxParallelism, 3);
+    });
+
     test("a task on its own runs too, its defaults sent with the inputs given", async () => {
       const result = await ok(["run", "--remote", "--wait", flows, "double", "--x", "3"]);
       assert.match(result.stdout, /^Registered 1 entity for test\.fixtures\.server\.flows\.double under version \S+$/m);

@@ -52,6 +52,8 @@ export interface CreateRemoteExecution {
   launch: LaunchTarget;
   inputs: LiteralMap;
   overwriteCache?: boolean;
+  /** Task attempts that may run at once; the launch plan's (or the server's default) when left out. */
+  maxParallelism?: number;
   options?: ExecutionOptions;
 }
 
@@ -92,6 +94,7 @@ export async function createRemoteExecution(client: AdminClient, request: Create
       },
       metadata: { mode: "MANUAL" },
       ...(request.overwriteCache ? { overwriteCache: true } : {}),
+      ...(request.maxParallelism ? { maxParallelism: request.maxParallelism } : {}),
       ...executionOptionsSpec(request.options ?? {}),
     },
     inputs: toJson(LiteralMapSchema, request.inputs),

@@ -27,6 +27,7 @@ export interface RemoteRunRequest {
   name?: string;
   image?: string;
   overwriteCache?: boolean;
+  maxParallelism?: number;
 }
 
 export interface RemoteRunStarted {
@@ -86,6 +87,7 @@ export async function runRemote(client: AdminClient, request: RemoteRunRequest):
     launch: launched,
     inputs: literals,
     overwriteCache: request.overwriteCache,
+    maxParallelism: request.maxParallelism,
   });
   return { execution, launched, registered };
 }
