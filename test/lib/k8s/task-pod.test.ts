@@ -70,8 +70,8 @@ const settings: TaskPodSettings = {
 describe("buildTaskPod", () => {
   test("maps a compiled task to the whole pod a user would see with kubectl get -o yaml", () => {
     const template = compiledTemplate({
-      requests: { cpu: "500m", mem: "1Gi", ephemeralStorage: "10Gi" },
-      limits: { mem: "2Gi", gpu: 1, ephemeralStorage: "5Gi" },
+      requests: { cpu: "500m", mem: "1Gi", ephemeralStorage: "5Gi" },
+      limits: { mem: "2Gi", gpu: 1, ephemeralStorage: "10Gi" },
       env: { LOG_LEVEL: "debug" },
       interruptible: true,
     });
@@ -142,10 +142,10 @@ describe("buildTaskPod", () => {
             ],
             envFrom: [{ secretRef: { name: "tsflyte-s3-credentials" } }],
             resources: {
-              // cpu: only requested, so the limit is the request; memory: both given; ephemeral-storage: the request
-              // above its limit comes down to it; GPU: only limited, so the request is the limit.
+              // cpu: only requested, so the limit is the request; memory and ephemeral-storage: both given; GPU: only
+              // limited, so the request is the limit. (A request above its limit, which compile refuses, is below.)
               requests: { cpu: "500m", memory: "1Gi", "ephemeral-storage": "5Gi", "nvidia.com/gpu": "1" },
-              limits: { cpu: "500m", memory: "2Gi", "ephemeral-storage": "5Gi", "nvidia.com/gpu": "1" },
+              limits: { cpu: "500m", memory: "2Gi", "ephemeral-storage": "10Gi", "nvidia.com/gpu": "1" },
             },
             terminationMessagePolicy: "FallbackToLogsOnError",
           },
