@@ -62,13 +62,17 @@ export abstract class BaseCommand extends Command {
     ];
   }
 
+  /** How to write tsflyte in a command printed for the user to paste: as this one was started (`npx tsflyte` under npx). */
+  invocation(): string {
+    return process.env.npm_lifecycle_event === "npx" ? `npx ${this.config.bin}` : this.config.bin;
+  }
+
   /**
    * The `get execution NAME --details` line that shows an execution this command made on `target`, written the way
    * this command was started, so it runs as printed: `npx tsflyte …` when npm's npx started it.
    */
   async detailsCommand(execution: { project: string; domain: string; name: string }, target: Target): Promise<string> {
-    const invocation = process.env.npm_lifecycle_event === "npx" ? `npx ${this.config.bin}` : this.config.bin;
-    return [invocation, "get", "execution", execution.name, "--details", ...(await this.flagsToFind(execution, target))].join(" ");
+    return [this.invocation(), "get", "execution", execution.name, "--details", ...(await this.flagsToFind(execution, target))].join(" ");
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {

@@ -41,7 +41,7 @@ export default class Compile extends BaseCommand {
       project: config.project,
       domain: config.domain,
     });
-    if (!this.jsonEnabled()) this.log(renderCompileResult(result));
+    if (!this.jsonEnabled()) this.log(renderCompileResult(result, this.invocation()));
     return result;
   }
 }
