@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { LiteralMapSchema } from "../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
+import { openSqliteStore } from "../../src/lib/store/sqlite.js";
 import { LocalCli, assertExit, executionName, node, repoRoot, type DetailsJson, type ExecutionJson, type RunJson, type StartedCli } from "../fixtures/local/cli.js";
 
 const cli = new LocalCli("history");
@@ -211,13 +212,21 @@ describe("tsflyte get execution, create execution and the local history", { conc
     assert.ok(table.startsWith(data), `bigOrders' table ${table} is not in ${data}`);
     assert.ok(readdirSync(fileURLToPath(table)).some((f) => f.endsWith(".parquet")), `no .parquet file in ${table}`);
 
-    // The stored outputs, as Flyte keeps them: every file and table literal carries the sha256 of its content.
-    const outputsUri = details.execution.closure.outputs?.uri;
-    assert.ok(outputsUri, "the execution has no outputs URI");
-    const outputs = fromBinary(LiteralMapSchema, readFileSync(fileURLToPath(outputsUri)));
-    assert.match(outputs.literals.summary?.hash ?? "", /^[0-9a-f]{64}$/);
-    const nodeOutputs = fromBinary(LiteralMapSchema, readFileSync(fileURLToPath(outputsUri.replace(/outputs\.pb$/, "n0/data/0/outputs.pb"))));
-    assert.match(nodeOutputs.literals.o0?.hash ?? "", /^[0-9a-f]{64}$/);
+    // The recorded outputs, as Flyte keeps them: every file and table literal carries the sha256 of its content. They
+    // are small, so they live in the history's rows (no outputs.pb was written for an in-process run).
+    const store = openSqliteStore(join(cli.home, "tsflyte.db"));
+    try {
+      const key = { project: "flytesnacks", domain: "development", name: result.execution.name };
+      const record = await store.getExecution(key);
+      assert.ok(record?.outputs && !record.outputsUri, "the execution's outputs are in its row");
+      const outputs = fromBinary(LiteralMapSchema, record.outputs);
+      assert.match(outputs.literals.summary?.hash ?? "", /^[0-9a-f]{64}$/);
+      const n0 = (await store.listNodeExecutions(key)).find((n) => n.nodeId === "n0");
+      assert.ok(n0?.outputs, "n0's outputs are in its row");
+      assert.match(fromBinary(LiteralMapSchema, n0.outputs).literals.o0?.hash ?? "", /^[0-9a-f]{64}$/);
+    } finally {
+      await store.close();
+    }
   });
 
   test("an execution whose CLI was killed is failed by the next command, and recover resumes it", async () => {

@@ -1,6 +1,6 @@
 // The DAG executor: runs an execution's nodes as their inputs become ready, with retries on two budgets,
 // timeouts, the cache and recovery, recording every state in the store. Never decides where a task runs.
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { LiteralMapSchema, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { Entity } from "../sdk/entity.js";
 import { startNodeId } from "../sdk/trace.js";
@@ -26,11 +26,12 @@ import type {
   TaskExecutionRecord,
 } from "../store/records.js";
 import { cacheKey } from "./cache-key.js";
-import { encodeErrorDocument } from "./error-document.js";
 import { workflowOf, type ExecTask, type ExecWorkflow, type Executable, type PlannedNode } from "./executable.js";
 import { executableOf } from "./from-sdk.js";
 import { resolveBinding } from "./plan.js";
+import { encodeLiteralMap } from "./literal-bytes.js";
 import { Recorder } from "./recorder.js";
+import { inlineLimitBytes, inputsFields, outputsFields, placeValue, readRecordedLiteralMap, recordedOutputs } from "./recorded-values.js";
 import type { AttemptError, AttemptOutcome, TaskRunner } from "./runner.js";
 
 export interface EngineEnv {
@@ -196,7 +197,6 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
     mode: request.mode ?? "MANUAL",
     sourceExecution: request.sourceExecution,
     phase: "RUNNING",
-    inputsUri: executionInputsUri(base, key),
     overwriteCache: request.overwriteCache ?? false,
     maxParallelism: request.maxParallelism ?? defaultMaxParallelism,
     owner: request.owner,
@@ -207,10 +207,10 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
   };
   run.settings = record.settings;
   if (env.store) {
-    if (!resumed) env.blobs.put(record.inputsUri, toBinary(LiteralMapSchema, inputs));
-    // The inputs and then the RUNNING row are durable before any task runs: after a crash the execution is
-    // visible, and recover and relaunch can read what it was started with.
-    await env.blobs.flush();
+    if (!resumed) Object.assign(record, inputsFields(placeValue(encodeLiteralMap(inputs), executionInputsUri(base, key), env.blobs)));
+    // The inputs (in the row, or a file first when large) and the RUNNING row are durable before any task runs:
+    // after a crash the execution is visible, and recover and relaunch can read what it was started with.
+    if (record.inputsUri) await env.blobs.flush();
     run.recorder.record({ table: "execution", row: record });
     await run.recorder.flush();
   }
@@ -240,15 +240,12 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
     outputs = undefined;
   } else {
     record.phase = "SUCCEEDED";
-    if (outputs && env.store) {
-      record.outputsUri = executionOutputsUri(base, key);
-      env.blobs.put(record.outputsUri, toBinary(LiteralMapSchema, outputs));
-    }
+    if (outputs && env.store) Object.assign(record, outputsFields(placeValue(encodeLiteralMap(outputs), executionOutputsUri(base, key), env.blobs)));
   }
   record.endedAt = ended;
   record.updatedAt = ended;
   if (env.store) {
-    // Data first, then the rows that point at it: a crash in between leaves rows that still read true.
+    // Files first, then the rows that point at them: a crash in between leaves rows that still read true.
     await env.blobs.flush();
     run.recorder.record({ table: "execution", row: record });
     await run.recorder.flush();
@@ -345,12 +342,20 @@ async function runNode(
     record.startedAt = earlier.startedAt ?? record.startedAt;
   }
   if (run.env.store) {
-    record.inputsUri = nodeInputsUri(blobs.baseUri, run.key, uniqueId);
-    blobs.put(record.inputsUri, toBinary(LiteralMapSchema, inputs));
+    const bytes = encodeLiteralMap(inputs);
+    const uri = nodeInputsUri(blobs.baseUri, run.key, uniqueId);
+    if (node.target.kind === "task" && run.env.runner.isolated) {
+      // A worker outside this process reads the node's inputs.pb, so that file is written; the row keeps a copy when small.
+      blobs.put(uri, bytes);
+      record.inputsUri = uri;
+      if (bytes.byteLength <= inlineLimitBytes) record.inputs = bytes;
+    } else {
+      Object.assign(record, inputsFields(placeValue(bytes, uri, blobs)));
+    }
   }
   const recovered = run.request.recover ? await recoverNode(run, uniqueId) : undefined;
   if (recovered) {
-    finishNode(run, record, "RECOVERED", { outputsUri: recovered.uri, recoveredFrom: run.request.recover!.executionName, cacheStatus: recovered.cacheStatus });
+    finishNode(run, record, "RECOVERED", { ...recovered.fields, recoveredFrom: run.request.recover!.executionName, cacheStatus: recovered.cacheStatus });
     return recovered.outputs;
   }
   run.recorder.record({ table: "node", row: record });
@@ -359,11 +364,9 @@ async function runNode(
   const childInputs = target.completeInputs(inputs);
   try {
     const outputs = await runWorkflow(run, workflowOf(target), childInputs, `${uniqueId}-0-`, uniqueId);
-    const extra: Partial<NodeExecutionRecord> = {};
-    if (run.env.store) {
-      extra.outputsUri = `${attemptOutputPrefix(blobs.baseUri, run.key, uniqueId, 0)}/outputs.pb`;
-      blobs.put(extra.outputsUri, toBinary(LiteralMapSchema, outputs));
-    }
+    const extra = run.env.store
+      ? outputsFields(placeValue(encodeLiteralMap(outputs), `${attemptOutputPrefix(blobs.baseUri, run.key, uniqueId, 0)}/outputs.pb`, blobs))
+      : {};
     finishNode(run, record, "SUCCEEDED", extra);
     return outputs;
   } catch (e) {
@@ -373,27 +376,22 @@ async function runNode(
   }
 }
 
-/** A resumed execution's node that finished before the process stopped: its outputs, when they reached storage. */
+/** A resumed execution's node that finished before the process stopped: its outputs, when they were recorded. */
 async function finishedOutputs(run: Run, node: NodeExecutionRecord): Promise<LiteralMap | undefined> {
-  if (!node.outputsUri || (node.phase !== "SUCCEEDED" && node.phase !== "RECOVERED")) return undefined;
-  try {
-    return fromBinary(LiteralMapSchema, await run.env.blobs.read(node.outputsUri));
-  } catch {
-    return undefined;
-  }
+  if (node.phase !== "SUCCEEDED" && node.phase !== "RECOVERED") return undefined;
+  return readRecordedLiteralMap(run.env.blobs, recordedOutputs(node));
 }
 
-/** The outputs a recovering execution reuses for this node, when the original run finished it. */
-async function recoverNode(run: Run, uniqueId: string): Promise<{ outputs: LiteralMap; uri: string; cacheStatus?: CacheStatus } | undefined> {
+/** The outputs a recovering execution reuses for this node, when the original run finished it: the same bytes or URI, not a copy. */
+async function recoverNode(
+  run: Run,
+  uniqueId: string,
+): Promise<{ outputs: LiteralMap; fields: Pick<NodeExecutionRecord, "outputs" | "outputsUri">; cacheStatus?: CacheStatus } | undefined> {
   const source = run.request.recover?.nodes.get(uniqueId);
-  if (!source?.outputsUri || (source.phase !== "SUCCEEDED" && source.phase !== "RECOVERED")) return undefined;
-  try {
-    const bytes = await run.env.blobs.read(source.outputsUri);
-    return { outputs: fromBinary(LiteralMapSchema, bytes), uri: source.outputsUri, cacheStatus: source.cacheStatus };
-  } catch {
-    // The outputs were never written (the original process died first): run the node again.
-    return undefined;
-  }
+  if (!source || (source.phase !== "SUCCEEDED" && source.phase !== "RECOVERED")) return undefined;
+  // Undefined when the outputs were never recorded (the original process died first): the node runs again.
+  const outputs = await readRecordedLiteralMap(run.env.blobs, recordedOutputs(source));
+  return outputs && { outputs, fields: outputsFields(recordedOutputs(source)), cacheStatus: source.cacheStatus };
 }
 
 async function runTaskNode(run: Run, task: ExecTask, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
@@ -407,7 +405,7 @@ async function runTaskNode(run: Run, task: ExecTask, record: NodeExecutionRecord
   if (!run.request.overwriteCache) {
     const hit = await lookupCache(run, key);
     if (hit) {
-      finishNode(run, record, "SUCCEEDED", { cacheStatus: "CACHE_HIT", outputsUri: hit.uri });
+      finishNode(run, record, "SUCCEEDED", { cacheStatus: "CACHE_HIT", ...hit.fields });
       return hit.outputs;
     }
     const inFlight = cache.serialize ? run.serialized.get(key) : undefined;
@@ -415,7 +413,7 @@ async function runTaskNode(run: Run, task: ExecTask, record: NodeExecutionRecord
       const outputs = await inFlight.catch(() => undefined);
       const after = outputs ? await lookupCache(run, key) : undefined;
       if (after) {
-        finishNode(run, record, "SUCCEEDED", { cacheStatus: "CACHE_HIT", outputsUri: after.uri });
+        finishNode(run, record, "SUCCEEDED", { cacheStatus: "CACHE_HIT", ...after.fields });
         return after.outputs;
       }
     }
@@ -425,7 +423,7 @@ async function runTaskNode(run: Run, task: ExecTask, record: NodeExecutionRecord
     const t = now();
     run.recorder.record({
       table: "cache",
-      row: { key, taskName: record.entityName, cacheVersion: cache.version, outputsUri: record.outputsUri!, ...keyOf(run), nodeId: record.nodeId, createdAt: t },
+      row: { key, taskName: record.entityName, cacheVersion: cache.version, ...outputsFields(recordedOutputs(record)), ...keyOf(run), nodeId: record.nodeId, createdAt: t },
     });
     record.cacheStatus = "CACHE_POPULATED";
     run.recorder.record({ table: "node", row: record });
@@ -444,14 +442,12 @@ async function runTaskNode(run: Run, task: ExecTask, record: NodeExecutionRecord
   return running;
 }
 
-async function lookupCache(run: Run, key: string): Promise<{ outputs: LiteralMap; uri: string } | undefined> {
+/** A cached value for `key`, referenced as it is (its bytes or its URI): a hit copies nothing and writes no file. */
+async function lookupCache(run: Run, key: string): Promise<{ outputs: LiteralMap; fields: Pick<NodeExecutionRecord, "outputs" | "outputsUri"> } | undefined> {
   const entry = await run.env.store!.getCacheEntry(key);
   if (!entry) return undefined;
-  try {
-    return { outputs: fromBinary(LiteralMapSchema, await run.env.blobs.read(entry.outputsUri)), uri: entry.outputsUri };
-  } catch {
-    return undefined;
-  }
+  const outputs = await readRecordedLiteralMap(run.env.blobs, recordedOutputs(entry));
+  return outputs && { outputs, fields: outputsFields(recordedOutputs(entry)) };
 }
 
 /** Runs attempts until one succeeds or a budget is spent: user errors `retries + 1` attempts, system errors their own. */
@@ -507,8 +503,9 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
     if (outcome.logsUri) {
       taskRecord.logsUri = outcome.logsUri;
     } else if ((outcome.logs || outcome.stored) && store) {
-      taskRecord.logsUri = `${prefix}/logs.txt`;
-      blobs.put(taskRecord.logsUri, new TextEncoder().encode(outcome.logs));
+      const logs = new TextEncoder().encode(outcome.logs);
+      if (logs.byteLength <= inlineLimitBytes) taskRecord.logs = outcome.logs;
+      else blobs.put((taskRecord.logsUri = `${prefix}/logs.txt`), logs);
     }
     if (aborted) {
       taskRecord.phase = "ABORTED";
@@ -519,11 +516,17 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
     if (outcome.ok) {
       taskRecord.phase = "SUCCEEDED";
       if (store) {
-        taskRecord.outputsUri = `${prefix}/outputs.pb`;
-        if (!outcome.stored) blobs.put(taskRecord.outputsUri, toBinary(LiteralMapSchema, outcome.outputs));
+        const bytes = encodeLiteralMap(outcome.outputs);
+        if (outcome.stored) {
+          // Its worker wrote outputs.pb, which stays where Flyte's layout puts it; the row keeps a copy when small.
+          taskRecord.outputsUri = `${prefix}/outputs.pb`;
+          if (bytes.byteLength <= inlineLimitBytes) taskRecord.outputs = bytes;
+        } else {
+          Object.assign(taskRecord, outputsFields(placeValue(bytes, `${prefix}/outputs.pb`, blobs)));
+        }
       }
       run.recorder.record({ table: "task", row: taskRecord });
-      finishNode(run, record, "SUCCEEDED", { outputsUri: taskRecord.outputsUri });
+      finishNode(run, record, "SUCCEEDED", outputsFields(recordedOutputs(taskRecord)));
       return outcome.outputs;
     }
     const error = outcome.error;
@@ -531,8 +534,8 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
     else systemFailures++;
     const retry = error.recoverable && userFailures < userAttempts && systemFailures < run.maxSystemFailures;
     const { thrown: _thrown, ...recorded } = error;
-    const errorRecord: ExecutionErrorRecord = { ...recorded, errorUri: store ? `${prefix}/error.pb` : undefined };
-    if (store && !outcome.stored) blobs.put(errorRecord.errorUri!, encodeErrorDocument(error));
+    // The error lives in the row; error.pb exists only when the attempt's own process wrote it.
+    const errorRecord: ExecutionErrorRecord = outcome.stored ? { ...recorded, errorUri: `${prefix}/error.pb` } : recorded;
     taskRecord.phase = retry ? "RETRYABLE_FAILED" : "FAILED";
     taskRecord.error = errorRecord;
     run.recorder.record({ table: "task", row: taskRecord });

@@ -42,6 +42,7 @@ import type {
 } from "../store/records.js";
 import { literalMapToPlain } from "../types/plain.js";
 import { errorText } from "./error-text.js";
+import { readRecordedLiteralMap, recordedInputs, recordedOutputs, type RecordedValue } from "./recorded-values.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Records → FlyteAdmin messages
@@ -51,12 +52,14 @@ function errorMessage(e: ExecutionErrorRecord): ExecutionError {
   return create(ExecutionErrorSchema, { code: e.code, message: errorText(e), errorUri: e.errorUri ?? "", kind: ExecutionError_ErrorKind[e.kind] });
 }
 
-/** A node's or attempt's `output_result` oneof: its error, else where its outputs are. */
-function outputResult(record: { error?: ExecutionErrorRecord; outputsUri?: string }):
+/** A node's or attempt's `output_result` oneof: its error, else its outputs inline (from its row), else where they are. */
+function outputResult(record: { error?: ExecutionErrorRecord; outputs?: Uint8Array; outputsUri?: string }):
   | { case: "error"; value: ExecutionError }
+  | { case: "outputData"; value: LiteralMap }
   | { case: "outputUri"; value: string }
   | { case: undefined } {
   if (record.error) return { case: "error", value: errorMessage(record.error) };
+  if (record.outputs) return { case: "outputData", value: fromBinary(LiteralMapSchema, record.outputs) };
   return record.outputsUri ? { case: "outputUri", value: record.outputsUri } : { case: undefined };
 }
 
@@ -126,9 +129,11 @@ export function executionToAdmin(record: ExecutionRecord, context: ExecutionAdmi
         ? { case: "abortMetadata", value: { cause: record.abort.cause, principal: record.abort.principal } }
         : record.error
           ? { case: "error", value: errorMessage(record.error) }
-          : record.outputsUri
-            ? { case: "outputs", value: { data: { case: "uri", value: record.outputsUri } } }
-            : { case: undefined },
+          : record.outputs
+            ? { case: "outputs", value: { data: { case: "values", value: fromBinary(LiteralMapSchema, record.outputs) } } }
+            : record.outputsUri
+              ? { case: "outputs", value: { data: { case: "uri", value: record.outputsUri } } }
+              : { case: undefined },
       startedAt: ts(record.startedAt),
       duration: elapsed(record.startedAt, record.endedAt),
       createdAt: ts(record.createdAt),
@@ -427,8 +432,8 @@ export async function describeExecution(
   }
 
   const [inputs, outputs, nodeViews] = await Promise.all([
-    readLiteralMap(blobs, record.inputsUri),
-    readLiteralMap(blobs, record.outputsUri),
+    readLiteralMap(blobs, recordedInputs(record)),
+    readLiteralMap(blobs, recordedOutputs(record)),
     Promise.all(selected.map((n) => buildNodeView(blobs, n, attemptsByNode.get(n.nodeId) ?? []))),
   ]);
   const byId = new Map(nodeViews.map((v, i) => [selected[i].nodeId, v] as const));
@@ -476,8 +481,8 @@ export function subtreeOf<T>(nodes: T[], nodeId: string, id: (node: T) => string
 
 async function buildNodeView(blobs: BlobStore, n: NodeExecutionRecord, attempts: TaskExecutionRecord[]): Promise<NodeView> {
   const [inputs, outputs, attemptViews] = await Promise.all([
-    readLiteralMap(blobs, n.inputsUri),
-    readLiteralMap(blobs, n.outputsUri),
+    readLiteralMap(blobs, recordedInputs(n)),
+    readLiteralMap(blobs, recordedOutputs(n)),
     Promise.all([...attempts].sort((a, b) => a.attempt - b.attempt).map((a) => buildAttemptView(blobs, a))),
   ]);
   return dropUndefined({
@@ -498,7 +503,7 @@ async function buildNodeView(blobs: BlobStore, n: NodeExecutionRecord, attempts:
 }
 
 async function buildAttemptView(blobs: BlobStore, a: TaskExecutionRecord): Promise<AttemptView> {
-  const logs = a.logsUri ? await readText(blobs, a.logsUri) : undefined;
+  const logs = a.logs ?? (a.logsUri ? await readText(blobs, a.logsUri) : undefined);
   return dropUndefined({
     attempt: a.attempt + 1,
     phase: a.phase,
@@ -518,14 +523,10 @@ async function buildAttemptView(blobs: BlobStore, a: TaskExecutionRecord): Promi
   });
 }
 
-/** A LiteralMap blob as plain values; undefined when there is no URI or nothing readable there. */
-async function readLiteralMap(blobs: BlobStore, uri: string | undefined): Promise<Record<string, unknown> | undefined> {
-  if (!uri) return undefined;
-  try {
-    return literalMapToPlain(fromBinary(LiteralMapSchema, await blobs.read(uri)));
-  } catch {
-    return undefined;
-  }
+/** A recorded LiteralMap as plain values; undefined when there is none or it cannot be read. */
+async function readLiteralMap(blobs: BlobStore, value: RecordedValue): Promise<Record<string, unknown> | undefined> {
+  const map = await readRecordedLiteralMap(blobs, value);
+  return map && literalMapToPlain(map);
 }
 
 async function readText(blobs: BlobStore, uri: string): Promise<string | undefined> {

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { NotFoundError, UserError } from "../errors.js";
 import { tsflyteHome } from "../home.js";
@@ -18,6 +18,7 @@ import { currentOwner, isOwnerAlive } from "../store/owner.js";
 import type { ExecutionKey, ExecutionRecord, MetadataStore, NodeExecutionRecord } from "../store/records.js";
 import { openBlobStore } from "../storage/open.js";
 import type { BlobStore } from "../storage/blob-store.js";
+import { readRecordedLiteralMap, recordedInputs } from "../engine/recorded-values.js";
 import { uploadPrefix } from "../storage/layout.js";
 import { runExecution, type ExecutionResult, type RecoverSource } from "../engine/engine.js";
 import { InProcessRunner, type LogEcho } from "../engine/in-process.js";
@@ -223,7 +224,8 @@ async function loadSource(home: LocalHome, key: ExecutionKey): Promise<{ record:
   if (!record) throw new NotFoundError(`execution ${key.name} not found in ${key.project}/${key.domain}`, "tsflyte get execution lists them");
   if (!record.source) throw new UserError(`execution ${key.name} was not started from a local module, so its code cannot be loaded here`);
   const loaded = await loadEntity(record.source.file, record.source.exportName);
-  const stored = fromBinary(LiteralMapSchema, await home.blobs.read(record.inputsUri));
+  const stored = await readRecordedLiteralMap(home.blobs, recordedInputs(record));
+  if (!stored) throw new UserError(`the inputs of execution ${key.name} are missing${record.inputsUri ? ` from ${record.inputsUri}` : ""}, so it cannot be started again`);
   // Stored inputs include a launch plan's fixed inputs, which callers may not pass again.
   const literals = Object.fromEntries(Object.entries(stored.literals).filter(([k]) => k in loaded.definition.inputs));
   return { record, loaded, inputs: create(LiteralMapSchema, { literals }) };

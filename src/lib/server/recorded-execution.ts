@@ -1,9 +1,8 @@
 // Runs one execution the store holds from its recorded state: what it launches (from the registry), its inputs,
 // the nodes and attempts an earlier process finished. Shared by the control plane's scheduler and the Kubernetes
 // driver. Never decides where tasks run (the runner does) and never leaves an execution RUNNING after a fault of ours.
-import { fromBinary } from "@bufbuild/protobuf";
-import { LiteralMapSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { runExecution } from "../engine/engine.js";
+import { readRecordedLiteralMap, recordedInputs } from "../engine/recorded-values.js";
 import { executableFromIr, type IrRoot } from "../engine/from-ir.js";
 import type { TaskRunner } from "../engine/runner.js";
 import type { BlobStore } from "../storage/blob-store.js";
@@ -88,14 +87,14 @@ export function launchedRoot(record: ExecutionRecord): IrRoot {
 async function prepare(store: ControlPlaneStore, blobs: BlobStore, record: ExecutionRecord) {
   const root = launchedRoot(record);
   // Independent reads, at once: on a remote store each is a round trip.
-  const [closure, inputBytes, nodeRecords, taskRecords] = await Promise.all([
+  const [closure, inputs, nodeRecords, taskRecords] = await Promise.all([
     loadClosure(store, root),
-    blobs.read(record.inputsUri),
+    readRecordedLiteralMap(blobs, recordedInputs(record)),
     store.listNodeExecutions(record),
     store.listTaskExecutions(record),
   ]);
   const executable = executableFromIr(root, closure);
-  const inputs = fromBinary(LiteralMapSchema, inputBytes);
+  if (!inputs) throw new Error(`its inputs are missing${record.inputsUri ? ` from ${record.inputsUri}` : " from its record"}`);
   const nodes = new Map<string, NodeExecutionRecord>();
   for (const node of nodeRecords) nodes.set(node.nodeId, node);
   const tasks = new Map<string, TaskExecutionRecord[]>();

@@ -79,7 +79,12 @@ export interface ExecutionRecord extends ExecutionKey {
   sourceExecution?: string;
   phase: ExecutionPhase;
   error?: ExecutionErrorRecord;
-  inputsUri: string;
+  /** Its inputs as a binary LiteralMap, when small enough to live in the row (see inlineLimitBytes); else at inputsUri. */
+  inputs?: Uint8Array;
+  /** Where its inputs.pb is: only when that file was written (large inputs). */
+  inputsUri?: string;
+  /** Its outputs, inline as `inputs` is; else at outputsUri. */
+  outputs?: Uint8Array;
   outputsUri?: string;
   overwriteCache: boolean;
   maxParallelism: number;
@@ -117,7 +122,11 @@ export interface NodeExecutionRecord {
   phase: NodePhase;
   cacheStatus?: CacheStatus;
   cacheKey?: string;
+  /** Its inputs as a binary LiteralMap, when small enough to live in the row; files only where something reads them. */
+  inputs?: Uint8Array;
+  /** Where its inputs.pb is: only when that file was written (a runner outside the engine's process, or large inputs). */
   inputsUri?: string;
+  outputs?: Uint8Array;
   outputsUri?: string;
   error?: ExecutionErrorRecord;
   /** For RECOVERED nodes: the execution whose outputs were reused. */
@@ -143,20 +152,24 @@ export interface TaskExecutionRecord {
   runner: string;
   phase: TaskPhase;
   error?: ExecutionErrorRecord;
+  /** Its outputs as a binary LiteralMap, when small enough to live in the row; else (or also) at outputsUri. */
+  outputs?: Uint8Array;
   outputsUri?: string;
-  /** The attempt's captured stdout, stderr and logger lines. */
+  /** The attempt's captured stdout, stderr and logger lines, when short enough to live in the row; else at logsUri. */
+  logs?: string;
   logsUri?: string;
   startedAt: number;
   updatedAt: number;
   endedAt?: number;
 }
 
-/** A cached task result: where its outputs are, and which execution produced them. */
+/** A cached task result: its outputs (inline when small, else where they are), and which execution produced them. */
 export interface CacheEntryRecord {
   key: string;
   taskName: string;
   cacheVersion: string;
-  outputsUri: string;
+  outputs?: Uint8Array;
+  outputsUri?: string;
   project: string;
   domain: string;
   executionName: string;

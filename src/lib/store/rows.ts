@@ -33,7 +33,7 @@ export function executionToRow(r: ExecutionRecord): ExecutionRow {
     source_execution: r.sourceExecution ?? null,
     phase: r.phase,
     ...errorToColumns(r.error),
-    inputs_uri: r.inputsUri,
+    inputs_uri: r.inputsUri ?? "",
     outputs_uri: r.outputsUri ?? null,
     overwrite_cache: r.overwriteCache ? 1 : 0,
     max_parallelism: r.maxParallelism,
@@ -50,6 +50,8 @@ export function executionToRow(r: ExecutionRecord): ExecutionRow {
     launch_domain: r.launchDomain ?? null,
     principal: r.principal ?? null,
     settings: r.settings ? JSON.stringify(r.settings) : null,
+    inputs: bytesColumn(r.inputs),
+    outputs: bytesColumn(r.outputs),
   };
 }
 
@@ -63,7 +65,6 @@ export function executionFromRow(row: ExecutionRow): ExecutionRecord {
     launchVersion: row.launch_version,
     mode: row.mode as ExecutionRecord["mode"],
     phase: row.phase as ExecutionPhase,
-    inputsUri: row.inputs_uri,
     overwriteCache: row.overwrite_cache === 1,
     maxParallelism: row.max_parallelism,
     createdAt: row.created_at,
@@ -73,7 +74,10 @@ export function executionFromRow(row: ExecutionRow): ExecutionRecord {
   if (row.source_execution !== null) r.sourceExecution = row.source_execution;
   const error = errorFromColumns(row);
   if (error) r.error = error;
+  if (row.inputs_uri !== "") r.inputsUri = row.inputs_uri;
+  if (row.inputs !== null) r.inputs = bytesFromColumn(row.inputs);
   if (row.outputs_uri !== null) r.outputsUri = row.outputs_uri;
+  if (row.outputs !== null) r.outputs = bytesFromColumn(row.outputs);
   if (row.owner_host !== null) r.owner = { host: row.owner_host, pid: row.owner_pid ?? 0, startedAt: row.owner_started_at ?? 0 };
   if (row.abort_cause !== null) r.abort = { cause: row.abort_cause, principal: row.abort_principal ?? "" };
   if (row.launch_project !== null) r.launchProject = row.launch_project;
@@ -108,6 +112,8 @@ export function nodeExecutionToRow(r: NodeExecutionRecord): NodeExecutionRow {
     updated_at: r.updatedAt,
     ended_at: r.endedAt ?? null,
     retries: r.retries ?? null,
+    inputs: bytesColumn(r.inputs),
+    outputs: bytesColumn(r.outputs),
   };
 }
 
@@ -136,6 +142,8 @@ export function nodeExecutionFromRow(row: NodeExecutionRow): NodeExecutionRecord
   if (row.started_at !== null) r.startedAt = row.started_at;
   if (row.ended_at !== null) r.endedAt = row.ended_at;
   if (row.retries !== null) r.retries = row.retries;
+  if (row.inputs !== null) r.inputs = bytesFromColumn(row.inputs);
+  if (row.outputs !== null) r.outputs = bytesFromColumn(row.outputs);
   return r;
 }
 
@@ -155,6 +163,8 @@ export function taskExecutionToRow(r: TaskExecutionRecord): TaskExecutionRow {
     started_at: r.startedAt,
     updated_at: r.updatedAt,
     ended_at: r.endedAt ?? null,
+    outputs: bytesColumn(r.outputs),
+    logs: r.logs ?? null,
   };
 }
 
@@ -176,6 +186,8 @@ export function taskExecutionFromRow(row: TaskExecutionRow): TaskExecutionRecord
   if (row.outputs_uri !== null) r.outputsUri = row.outputs_uri;
   if (row.logs_uri !== null) r.logsUri = row.logs_uri;
   if (row.ended_at !== null) r.endedAt = row.ended_at;
+  if (row.outputs !== null) r.outputs = bytesFromColumn(row.outputs);
+  if (row.logs !== null) r.logs = row.logs;
   return r;
 }
 
@@ -184,27 +196,41 @@ export function cacheEntryToRow(r: CacheEntryRecord): CacheEntryRow {
     key: r.key,
     task_name: r.taskName,
     cache_version: r.cacheVersion,
-    outputs_uri: r.outputsUri,
+    outputs_uri: r.outputsUri ?? "",
     project: r.project,
     domain: r.domain,
     execution_name: r.executionName,
     node_id: r.nodeId,
     created_at: r.createdAt,
+    outputs: bytesColumn(r.outputs),
   };
 }
 
 export function cacheEntryFromRow(row: CacheEntryRow): CacheEntryRecord {
-  return {
+  const r: CacheEntryRecord = {
     key: row.key,
     taskName: row.task_name,
     cacheVersion: row.cache_version,
-    outputsUri: row.outputs_uri,
     project: row.project,
     domain: row.domain,
     executionName: row.execution_name,
     nodeId: row.node_id,
     createdAt: row.created_at,
   };
+  // Migration 1 made outputs_uri NOT NULL: empty means the outputs are inline.
+  if (row.outputs_uri !== "") r.outputsUri = row.outputs_uri;
+  if (row.outputs !== null) r.outputs = bytesFromColumn(row.outputs);
+  return r;
+}
+
+/** Both drivers bind a Buffer as bytes: a view of the record's bytes, not a copy. */
+function bytesColumn(bytes: Uint8Array | undefined): Buffer | null {
+  return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
+}
+
+/** The drivers' Buffers may be views into a shared pool: a record keeps a copy of only its own bytes. */
+function bytesFromColumn(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 export function entityToRow(r: EntityRecord): EntityRow {

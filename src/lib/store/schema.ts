@@ -183,6 +183,17 @@ export const migrations: readonly Migration[] = [
     description: "the retries a task node allows, so its attempts read `attempt 2 of 3`",
     statements: ["ALTER TABLE node_executions ADD COLUMN retries INTEGER"],
   },
+  {
+    version: 5,
+    description: "inputs, outputs and logs inline in their rows: the metadata store is the durable record, files only where something reads them",
+    statements: [
+      // Migration 1 made these URIs NOT NULL; an empty one now means "inline, no file" (rows.ts maps it to absent).
+      ...["executions ADD COLUMN inputs", "executions ADD COLUMN outputs", "node_executions ADD COLUMN inputs", "node_executions ADD COLUMN outputs", "task_executions ADD COLUMN outputs", "cache_entries ADD COLUMN outputs"].map(
+        (column) => ({ sqlite: `ALTER TABLE ${column} BLOB`, postgres: `ALTER TABLE ${column} BYTEA` }),
+      ),
+      "ALTER TABLE task_executions ADD COLUMN logs TEXT",
+    ],
+  },
 ];
 
 function entitiesTableDdl(bytesType: "BLOB" | "BYTEA"): string {
@@ -248,6 +259,9 @@ export interface ExecutionRow extends ErrorColumns {
   principal: string | null;
   /** JSON text of ExecutionSettings. */
   settings: string | null;
+  /** Binary LiteralMaps, inline when small (migration 5). */
+  inputs: Uint8Array | null;
+  outputs: Uint8Array | null;
 }
 
 export interface NodeExecutionRow extends ErrorColumns {
@@ -271,6 +285,8 @@ export interface NodeExecutionRow extends ErrorColumns {
   updated_at: number;
   ended_at: number | null;
   retries: number | null;
+  inputs: Uint8Array | null;
+  outputs: Uint8Array | null;
 }
 
 export interface TaskExecutionRow extends ErrorColumns {
@@ -287,6 +303,8 @@ export interface TaskExecutionRow extends ErrorColumns {
   started_at: number;
   updated_at: number;
   ended_at: number | null;
+  outputs: Uint8Array | null;
+  logs: string | null;
 }
 
 export interface CacheEntryRow {
@@ -299,6 +317,7 @@ export interface CacheEntryRow {
   execution_name: string;
   node_id: string;
   created_at: number;
+  outputs: Uint8Array | null;
 }
 
 export interface EntityRow {
@@ -346,6 +365,7 @@ export const executionsTable: TableShape<ExecutionRow> = {
     created_at: true, started_at: true, updated_at: true, ended_at: true,
     // Last, in the order migrations 2 and 3 added them, so that the list matches the table.
     abort_cause: true, abort_principal: true, launch_project: true, launch_domain: true, principal: true, settings: true,
+    inputs: true, outputs: true,
   }),
   key: ["project", "domain", "name"],
 };
@@ -357,8 +377,8 @@ export const nodeExecutionsTable: TableShape<NodeExecutionRow> = {
     entity_kind: true, entity_name: true, is_parent: true, phase: true, cache_status: true, cache_key: true,
     inputs_uri: true, outputs_uri: true, ...errorColumnSet, recovered_from: true,
     created_at: true, started_at: true, updated_at: true, ended_at: true,
-    // Added by migration 3.
-    retries: true,
+    // Added by migrations 4 and 5.
+    retries: true, inputs: true, outputs: true,
   }),
   key: ["project", "domain", "execution_name", "node_id"],
 };
@@ -368,6 +388,7 @@ export const taskExecutionsTable: TableShape<TaskExecutionRow> = {
   columns: columnsOf<TaskExecutionRow>({
     project: true, domain: true, execution_name: true, node_id: true, attempt: true, task_name: true, runner: true,
     phase: true, ...errorColumnSet, outputs_uri: true, logs_uri: true, started_at: true, updated_at: true, ended_at: true,
+    outputs: true, logs: true,
   }),
   key: ["project", "domain", "execution_name", "node_id", "attempt"],
 };
@@ -376,7 +397,7 @@ export const cacheEntriesTable: TableShape<CacheEntryRow> = {
   name: "cache_entries",
   columns: columnsOf<CacheEntryRow>({
     key: true, task_name: true, cache_version: true, outputs_uri: true, project: true, domain: true,
-    execution_name: true, node_id: true, created_at: true,
+    execution_name: true, node_id: true, created_at: true, outputs: true,
   }),
   key: ["key"],
 };

@@ -2,17 +2,18 @@
 // the cache, recovery and what gets recorded. Tasks are declared here; the in-process runner runs them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { LiteralMapSchema } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
-import { ErrorDocumentSchema } from "../../../src/lib/idl/gen/flyteidl/core/errors_pb.js";
+import { literalMapToPlain } from "../../../src/lib/types/plain.js";
 import { task, workflow, t, NonRetryableError, FlyteFile } from "../../../src/index.js";
 import { definitionOf, type Entity } from "../../../src/lib/sdk/entity.js";
 import { runExecution, type ExecutionRequest } from "../../../src/lib/engine/engine.js";
 import { InProcessRunner } from "../../../src/lib/engine/in-process.js";
+import { inlineLimitBytes, readRecordedLiteralMap, recordedInputs, recordedOutputs, type RecordedValue } from "../../../src/lib/engine/recorded-values.js";
 import type { TaskAttempt } from "../../../src/lib/engine/runner.js";
 import { openSqliteStore } from "../../../src/lib/store/sqlite.js";
 import { openBlobStore } from "../../../src/lib/storage/open.js";
@@ -66,11 +67,18 @@ function execute(env: Env, entity: Entity, values: Record<string, unknown>, extr
   );
 }
 
-async function readMap(blobs: BlobStore, uri: string) {
-  return fromBinary(LiteralMapSchema, await blobs.read(uri));
+async function readMap(blobs: BlobStore, value: RecordedValue) {
+  const map = await readRecordedLiteralMap(blobs, value);
+  assert.ok(map, "a recorded literal map");
+  return map;
 }
 
-test("a chain records the execution, every node and attempt, and its data in Flyte's layout", async () => {
+/** Every file under the blob store's folder, relative to it. */
+function filesUnder(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))) : [];
+}
+
+test("a chain records the execution, every node and attempt, and its data in their rows: an in-process run writes no file", async () => {
   await withEnv(async (env) => {
     const double = task({ name: "double", inputs: { x: t.int() }, outputs: t.int() }, async ({ x }) => x * 2);
     const wf = workflow({ name: "chain", inputs: { x: t.int() }, outputs: t.int() }, ({ x }) => double({ x: double({ x }) }));
@@ -78,20 +86,47 @@ test("a chain records the execution, every node and attempt, and its data in Fly
     assert.equal(result.record.phase, "SUCCEEDED");
     const stored = await env.store.getExecution({ project: "p", domain: "d", name: "chain1" });
     assert.equal(stored?.phase, "SUCCEEDED");
-    const outputs = await readMap(env.blobs, stored!.outputsUri!);
+    const outputs = await readMap(env.blobs, recordedOutputs(stored!));
     assert.equal(outputs.literals.o0.value.case, "scalar");
     const nodes = await env.store.listNodeExecutions(result.record);
     assert.deepEqual(nodes.map((n) => [n.nodeId, n.phase, n.cacheStatus]), [["n0", "SUCCEEDED", "CACHE_DISABLED"], ["n1", "SUCCEEDED", "CACHE_DISABLED"]]);
     const tasks = await env.store.listTaskExecutions(result.record);
     assert.deepEqual(tasks.map((a) => [a.nodeId, a.attempt, a.phase, a.runner]), [["n0", 0, "SUCCEEDED", "in-process"], ["n1", 0, "SUCCEEDED", "in-process"]]);
-    const base = fileURLToPath(env.blobs.baseUri);
-    for (const path of ["metadata/p-d-chain1/inputs.pb", "metadata/p-d-chain1/n0/data/inputs.pb", "metadata/p-d-chain1/n1/data/0/outputs.pb", "metadata/p-d-chain1/outputs.pb"]) {
-      assert.ok(existsSync(join(base, path)), `${path} exists`);
+    // The metadata store is the record: no inputs.pb or outputs.pb anywhere, and no row names a file.
+    assert.deepEqual(filesUnder(fileURLToPath(env.blobs.baseUri)), []);
+    for (const row of [stored!, ...nodes, ...tasks] as { inputsUri?: string; outputsUri?: string }[]) {
+      assert.equal(row.inputsUri, undefined);
+      assert.equal(row.outputsUri, undefined);
     }
-    const n1Inputs = await readMap(env.blobs, nodes[1].inputsUri!);
-    const n0Outputs = await readMap(env.blobs, nodes[0].outputsUri!);
+    const n1Inputs = await readMap(env.blobs, recordedInputs(nodes[1]));
+    const n0Outputs = await readMap(env.blobs, recordedOutputs(nodes[0]));
     assert.deepEqual(n1Inputs.literals.x, n0Outputs.literals.o0);
-    assert.deepEqual(outputs.literals.o0, (await readMap(env.blobs, nodes[1].outputsUri!)).literals.o0);
+    assert.deepEqual(outputs.literals.o0, (await readMap(env.blobs, recordedOutputs(nodes[1]))).literals.o0);
+    assert.deepEqual((await readMap(env.blobs, recordedInputs(stored!))).literals.x, (await readMap(env.blobs, recordedInputs(nodes[0]))).literals.x);
+  });
+});
+
+test("values over the inline limit go to Flyte's layout in the blob store, and the rows name those files", async () => {
+  await withEnv(async (env) => {
+    const big = "x".repeat(inlineLimitBytes + 1);
+    const echo = task({ name: "echo", inputs: { s: t.string() }, outputs: t.string() }, async ({ s }) => `${s}!`);
+    const wf = workflow({ name: "bigChain", inputs: { s: t.string() }, outputs: t.string() }, ({ s }) => echo({ s }));
+    const result = await execute(env, wf, { s: big }, { key: { project: "p", domain: "d", name: "big1" } });
+    assert.equal(result.record.phase, "SUCCEEDED");
+    const stored = (await env.store.getExecution({ project: "p", domain: "d", name: "big1" }))!;
+    const [node] = await env.store.listNodeExecutions(stored);
+    const [attempt] = await env.store.listTaskExecutions(stored);
+    const base = fileURLToPath(env.blobs.baseUri);
+    assert.deepEqual(filesUnder(base).sort(), [
+      "metadata/p-d-big1/inputs.pb",
+      "metadata/p-d-big1/n0/data/0/outputs.pb",
+      "metadata/p-d-big1/n0/data/inputs.pb",
+      "metadata/p-d-big1/outputs.pb",
+    ]);
+    assert.equal(stored.inputs, undefined);
+    assert.equal(node.outputsUri, attempt.outputsUri);
+    const out = literalMapToPlain(await readMap(env.blobs, recordedOutputs(stored))).o0;
+    assert.ok(out === `${big}!`, "the large output reads back whole");
   });
 });
 
@@ -109,8 +144,9 @@ test("user errors are retried up to `retries`, then fail with Flyte's RetriesExh
     assert.deepEqual(attempts.map((a) => a.phase), ["RETRYABLE_FAILED", "RETRYABLE_FAILED", "SUCCEEDED"]);
     assert.equal(attempts[0].error?.kind, "USER");
     assert.equal(attempts[0].error?.message, "down 0");
-    const doc = fromBinary(ErrorDocumentSchema, await env.blobs.read(attempts[0].error!.errorUri!));
-    assert.equal(doc.error?.code, "Error");
+    // In-process, the error lives in its row: no error.pb was written, so none is named.
+    assert.equal(attempts[0].error?.code, "Error");
+    assert.equal(attempts[0].error?.errorUri, undefined);
 
     calls = 0;
     const failed = await execute(env, flaky, { failures: 5 });

@@ -212,7 +212,7 @@ async function withHistory(fn: (ctx: { store: ReturnType<typeof openSqliteStore>
 async function recordRun(store: ReturnType<typeof openSqliteStore>, blobs: FileBlobStore): Promise<void> {
   const base = blobs.baseUri;
   const exec = execution({ inputsUri: executionInputsUri(base, key), outputsUri: executionOutputsUri(base, key) });
-  blobs.put(exec.inputsUri, literalMap({ year: 2024 }));
+  blobs.put(exec.inputsUri!, literalMap({ year: 2024 }));
   blobs.put(exec.outputsUri!, literalMap({ total: 42 }));
   const n0 = node("n0", { cacheStatus: "CACHE_HIT", cacheKey: "k0", inputsUri: nodeInputsUri(base, key, "n0"), outputsUri: `${attemptOutputPrefix(base, key, "n0", 0)}/outputs.pb` });
   blobs.put(n0.inputsUri!, literalMap({ year: 2024 }));

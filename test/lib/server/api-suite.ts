@@ -25,6 +25,7 @@ import { compileProject, type CompiledProject } from "../../../src/lib/compiler/
 import { t, type AnyType } from "../../../src/lib/types/types.js";
 import { createApiHandler, seedDefaults } from "../../../src/lib/server/api/index.js";
 import type { ExecutionControl } from "../../../src/lib/server/control.js";
+import { readRecordedLiteralMap, recordedInputs } from "../../../src/lib/engine/recorded-values.js";
 import { FileBlobStore } from "../../../src/lib/storage/file-store.js";
 import { attemptOutputPrefix, executionInputsUri, nodeInputsUri } from "../../../src/lib/storage/layout.js";
 import {
@@ -484,12 +485,15 @@ export function describeApi(backend: string, openStore: (dir: string) => Promise
     const planId = (name: string, version = "v1") => ({ resourceType: "LAUNCH_PLAN", project, domain, name, version });
     const createExecution = (body: Record<string, unknown>) => client.post("/api/v1/executions", { project, domain, ...body });
 
+    /** The inputs an execution was created with, from its row (small) or its inputs.pb (large). */
     async function readInputs(key: ExecutionKey): Promise<Record<string, unknown>> {
-      const bytes = await blobs.read(executionInputsUri(blobs.baseUri, key));
-      return toJson(LiteralMapSchema, fromBinary(LiteralMapSchema, bytes)) as Record<string, unknown>;
+      const record = await store.getExecution(key);
+      const map = record && (await readRecordedLiteralMap(blobs, recordedInputs(record)));
+      assert.ok(map, `execution ${key.name} has no inputs recorded`);
+      return toJson(LiteralMapSchema, map) as Record<string, unknown>;
     }
 
-    test("create execution: inputs checked and completed into inputs.pb, one QUEUED row, then the scheduler told", async () => {
+    test("create execution: inputs checked and completed into its row, one QUEUED row, then the scheduler told", async () => {
       const before = control.started.length;
       const answer = await createExecution({ name: "chain-1", spec: { launchPlan: planId("chain.chain") }, inputs: { literals: { x: int(3) } } });
       expectStatus(answer, 200);
@@ -504,7 +508,9 @@ export function describeApi(backend: string, openStore: (dir: string) => Promise
       assert.equal(record.mode, "MANUAL");
       assert.equal(record.maxParallelism, 25);
       assert.equal(record.overwriteCache, false);
-      assert.equal(record.inputsUri, executionInputsUri(blobs.baseUri, record));
+      // Small inputs live in the row: the create is one transaction and writes no file.
+      assert.equal(record.inputsUri, undefined);
+      assert.equal(await blobs.exists(executionInputsUri(blobs.baseUri, record)), false);
       assert.deepEqual(await readInputs(record), { literals: { x: int(3) } });
 
       // Defaults fill in; fixed inputs are added; snake_case is accepted.
@@ -594,7 +600,8 @@ export function describeApi(backend: string, openStore: (dir: string) => Promise
       const typed = { ...planId("all-types.typed"), resourceType: "TASK" };
       const answer = await createExecution({ name: "typed-1", spec: { launchPlan: typed }, inputs: { literals } });
       expectStatus(answer, 200);
-      const stored = fromBinary(LiteralMapSchema, await blobs.read(executionInputsUri(blobs.baseUri, answer.json.id))).literals;
+      const record = await store.getExecution(answer.json.id);
+      const stored = (await readRecordedLiteralMap(blobs, recordedInputs(record!)))!.literals;
       const either = stored.either.value;
       assert.ok(either.case === "scalar" && either.value.value.case === "union");
       assert.equal(either.value.value.value.type?.structure?.tag, "string");
@@ -780,7 +787,9 @@ export function describeApi(backend: string, openStore: (dir: string) => Promise
       expectStatus(execData, 200);
       assert.deepEqual(execData.json.full_inputs.literals.x.scalar.primitive, { integer: "3" });
       assert.equal(execData.json.full_outputs, null);
-      assert.equal(execData.json.inputs.url, executionInputsUri(blobs.baseUri, key));
+      // Inline in the row: the data endpoint gives its size and no URL, since no inputs.pb was written.
+      assert.equal(execData.json.inputs.url, "");
+      assert.ok(Number(execData.json.inputs.bytes) > 0);
     });
 
     // ── Terminate, relaunch, recover ───────────────────────────────────────────────────────────────────────
@@ -811,7 +820,8 @@ export function describeApi(backend: string, openStore: (dir: string) => Promise
       assert.equal(record.launchName, "daily_report");
       assert.equal(record.overwriteCache, true);
       assert.equal(record.maxParallelism, source.maxParallelism);
-      assert.deepEqual(await blobs.read(record.inputsUri), await blobs.read(source.inputsUri));
+      assert.ok(record.inputs && !record.inputsUri, "small inputs live in the row, with no file");
+      assert.deepEqual(record.inputs, source.inputs);
       assert.deepEqual(control.started.at(-1), { project, domain, name: "report-2" });
       const shown = await client.get("/api/v1/executions/flytesnacks/development/report-2");
       assert.equal(shown.json.spec.metadata.mode, "RELAUNCH");
@@ -831,7 +841,7 @@ export function describeApi(backend: string, openStore: (dir: string) => Promise
       assert.equal(rec.mode, "RECOVERED");
       assert.equal(rec.sourceExecution, "report-1");
       assert.equal(rec.phase, "QUEUED");
-      assert.deepEqual(await blobs.read(rec.inputsUri), await blobs.read(source.inputsUri));
+      assert.deepEqual(rec.inputs, source.inputs);
       // Both carry what the source was launched with (daily_report's labels here), as FlyteAdmin starts them from its spec.
       assert.deepEqual(record.settings, { labels: { team: "data" } });
       assert.deepEqual(rec.settings, record.settings);

@@ -19,6 +19,7 @@ import type { LaunchPlanSpec } from "../../idl/gen/flyteidl/admin/launch_plan_pb
 import { ResourceType } from "../../idl/gen/flyteidl/core/identifier_pb.js";
 import { LiteralMapSchema } from "../../idl/gen/flyteidl/core/literals_pb.js";
 import { executionToAdmin } from "../../engine/history.js";
+import { inlineLimitBytes, readRecordedBytes, recordedInputs, recordedOutputs } from "../../engine/recorded-values.js";
 import { executionInputsUri } from "../../storage/layout.js";
 import {
   terminalExecutionPhases,
@@ -40,7 +41,7 @@ import { principalOf, settingsOfSpec } from "./execution-settings.js";
 import { describeEntity } from "./registry-reader.js";
 import { checkDomain, checkExecutionName, checkProjectId, generateExecutionName } from "./resource-names.js";
 import type { RequestContext, Route } from "./router.js";
-import { readStoredBytes, readStoredLiteralMap } from "./stored-data.js";
+import { readStoredLiteralMap } from "./stored-data.js";
 import { readMessage, readRequest, sendJson, sendMessage } from "./wire-format.js";
 
 /** FlyteAdmin's default when neither the request nor the launch plan sets max_parallelism. */
@@ -82,8 +83,10 @@ async function launch(ctx: ApiContext, inFlight: CreatesInFlight, record: Execut
   try {
     // A generated name is new: 19 random characters out of 36 do not repeat, and the insert below checks anyway.
     if (!generatedName && (await ctx.deps.store.getExecution(key))) throw taken();
-    // Only this execution's inputs are waited for, not every node file the running executions have queued.
-    await ctx.deps.blobs.write(record.inputsUri, inputs);
+    // Small inputs go in the row, so the create is one transaction; large ones are written first (and waited for
+    // alone, not with every node file the running executions have queued), so the row never points at nothing.
+    if (inputs.byteLength <= inlineLimitBytes) record.inputs = inputs;
+    else await ctx.deps.blobs.write((record.inputsUri = executionInputsUri(ctx.deps.blobs.baseUri, key)), inputs);
     if (!(await ctx.deps.store.createExecution(record))) throw taken();
   } finally {
     inFlight.delete(flight);
@@ -99,7 +102,6 @@ function newRecord(ctx: ApiContext, key: ExecutionKey, fields: Pick<ExecutionRec
     ...key,
     ...fields,
     phase: "QUEUED",
-    inputsUri: executionInputsUri(ctx.deps.blobs.baseUri, key),
     createdAt: now,
     updatedAt: now,
   };
@@ -169,7 +171,7 @@ async function sourceOf(ctx: ApiContext, id: { project: string; domain: string; 
   checkExecutionName(key.name, "id.name");
   await requireProjectAndDomain(ctx, key.project, key.domain);
   const source = await getExecutionOr404(ctx, key);
-  const inputs = await readStoredBytes(ctx, source.inputsUri);
+  const inputs = await readRecordedBytes(ctx.deps.blobs, recordedInputs(source));
   if (!inputs) throw failedPrecondition(`the inputs of execution ${key.name} (${source.inputsUri}) are missing from the blob store, so it cannot be started again`);
   return { source, inputs };
 }
@@ -247,7 +249,7 @@ async function terminateExecution(ctx: ApiContext, { req, res, params, query, pr
 async function executionMessage(ctx: ApiContext, record: ExecutionRecord, withInputs: boolean) {
   const [workflowId, inputs] = await Promise.all([
     launchedWorkflowId(ctx, record),
-    withInputs ? readStoredLiteralMap(ctx, record.inputsUri) : undefined,
+    withInputs ? readStoredLiteralMap(ctx, recordedInputs(record)) : undefined,
   ]);
   return executionToAdmin(record, { workflowId, inputs: inputs?.map, reportActiveState: true });
 }
@@ -319,7 +321,7 @@ export function executionRoutes(ctx: ApiContext): Route[] {
       async handle({ req, res, params, query }) {
         query.allowOnly(["id.org", "org"]);
         const record = await getExecutionOr404(ctx, executionKeyOf(params));
-        const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, record.inputsUri), readStoredLiteralMap(ctx, record.outputsUri)]);
+        const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, recordedInputs(record)), readStoredLiteralMap(ctx, recordedOutputs(record))]);
         const answer = create(WorkflowExecutionGetDataResponseSchema, {
           inputs: inputs?.blob,
           outputs: outputs?.blob,

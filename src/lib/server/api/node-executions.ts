@@ -13,6 +13,7 @@ import { launchedTaskIds } from "./launched-entities.js";
 import { nodeFilters, parseFilters } from "./list-filters.js";
 import { pageByOffset, pagingParams, readLimit, readSortBy, readToken } from "./list-params.js";
 import type { RequestContext, Route } from "./router.js";
+import { recordedInputs, recordedOutputs } from "../../engine/recorded-values.js";
 import { readStoredBytes, readStoredLiteralMap } from "./stored-data.js";
 import { send, sendMessage } from "./wire-format.js";
 
@@ -42,7 +43,7 @@ function logLink(ctx: ApiContext, a: TaskExecutionRecord): string {
 function taskMessage(ctx: ApiContext, a: TaskExecutionRecord, node: NodeExecutionRecord | undefined, taskIds: Map<string, EntityIdParts>) {
   return taskExecutionToAdmin(a, "", {
     taskId: taskIds.get(a.taskName) ?? { project: a.project, domain: a.domain, name: a.taskName, version: "" },
-    ...(a.logsUri ? { logUri: logLink(ctx, a) } : {}),
+    ...(a.logsUri || a.logs !== undefined ? { logUri: logLink(ctx, a) } : {}),
     ...(node?.inputsUri ? { inputUri: node.inputsUri } : {}),
   });
 }
@@ -111,7 +112,7 @@ export function nodeExecutionRoutes(ctx: ApiContext): Route[] {
         const key = executionKeyOf(params);
         const { nodes } = await nodesOf(ctx, key);
         const node = findNode(nodes, key, params.node);
-        const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, node.inputsUri), readStoredLiteralMap(ctx, node.outputsUri)]);
+        const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, recordedInputs(node)), readStoredLiteralMap(ctx, recordedOutputs(node))]);
         const flyteUrl = `flyte://v1/${key.project}/${key.domain}/${key.name}/${node.nodeId}`;
         const answer = create(NodeExecutionGetDataResponseSchema, {
           inputs: inputs?.blob,
@@ -155,8 +156,8 @@ export function nodeExecutionRoutes(ctx: ApiContext): Route[] {
       async handle({ req, res, params, query }) {
         query.allowOnly([]);
         const { attempt, node } = await attemptAt(ctx, params);
-        const outputsUri = attempt.outputsUri ?? (attempt.phase === "SUCCEEDED" ? node?.outputsUri : undefined);
-        const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, node?.inputsUri), readStoredLiteralMap(ctx, outputsUri)]);
+        const attemptOutputs = attempt.outputs || attempt.outputsUri || attempt.phase !== "SUCCEEDED" || !node ? recordedOutputs(attempt) : recordedOutputs(node);
+        const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, node ? recordedInputs(node) : {}), readStoredLiteralMap(ctx, attemptOutputs)]);
         const answer = create(TaskExecutionGetDataResponseSchema, {
           inputs: inputs?.blob,
           outputs: outputs?.blob,
@@ -186,7 +187,7 @@ export function nodeExecutionRoutes(ctx: ApiContext): Route[] {
         const n = attemptNumber(params.attempt);
         const attempt = (await ctx.deps.store.listTaskExecutions(key)).find((a) => a.nodeId === params.node && a.attempt === n);
         if (!attempt) throw notFound(`attempt ${n} of node ${params.node} does not exist in execution ${key.name}`);
-        const bytes = await readStoredBytes(ctx, attempt.logsUri);
+        const bytes = attempt.logs !== undefined ? new TextEncoder().encode(attempt.logs) : await readStoredBytes(ctx, attempt.logsUri);
         if (!bytes) throw notFound(`attempt ${n} of node ${params.node} has no logs${attempt.logsUri ? " in the blob store" : " recorded"}`);
         send(res, 200, "text/plain; charset=utf-8", bytes, { "X-Content-Type-Options": "nosniff" });
       },

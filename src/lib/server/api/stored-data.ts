@@ -1,8 +1,9 @@
-// Inputs and outputs read back from the blob store for the `data/...` endpoints and execution answers: the
+// Inputs and outputs read back from their rows or the blob store for the `data/...` endpoints and execution answers: the
 // LiteralMap when it is small enough to inline, always its URI and size. Never fails an answer over a missing blob.
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { UrlBlobSchema, type UrlBlob } from "../../idl/gen/flyteidl/admin/common_pb.js";
 import { LiteralMapSchema, type LiteralMap } from "../../idl/gen/flyteidl/core/literals_pb.js";
+import { readRecordedBytes, type RecordedValue } from "../../engine/recorded-values.js";
 import type { ApiContext } from "./api-context.js";
 
 export interface StoredLiteralMap {
@@ -11,16 +12,14 @@ export interface StoredLiteralMap {
   blob: UrlBlob;
 }
 
-/** The LiteralMap at `uri`; undefined when there is no URI or nothing readable there (not written yet, or lost). */
-export async function readStoredLiteralMap(ctx: ApiContext, uri: string | undefined): Promise<StoredLiteralMap | undefined> {
-  if (!uri) return undefined;
-  let bytes: Uint8Array;
-  try {
-    bytes = await ctx.deps.blobs.read(uri);
-  } catch {
-    return undefined;
-  }
-  const blob = create(UrlBlobSchema, { url: uri, bytes: BigInt(bytes.byteLength) });
+/**
+ * A recorded LiteralMap (inline in its row, or at its URI); undefined when there is none or nothing readable (not
+ * written yet, or lost). The UrlBlob names a URI only when there is a file there.
+ */
+export async function readStoredLiteralMap(ctx: ApiContext, value: RecordedValue): Promise<StoredLiteralMap | undefined> {
+  const bytes = await readRecordedBytes(ctx.deps.blobs, value);
+  if (!bytes) return undefined;
+  const blob = create(UrlBlobSchema, { url: value.uri ?? "", bytes: BigInt(bytes.byteLength) });
   if (bytes.byteLength > ctx.limits.inlineDataBytes) return { blob };
   try {
     return { map: fromBinary(LiteralMapSchema, bytes), blob };
