@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { assertExit, lineOf, LocalCli, type CliResult } from "../fixtures/local/cli.js";
@@ -300,6 +302,18 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.match(table.stdout, /^Phase +SUCCEEDED$/m);
       assert.match(table.stdout, new RegExp(`^├─ n0 +${wf("double").replace(/\./g, "\\.")} +SUCCEEDED`, "m"));
       assert.match(table.stdout, /^Outputs +o0: "result: 8"$/m);
+      // A FlyteAdmin has no tsflyte details route: through a proxy that answers it 404, --details reads the same from
+      // FlyteAdmin's per-node routes as from the route that answers every node at once.
+      const bulk = await cli.json<unknown>(["get", "execution", ok2, "--details", "-o", "json"]);
+      const flyteAdminLike = await proxyWithout(server.url, "/api/v1/tsflyte/");
+      try {
+        const perNode = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: flyteAdminLike.url }, ["get", "execution", ok2, "--details", "-o", "json"]);
+        assertExit(perNode, 0);
+        assert.deepEqual(JSON.parse(perNode.stdout), bulk);
+        assert.ok(flyteAdminLike.refused > 0, "the details route was asked for and refused");
+      } finally {
+        await flyteAdminLike.close();
+      }
       const one = await cli.json<{ nodes: { nodeId: string; outputs: unknown }[] }>(["get", "execution", ok2, "--nodeID", "n0", "-o", "json"]);
       assert.deepEqual(one.nodes.map((n) => [n.nodeId, n.outputs]), [["n0", { o0: 8 }]]);
       const badNode = await cli.run(["get", "execution", ok2, "--nodeID", "n9"]);
@@ -516,3 +530,30 @@ describe("the remote CLI against tsflyte serve", () => {
     });
   });
 });
+
+/** An HTTP proxy to `target` that answers 404 to every path under `refusedPrefix`, as a FlyteAdmin does to tsflyte's own routes. */
+async function proxyWithout(target: string, refusedPrefix: string): Promise<{ url: string; refused: number; close: () => Promise<void> }> {
+  const state = { refused: 0 };
+  const proxy = createServer((req, res) => {
+    if ((req.url ?? "").startsWith(refusedPrefix)) {
+      state.refused++;
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "Not Found", code: 5 }));
+      return;
+    }
+    const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", (e) => res.writeHead(502).end(String(e)));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const { port } = proxy.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get refused() {
+      return state.refused;
+    },
+    close: () => new Promise((resolve) => proxy.close(() => resolve())),
+  };
+}

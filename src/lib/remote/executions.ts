@@ -1,7 +1,7 @@
 // Executions on a control plane: create, read back as the same views local runs give (list, one, details with
 // nodes, attempts, values and log links), wait with progress, terminate, relaunch and recover. Never prints.
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
-import { NodeExecutionListSchema, type NodeExecution } from "../idl/gen/flyteidl/admin/node_execution_pb.js";
+import { NodeExecutionListSchema, NodeExecutionSchema, type NodeExecution } from "../idl/gen/flyteidl/admin/node_execution_pb.js";
 import { TaskExecutionListSchema, type TaskExecution } from "../idl/gen/flyteidl/admin/task_execution_pb.js";
 import { TaskSchema } from "../idl/gen/flyteidl/admin/task_pb.js";
 import { WorkflowSchema } from "../idl/gen/flyteidl/admin/workflow_pb.js";
@@ -115,7 +115,7 @@ export async function describeRemoteExecution(client: AdminClient, key: Executio
   if (!options.details && options.nodeId === undefined) return execution;
   const [data, nodes, workflow] = await Promise.all([
     client.get<Record<string, JsonValue>>(`/api/v1/data/executions/${path(key.project, key.domain, key.name)}`),
-    listAllNodes(client, key),
+    nodesInBulk(client, key).then((bulk) => bulk ?? listAllNodes(client, key)),
     workflowClosure(client, (execution.execution.closure as { workflowId?: EntityIdParts } | undefined)?.workflowId),
   ]);
   if (options.nodeId !== undefined && !nodes.some((n) => n.execution.id?.nodeId === options.nodeId)) {
@@ -141,6 +141,44 @@ export async function describeRemoteExecution(client: AdminClient, key: Executio
 interface ListedNode {
   execution: NodeExecution;
   parent?: string;
+  /** What tsflyte's details route already answered for the node: its attempts and its data. */
+  fetched?: { attempts: JsonValue; data: Record<string, JsonValue> };
+}
+
+/**
+ * Every node with its attempts and data from tsflyte's own details route, a few requests for the whole execution;
+ * undefined from a FlyteAdmin, which has no such route (404), so its per-node routes are used instead.
+ */
+async function nodesInBulk(client: AdminClient, key: ExecutionKey): Promise<ListedNode[] | undefined> {
+  const out: ListedNode[] = [];
+  let token: string | undefined;
+  do {
+    let answer: { nodes?: BulkNode[]; token?: string };
+    try {
+      answer = await client.get(`/api/v1/tsflyte/execution_details/${path(key.project, key.domain, key.name)}`, { token });
+    } catch (e) {
+      if (e instanceof NotFoundError && out.length === 0) return undefined;
+      throw e;
+    }
+    for (const n of answer.nodes ?? []) {
+      out.push({
+        execution: fromJson(NodeExecutionSchema, n.node_execution, lenient),
+        ...(n.parent_node_id ? { parent: n.parent_node_id } : {}),
+        fetched: { attempts: { task_executions: n.task_executions }, data: { full_inputs: n.full_inputs, full_outputs: n.full_outputs } },
+      });
+    }
+    token = answer.token || undefined;
+  } while (token);
+  return out;
+}
+
+/** One node as tsflyte's details route answers it. */
+interface BulkNode {
+  node_execution: JsonValue;
+  parent_node_id?: string;
+  full_inputs: JsonValue;
+  full_outputs: JsonValue;
+  task_executions: JsonValue[];
 }
 
 const nodeIdOrder = new Intl.Collator("en", { numeric: true });
@@ -243,13 +281,15 @@ async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNo
   const n = listed.execution;
   const nodeId = n.id?.nodeId ?? "";
   const nodePath = path(key.project, key.domain, key.name, nodeId);
-  const [attemptsAnswer, data] = await Promise.all([
-    client.get<JsonValue>(`/api/v1/task_executions/${nodePath}`, { limit: 1000 }),
-    client.get<Record<string, JsonValue>>(`/api/v1/data/node_executions/${nodePath}`).catch((e: unknown) => {
-      if (e instanceof NotFoundError) return {} as Record<string, JsonValue>;
-      throw e;
-    }),
-  ]);
+  const [attemptsAnswer, data] = listed.fetched
+    ? [listed.fetched.attempts, listed.fetched.data]
+    : await Promise.all([
+        client.get<JsonValue>(`/api/v1/task_executions/${nodePath}`, { limit: 1000 }),
+        client.get<Record<string, JsonValue>>(`/api/v1/data/node_executions/${nodePath}`).catch((e: unknown) => {
+          if (e instanceof NotFoundError) return {} as Record<string, JsonValue>;
+          throw e;
+        }),
+      ]);
   const attempts = fromJson(TaskExecutionListSchema, attemptsAnswer, lenient).taskExecutions.sort((a, b) => (a.id?.retryAttempt ?? 0) - (b.id?.retryAttempt ?? 0));
   const closure = n.closure;
   const specNodeId = n.metadata?.specNodeId || nodeId;
