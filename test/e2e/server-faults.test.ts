@@ -214,28 +214,28 @@ describe("tsflyte serve on a full disk", () => {
       const api = new Api(server.url);
       const { version } = await registerProject(api, [flows]);
       const bytes = 1 << 20;
-      // Room for `big`'s output (written by its worker), not for the second copy the engine queues as `measure`'s inputs.
+      // Room for small files, not for `talk`'s log of `bytes`.
       const { bavail, bsize } = statfsSync(mount);
-      writeFileSync(filler, Buffer.alloc(Math.max(0, bavail * bsize - Math.floor(1.5 * bytes))));
-      const spillBody = (name: string) => {
-        const body = createExecutionBody(project, domain, { name: "test.fixtures.server.fault-flows.spill", version }, { bytes: literal.int(bytes), ms: literal.int(2500), ledger: literal.str(ledger) }, name) as any;
-        body.spec.maxParallelism = 2;
-        return body;
-      };
+      writeFileSync(filler, Buffer.alloc(Math.max(0, bavail * bsize - bytes / 2)));
+      const spillBody = (name: string) =>
+        createExecutionBody(project, domain, { name: "test.fixtures.server.fault-flows.spill", version }, { bytes: literal.int(bytes), ms: literal.int(3000), ledger: literal.str(ledger) }, name);
       const workBody = (name: string) => {
         const body = createExecutionBody(project, domain, { name: "test.fixtures.server.fault-flows.work", version }, { ms: literal.int(100), ledger: literal.str(ledger), tag: literal.str(name) }, name) as any;
         body.spec.launchPlan.resourceType = "TASK";
         return body;
       };
       await api.ok("POST", "/api/v1/executions", spillBody("spill0"));
-      // `big` has ended and the write of `measure`'s inputs failed, while `second` holds the last slot.
-      await waitUntil("second starts", () => readFileSync(ledger, "utf8").includes("start second"));
+      // `talk` has ended and the write of its log failed; spill0 writes nothing more until `work` ends.
+      await waitUntil("talk ends", async () => {
+        const nodes = await api.ok("GET", `/api/v1/node_executions/${project}/${domain}/spill0`);
+        return nodes.node_executions.some((n: any) => n.id.node_id === "n0" && n.closure.phase === "SUCCEEDED");
+      });
       await api.ok("POST", "/api/v1/executions", workBody("bystander"));
       const bystander = await api.waitForExecution(project, domain, "bystander");
-      assert.equal(bystander.closure.phase, "SUCCEEDED", `another execution's write error is not the bystander's: ${JSON.stringify(bystander.closure.error)}`);
+      assert.equal(bystander.closure.phase, "SUCCEEDED", `spill0's write error is not the bystander's: ${JSON.stringify(bystander.closure.error)}`);
       const spilled = await api.waitForExecution(project, domain, "spill0");
       assert.equal(spilled.closure.phase, "FAILED");
-      assert.match(spilled.closure.error.message, /could not write \S+\/flytesnacks-development-spill0\/n3\/data\/inputs\.pb: ENOSPC/);
+      assert.match(spilled.closure.error.message, /could not write \S+\/flytesnacks-development-spill0\/n0\/\S+\/logs\.txt: ENOSPC/);
 
       rmSync(filler);
       await api.ok("POST", "/api/v1/executions", spillBody("spill1"));
@@ -244,8 +244,9 @@ describe("tsflyte serve on a full disk", () => {
         const execution = await api.waitForExecution(project, domain, name);
         assert.equal(execution.closure.phase, "SUCCEEDED", `${name} once there is room: ${JSON.stringify(execution.closure.error)}`);
       }
-      const data = await api.ok("GET", `/api/v1/data/executions/${project}/${domain}/spill1`);
-      assert.equal(data.full_outputs.literals.o0.scalar.primitive.integer, String(bytes));
+      const attempts = await api.ok("GET", `/api/v1/task_executions/${project}/${domain}/spill1/n0`);
+      const log = await fetch(attempts.task_executions[0].closure.logs[0].uri);
+      assert.ok((await log.text()).includes("x".repeat(bytes)), "spill1's log was stored whole");
     } finally {
       await server?.stop("SIGKILL");
       execFileSync("umount", [mount], { stdio: "pipe" });
