@@ -6,11 +6,12 @@ import { BaseCommand } from "../base-command.js";
 export default class Serve extends BaseCommand {
   static override summary = "run the control plane: the FlyteAdmin-shaped API, the scheduler and task workers";
   static override description =
-    "Executions sent with --remote, registered entities and their history live in the database; task attempts run in warm worker processes. Stop it with Ctrl-C; unfinished executions resume when it starts again.";
+    "Executions sent with --remote, registered entities and their history live in the database; task attempts run in warm worker processes.\n\nStop it with Ctrl-C or SIGTERM: it stops listening and starts no new execution or attempt; attempts already running get the --grace period to finish, then are interrupted. A second Ctrl-C interrupts them at once; a third exits without recording them. Interrupted attempts are recorded ABORTED (code Interrupted) and attempts that were waiting for a worker stay QUEUED: neither counts against the task's retries or the system-failure budget. Every unfinished execution resumes when the server starts again on the same database.";
   static override examples = [
     "<%= config.bin %> serve",
     "<%= config.bin %> serve --port 30080 --db sqlite:./tsflyte.db --storage file:///var/lib/tsflyte/data",
     "<%= config.bin %> serve --host 0.0.0.0 --db postgres://tsflyte@db.internal/tsflyte --auth-token-file /etc/tsflyte/token --workers 8",
+    "<%= config.bin %> serve --grace 5m",
   ];
   static override flags = {
     host: Flags.string({ summary: "address to listen on", default: "127.0.0.1" }),
@@ -19,6 +20,7 @@ export default class Serve extends BaseCommand {
     storage: Flags.string({ summary: "blob store: file://DIR (default: $TSFLYTE_HOME/server/data)" }),
     workers: Flags.integer({ summary: "task attempts running at once, each in a warm worker process (default: CPUs)", min: 1 }),
     "auth-token-file": Flags.file({ summary: "require Authorization: Bearer <token>, the first line of this file", exists: true }),
+    grace: Flags.string({ summary: "on Ctrl-C/SIGTERM, how long running attempts may finish before they are interrupted (e.g. 30s, 5m, 0s)", default: "30s" }),
   };
 
   async run(): Promise<void> {
@@ -27,7 +29,7 @@ export default class Serve extends BaseCommand {
     const { tsflyteHome } = await import("../lib/home.js");
     const { describeServing } = await import("../render/serve.js");
     await serveUntilStopped(
-      { host: flags.host, port: flags.port, db: flags.db, storage: flags.storage, workers: flags.workers, authTokenFile: flags["auth-token-file"] },
+      { host: flags.host, port: flags.port, db: flags.db, storage: flags.storage, workers: flags.workers, authTokenFile: flags["auth-token-file"], grace: flags.grace },
       tsflyteHome(),
       (server, options) => this.log(describeServing(server, options)),
     );

@@ -112,6 +112,20 @@ export class Termination extends Error {
   }
 }
 
+/**
+ * The abort reason of an execution its server stops (a graceful stop, after its grace period): the attempts running
+ * are recorded ABORTED with code `Interrupted` and the rest of the execution is left as it stands, RUNNING, for the
+ * next start to resume. Neither budget is charged: a resume does not count interrupted or never-started attempts.
+ */
+export class Interruption extends Error {}
+
+/** What an attempt stopped by its server's shutdown is recorded with. */
+export const interruptedCode = "Interrupted";
+
+function interrupted(run: Run): boolean {
+  return run.request.signal?.reason instanceof Interruption;
+}
+
 /** Ends an execution's nodes: thrown through node promises once a node has failed and the workflow stops. */
 class NodeFailed extends Error {
   constructor(readonly failure: NodeFailure) {
@@ -227,6 +241,14 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
     if (!(e instanceof NodeFailed) && !(e instanceof Aborted)) throw e;
   }
   request.signal?.removeEventListener("abort", onTerminate);
+  if (interrupted(run) && !run.firstFailure) {
+    // Its server stops: the interrupted attempts' rows are written, the execution's row stays RUNNING for the next start.
+    if (env.store) {
+      await env.blobs.flush();
+      await run.recorder.flush();
+    }
+    return { record };
+  }
   const ended = now();
   if (request.signal?.aborted && !run.firstFailure) {
     record.phase = "ABORTED";
@@ -371,7 +393,7 @@ async function runNode(
     return outputs;
   } catch (e) {
     if (e instanceof NodeFailed) finishNode(run, record, "FAILED", { error: e.failure.error });
-    else if (e instanceof Aborted) finishNode(run, record, "ABORTED");
+    else if (e instanceof Aborted && !interrupted(run)) finishNode(run, record, "ABORTED");
     throw e;
   }
 }
@@ -468,31 +490,43 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
     if (wait) await wait;
     if (run.abort.signal.aborted) {
       run.limiter.release();
-      finishNode(run, record, "ABORTED");
+      if (!interrupted(run)) finishNode(run, record, "ABORTED");
       throw new Aborted();
     }
     const prefix = attemptOutputPrefix(blobs.baseUri, run.key, record.nodeId, attempt);
-    const started = now();
+    const queued = now();
+    // QUEUED until a worker takes it: an attempt waiting for a worker when the process stops never ran, and a
+    // restart runs it again under the same number, charging nothing.
     const taskRecord: TaskExecutionRecord = {
       ...keyOf(run),
       nodeId: record.nodeId,
       attempt,
       taskName: record.entityName,
       runner: run.env.runner.name,
-      phase: "RUNNING",
-      startedAt: started,
-      updatedAt: started,
+      phase: "QUEUED",
+      startedAt: queued,
+      updatedAt: queued,
     };
     run.recorder.record({ table: "task", row: taskRecord });
-    // A process of its own may outlive ours for a moment: its attempt is on record before it starts, so a crash
-    // in between never leaves an attempt that ran but that no restart counts. An attempt that outlives the engine
-    // by design (a pod under a fixed name) is found again by that name instead, so it need not wait for the record.
-    if (run.env.runner.isolated && !run.env.runner.attemptsOutliveEngine && store) await run.recorder.flush();
+    // A process of its own may outlive ours for a moment: its attempt is RUNNING on record before it starts, so a
+    // crash in between never leaves an attempt that ran but that no restart counts. An attempt that outlives the
+    // engine by design (a pod under a fixed name) is found again by that name instead, so it need not wait for the record.
+    const durableStart = run.env.runner.isolated && !run.env.runner.attemptsOutliveEngine && store;
+    const markStarted = async () => {
+      if (taskRecord.phase !== "QUEUED") return;
+      const t = now();
+      taskRecord.phase = "RUNNING";
+      taskRecord.startedAt = t;
+      taskRecord.updatedAt = t;
+      run.recorder.record({ table: "task", row: taskRecord });
+      if (durableStart) await run.recorder.flush();
+    };
     const lastUserAttempt = userFailures + 1 >= userAttempts;
     let outcome: AttemptOutcome;
     let aborted = false;
     try {
-      ({ outcome, aborted } = await runOneAttempt(run, task, record, inputs, attempt, prefix, timeoutMs, lastUserAttempt));
+      if (!run.env.runner.reportsStart) await markStarted();
+      ({ outcome, aborted } = await runOneAttempt(run, task, record, inputs, attempt, prefix, timeoutMs, lastUserAttempt, markStarted));
     } finally {
       run.limiter.release();
     }
@@ -506,6 +540,15 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
       const logs = new TextEncoder().encode(outcome.logs);
       if (logs.byteLength <= inlineLimitBytes) taskRecord.logs = outcome.logs;
       else blobs.put((taskRecord.logsUri = `${prefix}/logs.txt`), logs);
+    }
+    if (aborted && interrupted(run)) {
+      // Its server stops. One that never started stays QUEUED; one that ran is ABORTED as interrupted. Neither counts.
+      if (taskRecord.phase !== "QUEUED") {
+        taskRecord.phase = "ABORTED";
+        taskRecord.error = { kind: "SYSTEM", code: interruptedCode, message: "interrupted by the server's stop; it runs again when the server starts" };
+        run.recorder.record({ table: "task", row: taskRecord });
+      }
+      throw new Aborted();
     }
     if (aborted) {
       taskRecord.phase = "ABORTED";
@@ -556,7 +599,8 @@ function failNode(run: Run, record: NodeExecutionRecord, error: ExecutionErrorRe
 /**
  * What a resumed execution's node already spent: the next attempt number and the failures per budget. An
  * attempt that was running when the process stopped lost its worker: it is recorded as a system failure, unless
- * the runner's attempts outlive the engine, when it is taken up again.
+ * the runner's attempts outlive the engine, when it is taken up again. An attempt still QUEUED (no worker took it)
+ * never ran: it runs under its own number and counts nothing. An ABORTED one (interrupted by a stop) counts nothing.
  */
 function earlierAttempts(run: Run, nodeId: string): { firstAttempt: number; userFailures: number; systemFailures: number; lastError?: AttemptError } {
   const earlier = run.request.resume?.tasks.get(nodeId);
@@ -566,8 +610,8 @@ function earlierAttempts(run: Run, nodeId: string): { firstAttempt: number; user
   for (const attempt of earlier) {
     spent.firstAttempt = Math.max(spent.firstAttempt, attempt.attempt + 1);
     const unfinished = attempt.phase !== "SUCCEEDED" && attempt.phase !== "ABORTED" && attempt.phase !== "FAILED" && attempt.phase !== "RETRYABLE_FAILED";
-    if (unfinished && run.env.runner.attemptsOutliveEngine) {
-      // Its pod kept running without us: the same attempt is taken up again (the runner finds it by its fixed name).
+    if (attempt.phase === "QUEUED" || (unfinished && run.env.runner.attemptsOutliveEngine)) {
+      // Never started, or its pod kept running without us: the same attempt is taken up again (a pod by its fixed name).
       spent.firstAttempt = attempt.attempt;
       continue;
     }
@@ -634,6 +678,7 @@ async function runOneAttempt(
   prefix: string,
   timeoutMs: number | undefined,
   lastAttempt: boolean,
+  started: () => Promise<void>,
 ): Promise<{ outcome: AttemptOutcome; aborted: boolean }> {
   const stop = new AttemptStop();
   let timer: NodeJS.Timeout | undefined;
@@ -668,6 +713,7 @@ async function runOneAttempt(
         },
         interruptible: interruptible && !lastAttempt,
         ...(settings ? { settings } : {}),
+        started,
       })
       .then((outcome) => ({ outcome, aborted: false }));
     return await Promise.race([running, stop.stopped]);

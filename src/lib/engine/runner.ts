@@ -43,6 +43,12 @@ export interface TaskAttempt {
    * puts the labels, annotations, service account and IAM role on the pod.
    */
   settings?: ExecutionSettings;
+  /**
+   * For a runner that `reportsStart`: call it once a worker (process, pod) has taken the attempt, and await it before
+   * that worker may do anything observable. It resolves once the attempt is recorded RUNNING; until then the attempt
+   * is QUEUED, and a restart runs it again under the same number without counting it against any budget.
+   */
+  started?: () => Promise<void>;
 }
 
 /** A failed attempt, classified like Flyte's ContainerError: who is at fault and whether trying again can help. */
@@ -75,6 +81,11 @@ export interface TaskRunner {
    * up again under the same number instead of counting it as lost, and `run` must then find the running attempt.
    */
   readonly attemptsOutliveEngine?: boolean;
+  /**
+   * Calls `attempt.started()` when a worker takes the attempt (attempts may wait for a worker after the engine gave
+   * them a slot). Without it, an attempt counts as started as soon as the engine hands it to `run`.
+   */
+  readonly reportsStart?: boolean;
   /** Runs one attempt. Never throws for a task failure: it resolves with the classified error instead. */
   run(attempt: TaskAttempt): Promise<AttemptOutcome>;
 }

@@ -15,8 +15,12 @@ import { describeExit } from "./worker-warm.js";
 export class SubprocessRunner implements TaskRunner {
   readonly name = "subprocess";
   readonly isolated = true;
+  readonly reportsStart = true;
   readonly pool: WorkerPool;
   private readonly ownsPool: boolean;
+  /** Attempts a worker took whose outcome the engine has not got yet, and who waits for there to be none. */
+  private active = 0;
+  private whenIdle?: () => void;
 
   /** Give pool options to have a pool of its own (closed by `close()`), or a pool to share one limit among runners. */
   constructor(pool: WorkerPool | WorkerPoolOptions) {
@@ -43,12 +47,31 @@ export class SubprocessRunner implements TaskRunner {
       // The attempt's inputs.pb may still be in the store's write queue; the worker reads it from disk.
       await attempt.blobs.flush();
     } catch (error) {
-      return failed("SYSTEM", true, "InputsNotWritten", `could not write the attempt's inputs: ${(error as Error).message}`);
+      // This attempt's inputs, or another write of its execution (a full disk), did not reach the store.
+      return failed("SYSTEM", true, "InputsNotWritten", `could not store the execution's data: ${(error as Error).message}`);
     }
-    const result = await this.pool.run({ args, env, signal: attempt.signal });
-    if (result.aborted) return { ok: false, error: { kind: "SYSTEM", recoverable: false, code: "Aborted", message: "the attempt was stopped and its worker killed" }, logs: result.logs };
-    if (result.died || result.exitCode !== 0) return { ok: false, error: workerFailure(result), logs: result.logs };
-    return readOutcome(attempt, result);
+    let began = false;
+    const started = async () => {
+      began = true;
+      this.active++;
+      await attempt.started?.();
+    };
+    try {
+      const result = await this.pool.run({ args, env, signal: attempt.signal, started });
+      if (result.aborted) return { ok: false, error: { kind: "SYSTEM", recoverable: false, code: "Aborted", message: "the attempt was stopped and its worker killed" }, logs: result.logs };
+      if (result.died || result.exitCode !== 0) return { ok: false, error: workerFailure(result), logs: result.logs };
+      return await readOutcome(attempt, result);
+    } finally {
+      if (began && --this.active === 0) this.whenIdle?.();
+    }
+  }
+
+  /** Starts no more attempts; resolves once those running now have finished and the engine has their outcomes. */
+  async drain(): Promise<void> {
+    await this.pool.drain();
+    while (this.active > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
+    // The engine records an outcome in the turn it arrives: the last ones are on record before anything is interrupted.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Closes the pool this runner made; a shared pool is its owner's to close. */

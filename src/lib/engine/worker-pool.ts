@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { UserError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
-import { WarmWorker, type WorkerResult } from "./worker-warm.js";
+import { ownProcessGroup, WarmWorker, type WorkerResult } from "./worker-warm.js";
 
 export type { WorkerResult } from "./worker-warm.js";
 
@@ -33,6 +33,8 @@ export interface WorkerRequest {
   cwd?: string;
   /** Aborting it kills the attempt's worker (or takes the attempt out of the queue). */
   signal?: AbortSignal;
+  /** Awaited once a worker is ready for the attempt, before the worker gets it (see TaskAttempt.started). */
+  started?: () => Promise<void>;
 }
 
 /** The built entry points the workers run; tsflyte must be built (dist/) for subprocess attempts. */
@@ -53,6 +55,8 @@ export class WorkerPool {
   private readonly workers = new Set<WarmWorker>();
   private readonly cold = new Set<ReturnType<typeof spawn>>();
   private closed = false;
+  /** Set by drain(): no attempt takes a slot any more; resolved once none runs. */
+  private draining?: { idle: Promise<void>; resolve: () => void };
 
   constructor(options: WorkerPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) throw new UserError(`worker pool size must be a whole number ≥ 1, got ${options.size}`);
@@ -103,6 +107,20 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Starts no more attempts (those waiting for a slot keep waiting, until their signal aborts or the pool closes) and
+   * resolves once the attempts running now have finished.
+   */
+  drain(): Promise<void> {
+    if (!this.draining) {
+      let resolve!: () => void;
+      const idle = new Promise<void>((done) => (resolve = done));
+      this.draining = { idle, resolve };
+      if (this.running === 0) resolve();
+    }
+    return this.draining.idle;
+  }
+
   /** Kills every worker and fails what waits; the pool takes no more attempts. */
   async close(): Promise<void> {
     this.closed = true;
@@ -123,7 +141,7 @@ export class WorkerPool {
 
   private acquire(signal: AbortSignal | undefined): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
-    if (this.running < this.size) {
+    if (this.running < this.size && !this.draining) {
       this.running++;
       return Promise.resolve(true);
     }
@@ -143,9 +161,9 @@ export class WorkerPool {
   }
 
   private release(): void {
-    const next = this.queue.shift();
+    const next = this.draining ? undefined : this.queue.shift();
     if (next) next(true); // the slot passes straight to the next in line
-    else this.running--;
+    else if (--this.running === 0) this.draining?.resolve();
   }
 
   private spawnWarm(): WarmWorker {
@@ -171,6 +189,11 @@ export class WorkerPool {
       this.workers.delete(worker);
       return { exitCode: null, died: { code: worker.child.exitCode, signal: worker.child.signalCode, error: (error as Error).message }, logs: "", stderrTail: "", pid: worker.pid };
     }
+    if (!(await this.start(request))) {
+      worker.ref(false);
+      this.idle.push(worker);
+      return { exitCode: null, aborted: true, logs: "", stderrTail: "" };
+    }
     const { retire, ...result } = await worker.run({ args: request.args, env: request.env, cwd: request.cwd ?? this.cwd }, request.signal);
     if (retire || worker.exited) {
       this.workers.delete(worker);
@@ -185,13 +208,22 @@ export class WorkerPool {
     return result;
   }
 
-  private runCold(request: WorkerRequest): Promise<WorkerResult> {
+  /** Reports the attempt started, unless it was stopped while it waited; false then, and it must not start. */
+  private async start(request: WorkerRequest): Promise<boolean> {
+    if (request.signal?.aborted) return false;
+    await request.started?.();
+    return !request.signal?.aborted;
+  }
+
+  private async runCold(request: WorkerRequest): Promise<WorkerResult> {
+    if (!(await this.start(request))) return { exitCode: null, aborted: true, logs: "", stderrTail: "" };
     return new Promise((resolveResult) => {
       // An IPC channel, so the process ends if this one dies; tsflyte-execute exits on its disconnect.
       const child = spawn(process.execPath, [executeBin, ...request.args], {
         cwd: request.cwd ?? this.cwd,
         env: { ...this.env, ...request.env },
         stdio: ["ignore", "pipe", "pipe", "ipc"],
+        detached: ownProcessGroup,
       });
       this.cold.add(child);
       let logs = "";

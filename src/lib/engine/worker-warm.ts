@@ -53,7 +53,7 @@ export class WarmWorker {
   private readonly exitListeners: Array<() => void> = [];
 
   constructor(entry: string, cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [entry], { cwd, env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    this.child = spawn(process.execPath, [entry], { cwd, env, stdio: ["ignore", "pipe", "pipe", "ipc"], detached: ownProcessGroup });
     for (const stream of ["stdout", "stderr"] as const) {
       const readable = this.child[stream] as Readable;
       readable.setEncoding("utf8");
@@ -201,6 +201,12 @@ export class WarmWorker {
     return { exitCode: null, died: info, logs, stderrTail: this.tail, pid: this.pid };
   }
 }
+
+/**
+ * Workers get a process group of their own, so a Ctrl-C at the terminal reaches only the process that owns them,
+ * which decides how their attempts end (a server drains them first). They still exit when their parent goes.
+ */
+export const ownProcessGroup = process.platform !== "win32";
 
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `killed by ${signal}`;

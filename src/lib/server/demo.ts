@@ -120,6 +120,8 @@ export async function startDemo(options: DemoStartOptions): Promise<DemoStartRes
         "--port", String(port),
         "--db", `sqlite:${paths.db}`,
         "--storage", pathToFileURL(paths.data).href,
+        // Within teardown's wait after SIGTERM, so that running attempts are interrupted and recorded, not killed.
+        "--grace", "5s",
       ],
       // Its own process group and no pipes to us: it outlives this command and the terminal it ran in.
       { detached: true, stdio: ["ignore", logFd, logFd], env: process.env },

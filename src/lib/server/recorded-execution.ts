@@ -58,7 +58,8 @@ export async function runRecordedExecution(key: ExecutionKey, deps: RecordedExec
       },
       { store, blobs, runner },
     );
-    log?.(`execution ${keyString(key)} ${result.record.phase}`);
+    // Still RUNNING: interrupted by the server's stop, and resumed by its next start.
+    log?.(`execution ${keyString(key)} ${result.record.phase === "RUNNING" ? "interrupted by the stop; it resumes on the next start" : result.record.phase}`);
     return result.record.phase;
   } catch (e) {
     // A fault of tsflyte's own: the execution ends FAILED instead of staying RUNNING to fail again on every start.

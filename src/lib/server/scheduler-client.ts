@@ -15,8 +15,13 @@ export interface SchedulerThread {
   control: ExecutionControl;
   /** Executions left unfinished by an earlier server that this one is running again. */
   resumed: number;
-  /** Stops taking work, stops the task workers and closes the thread's database connection. */
-  close(): Promise<void>;
+  /**
+   * Stops taking work, gives running attempts up to `graceMs` to finish (none new starts), interrupts the rest
+   * without charging them, stops the task workers and closes the thread's database connection.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** Ends the grace period of a close() under way: what still runs is interrupted now. */
+  stopNow(): void;
 }
 
 export async function startSchedulerThread(config: SchedulerThreadConfig, log?: (line: string) => void, onCrash?: (error: Error) => void): Promise<SchedulerThread> {
@@ -85,15 +90,19 @@ export async function startSchedulerThread(config: SchedulerThreadConfig, log?: 
   return {
     control,
     resumed,
-    close() {
+    close(graceMs = 0) {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => (closed = resolve));
-        post({ type: "close" });
-        // Bounded, and unref'd so that a prompt "closed" lets the process exit at once.
-        await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+        post({ type: "close", graceMs });
+        // Bounded (the grace period and time to record the interrupted attempts), and unref'd so that a prompt
+        // "closed" lets the process exit at once.
+        await Promise.race([done, new Promise((resolve) => setTimeout(resolve, graceMs + 30_000).unref())]);
         await worker.terminate();
       })();
       return closing;
+    },
+    stopNow() {
+      if (closing) post({ type: "stopNow" });
     },
   };
 }

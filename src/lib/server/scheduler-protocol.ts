@@ -14,7 +14,10 @@ export interface SchedulerThreadConfig {
 export type ToScheduler =
   | { type: "start"; key: ExecutionKey }
   | { type: "terminate"; id: number; key: ExecutionKey; cause: string; principal: string }
-  | { type: "close" };
+  /** Stop: no new executions or attempts; running attempts get `graceMs` to finish, then are interrupted. */
+  | { type: "close"; graceMs: number }
+  /** End the grace period of a stop at once. */
+  | { type: "stopNow" };
 
 export type FromScheduler =
   | { type: "ready"; resumed: number }

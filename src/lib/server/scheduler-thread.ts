@@ -35,13 +35,16 @@ async function main(): Promise<void> {
         );
         break;
       case "close":
-        scheduler.close();
         void (async () => {
+          await scheduler.stop(message.graceMs, runner.drain()).catch((e: unknown) => post({ type: "log", line: `stopping: ${e instanceof Error ? e.message : String(e)}` }));
           await runner.close();
           await blobs.flush().catch(() => undefined);
           await store.close();
           post({ type: "closed" });
         })();
+        break;
+      case "stopNow":
+        scheduler.stopNow();
         break;
     }
   });

@@ -1,8 +1,8 @@
 // Runs the control plane's executions on the engine: a queue in front of a limit of executions at once, resume
 // of unfinished ones after a restart, and termination with a cause. Never decides where a task runs (the runner does).
-import { Termination } from "../engine/engine.js";
+import { Interruption, Termination } from "../engine/engine.js";
 import type { TaskRunner } from "../engine/runner.js";
-import type { BlobStore } from "../storage/blob-store.js";
+import { blobsForOneWriter, type BlobStore } from "../storage/blob-store.js";
 import { terminalExecutionPhases, type ControlPlaneStore, type ExecutionKey } from "../store/records.js";
 import { runRecordedExecution } from "./recorded-execution.js";
 import type { ExecutionControl } from "./control.js";
@@ -29,6 +29,8 @@ export class Scheduler implements ExecutionControl {
   private readonly running = new Map<string, Running>();
   private readonly limit: number;
   private closed = false;
+  private endGrace?: () => void;
+  private hurried = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.limit = options.maxRunningExecutions ?? 64;
@@ -83,6 +85,38 @@ export class Scheduler implements ExecutionControl {
     this.queued.clear();
   }
 
+  /**
+   * A graceful stop: takes no more executions (those waiting stay QUEUED), gives the attempts running now up to
+   * `graceMs` to finish while no new attempt starts (`attemptsFinished` resolves once none runs), then interrupts
+   * what still runs. Interrupted attempts are recorded ABORTED and never-started ones stay QUEUED; neither counts
+   * against a budget, and every unfinished execution stays RUNNING or QUEUED for the next start to resume.
+   */
+  async stop(graceMs: number, attemptsFinished: Promise<void>): Promise<void> {
+    this.close();
+    let timer: NodeJS.Timeout | undefined;
+    if (this.running.size && !this.hurried) {
+      this.options.log?.(`stopping: ${this.running.size} execution(s) running; their running attempts get up to ${graceMs / 1000}s to finish, no new attempt starts`);
+      await Promise.race([
+        attemptsFinished,
+        new Promise<void>((resolve) => {
+          this.endGrace = resolve;
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    const left = [...this.running.values()];
+    if (left.length) this.options.log?.(`stopping: interrupting ${left.length} unfinished execution(s); they resume on the next start`);
+    for (const running of left) running.stop.abort(new Interruption("the server is stopping"));
+    await Promise.all(left.map((running) => running.done));
+  }
+
+  /** Ends the grace period of a stop at once (a second Ctrl-C): what still runs is interrupted, charging nothing. */
+  stopNow(): void {
+    this.hurried = true;
+    this.endGrace?.();
+  }
+
   private pump(): void {
     while (!this.closed && this.running.size < this.limit && this.queue.length) {
       const key = this.queue.shift()!;
@@ -100,6 +134,7 @@ export class Scheduler implements ExecutionControl {
   }
 
   private async run(key: ExecutionKey, signal: AbortSignal): Promise<void> {
-    await runRecordedExecution(key, this.options, signal);
+    // Its own view of the shared blob store: a write of another execution that fails (a full disk) is not its error.
+    await runRecordedExecution(key, { ...this.options, blobs: blobsForOneWriter(this.options.blobs) }, signal);
   }
 }

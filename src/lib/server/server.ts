@@ -6,6 +6,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UserError } from "../errors.js";
+import { parseDuration } from "../types/duration.js";
 import { openBlobStore } from "../storage/open.js";
 import { openControlPlaneStore } from "../store/open.js";
 import { createApiHandler, seedDefaults } from "./api/index.js";
@@ -38,9 +39,18 @@ export interface RunningServer {
   port: number;
   /** Executions that were unfinished when the server started and are running again. */
   resumed: number;
-  /** Stops listening and stops the workers; unfinished executions stay recorded for the next start to resume. */
-  close(): Promise<void>;
+  /**
+   * Stops listening (requests under way are answered), then drains: no new execution or attempt starts, the attempts
+   * running get up to `graceMs` (default 0) to finish, and the rest are interrupted without counting against any
+   * retry budget. Unfinished executions stay recorded for the next start to resume.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** Ends the grace period of a close() under way: running attempts are interrupted now, still charging nothing. */
+  stopNow(): void;
 }
+
+/** How long `serve` lets running attempts finish when it is stopped, unless --grace says otherwise. */
+export const defaultStopGrace = "30s";
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
@@ -80,14 +90,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     host,
     port,
     resumed: running.resumed,
-    async close() {
+    async close(graceMs = 0) {
       await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeAllConnections();
+        // Requests under way finish (a CreateExecution is answered); idle keep-alive connections go now, and the
+        // rest when the grace period is over.
+        const cut = setTimeout(() => httpServer.closeAllConnections(), Math.min(graceMs, 5_000));
+        httpServer.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        httpServer.closeIdleConnections();
       });
-      await running.close();
+      await running.close(graceMs);
       await blobs.flush();
       await store.close();
+    },
+    stopNow() {
+      running.stopNow();
     },
   };
 }
@@ -121,6 +140,8 @@ export interface ServeFlags {
   storage?: string;
   workers?: number;
   authTokenFile?: string;
+  /** How long running attempts may finish when stopped: "30s", "2m", "0s" (default 30s). */
+  grace?: string;
 }
 
 /** What `tsflyte serve` opens when no --db or --storage is given: under $TSFLYTE_HOME/server. */
@@ -129,10 +150,12 @@ export function serveDefaults(home: string): { db: string; storage: string } {
 }
 
 /**
- * Serves until SIGINT or SIGTERM. `announce` gets the address once listening. Unfinished executions stay
- * recorded when it stops, and the next start resumes them.
+ * Serves until SIGINT or SIGTERM, then stops gracefully (see RunningServer.close) within the --grace period; a second
+ * signal ends the grace period at once, a third exits without waiting. `announce` gets the address once listening.
+ * Unfinished executions stay recorded when it stops, and the next start resumes them.
  */
 export async function serveUntilStopped(flags: ServeFlags, home: string, announce: (server: RunningServer, options: ServeOptions) => void): Promise<void> {
+  const graceMs = parseDuration(flags.grace ?? defaultStopGrace, "--grace");
   const defaults = serveDefaults(home);
   const options: ServeOptions = {
     host: flags.host,
@@ -147,12 +170,25 @@ export async function serveUntilStopped(flags: ServeFlags, home: string, announc
   const crash = new Promise<Error>((resolve) => (crashed = resolve));
   const server = await startServer({ ...options, onSchedulerCrash: (e) => crashed?.(e) });
   announce(server, options);
+  let signals = 0;
   const stopped = new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        options.log?.(`${signal}: stopping; running attempts get up to ${graceMs / 1000}s to finish (send it again to interrupt them now)`);
+        resolve();
+      } else if (signals === 2) {
+        options.log?.(`${signal}: interrupting the running attempts now; they run again on the next start (send it again to exit at once)`);
+        server.stopNow();
+      } else {
+        options.log?.(`${signal}: exiting at once; attempts still running count as lost on the next start`);
+        process.exit(130);
+      }
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   });
   const outcome = await Promise.race([stopped, crash]);
-  await server.close();
+  await server.close(outcome instanceof Error ? 0 : graceMs);
   if (outcome instanceof Error) throw new Error(`the scheduler stopped, so executions could no longer run: ${outcome.message}`);
 }

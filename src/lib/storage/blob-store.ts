@@ -34,4 +34,14 @@ export interface BlobStore {
   downloadDirectory(uri: string, localPath: string): Promise<void>;
   /** A local path for `uri` when the store is on this machine's disk (file://), so tasks can read in place. */
   localPath(uri: string): string | undefined;
+  /**
+   * The same store for one writer (one execution of many in a process): its `flush` waits for every queued write as
+   * usual but rejects only for the writes `put` through it. A store whose queue serves one writer may omit it.
+   */
+  writer?(): BlobStore;
+}
+
+/** `blobs` for one writer of many: its flushes report only its own failed writes (see BlobStore.writer). */
+export function blobsForOneWriter(blobs: BlobStore): BlobStore {
+  return blobs.writer?.() ?? blobs;
 }

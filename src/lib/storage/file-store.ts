@@ -10,7 +10,7 @@ import { UserError } from "../errors.js";
 import type { BlobStore } from "./blob-store.js";
 import { directoryDigest, hashDirectory, hashFile, listFiles, mapLimited } from "./content-hash.js";
 import { fileUriToPath, isFileUri, joinUri, pathToFileUri } from "./file-uri.js";
-import { WriteBehindQueue } from "./write-behind.js";
+import { WriteBehindQueue, type WriteOwner } from "./write-behind.js";
 
 const copyConcurrency = 16;
 let tempSeq = 0;
@@ -20,23 +20,31 @@ export class FileBlobStore implements BlobStore {
   /** The store's folder on disk. */
   readonly basePath: string;
   private readonly queue: WriteBehindQueue;
+  /** Set on a writer's view (see `writer`): whose failed writes its flush reports. */
+  private readonly owner?: WriteOwner;
 
   /** `base`: a `file://` URI or an absolute path; the folder is created if missing. */
-  constructor(base: string) {
+  constructor(base: string, shared?: { queue: WriteBehindQueue; owner: WriteOwner }) {
     const path = isFileUri(base) ? fileUriToPath(base) : resolve(base);
     try {
-      mkdirSync(path, { recursive: true });
+      if (!shared) mkdirSync(path, { recursive: true });
     } catch (e) {
       throw new UserError(`cannot create the blob store folder ${path}: ${(e as Error).message}`);
     }
     this.basePath = path.replace(/(.)\/+$/, "$1");
     this.baseUri = pathToFileUri(this.basePath);
-    this.queue = new WriteBehindQueue([this.basePath]);
+    this.queue = shared?.queue ?? new WriteBehindQueue([this.basePath]);
+    this.owner = shared?.owner;
+  }
+
+  /** A view sharing this store's queue whose flush reports only the writes put through it (one per execution). */
+  writer(): FileBlobStore {
+    return new FileBlobStore(this.basePath, { queue: this.queue, owner: {} });
   }
 
   put(uri: string, bytes: Uint8Array): void {
     if (!isFileUri(uri)) throw new UserError(`${uri}: the file blob store only writes file:// URIs (base ${this.baseUri})`);
-    this.queue.put(uri, bytes);
+    this.queue.put(uri, bytes, this.owner);
   }
 
   send(): void {
@@ -44,7 +52,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   flush(): Promise<void> {
-    return this.queue.flush();
+    return this.queue.flush(this.owner);
   }
 
   async write(uri: string, bytes: Uint8Array): Promise<void> {
@@ -71,9 +79,9 @@ export class FileBlobStore implements BlobStore {
     this.queue.flushSync();
   }
 
-  /** Flushes, then stops the writer thread; the store takes no more writes. */
+  /** Flushes, then stops the writer thread; the store takes no more writes. A writer's view only flushes its own. */
   close(): Promise<void> {
-    return this.queue.close();
+    return this.owner ? this.flush() : this.queue.close();
   }
 
   async read(uri: string): Promise<Uint8Array> {

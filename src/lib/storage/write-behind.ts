@@ -48,10 +48,12 @@ function makeBlobWriter(fs, path, fileURLToPath, tag, knownDirs) {
       try {
         fs.writeFileSync(tmp, bytes);
       } catch (e) {
+        // A partial temp file (a full disk) would keep the space from every later write.
+        try { fs.unlinkSync(tmp); } catch {}
         if (e.code !== "ENOENT" && e.code !== "ENOTDIR") throw e;
         knownDirs.clear(); // a folder was removed since it was made: find out again
         ensureDir(dir);
-        fs.writeFileSync(tmp, bytes);
+        try { fs.writeFileSync(tmp, bytes); } catch (again) { try { fs.unlinkSync(tmp); } catch {} throw again; }
       }
       try { fs.renameSync(tmp, file); } catch (e) { try { fs.unlinkSync(tmp); } catch {} throw e; }
     } catch (e) {
@@ -118,23 +120,35 @@ const SYNC_DRAIN_LIMIT = 256;
  */
 const MAIN_THREAD_WRITES = 64;
 
+/**
+ * Who queued a write, so that a failure is reported to its writer only (one execution's full disk is not another's
+ * error). Writes without one belong to the store's own `flush`.
+ */
+export type WriteOwner = object;
+
 interface QueuedWrite {
   index: number;
   uri: string;
   bytes: Uint8Array;
+  owner?: WriteOwner;
 }
 
 interface WriteFailure {
   index: number;
   uri: string;
   message: string;
+  owner?: WriteOwner;
 }
 
 interface Waiter {
   upto: number;
+  owner?: WriteOwner;
   resolve: () => void;
   reject: (e: Error) => void;
 }
+
+/** `flushSync` and the exit hook report every failure, whoever's. */
+const anyOwner: WriteOwner = {};
 
 interface WriterThread {
   worker: Worker;
@@ -164,6 +178,8 @@ export class WriteBehindQueue {
   /** The latest queued write of each URI not yet on disk: what `read` must see. */
   private readonly latest = new Map<string, QueuedWrite>();
   private failures: WriteFailure[] = [];
+  /** An owner's first failed write, reported by each of its later flushes too: what it recorded is incomplete. */
+  private readonly failedOwners = new WeakMap<WriteOwner, UserError>();
   private waiters: Waiter[] = [];
   private thread?: WriterThread;
   private sendScheduled = false;
@@ -178,10 +194,10 @@ export class WriteBehindQueue {
     this.knownDirs = knownDirs;
   }
 
-  /** Records a write; the caller must not change `bytes` afterwards. */
-  put(uri: string, bytes: Uint8Array): void {
+  /** Records a write; the caller must not change `bytes` afterwards. A failure is reported to `owner`'s flush only. */
+  put(uri: string, bytes: Uint8Array, owner?: WriteOwner): void {
     if (this.closed) throw new Error(`the blob store is closed; cannot write ${uri}`);
-    const write: QueuedWrite = { index: this.nextIndex++, uri, bytes };
+    const write: QueuedWrite = { index: this.nextIndex++, uri, bytes, owner };
     this.latest.set(uri, write);
     this.unsent.push(write);
     if (this.nextIndex - this.doneIndex === 1) this.becameBusy();
@@ -208,7 +224,8 @@ export class WriteBehindQueue {
     if (!this.thread || this.thread.ready) this.send();
   }
 
-  flush(): Promise<void> {
+  /** Resolves once every write queued so far is on disk; rejects with the failures of `owner`'s writes among them. */
+  flush(owner?: WriteOwner): Promise<void> {
     const upto = this.nextIndex;
     if (this.doneIndex < upto && !this.thread?.ready && this.inflight.length === 0 && this.unsent.length <= SYNC_DRAIN_LIMIT) {
       // The worker is still starting (it takes tens of milliseconds): a few writes are quicker done here.
@@ -217,10 +234,10 @@ export class WriteBehindQueue {
       this.send();
     }
     if (this.doneIndex >= upto) {
-      const failed = this.takeFailures(upto);
+      const failed = this.takeFailures(upto, owner);
       return failed ? Promise.reject(failed) : Promise.resolve();
     }
-    return new Promise((resolve, reject) => this.waiters.push({ upto, resolve, reject }));
+    return new Promise((resolve, reject) => this.waiters.push({ upto, owner, resolve, reject }));
   }
 
   async close(): Promise<void> {
@@ -240,7 +257,7 @@ export class WriteBehindQueue {
   /** Finishes every queued write on this thread before returning (for signal handlers); throws like `flush`. */
   flushSync(): void {
     if (this.doneIndex < this.nextIndex) this.finishOnThisThread();
-    const failed = this.takeFailures(this.nextIndex);
+    const failed = this.takeFailures(this.nextIndex, anyOwner);
     if (failed) throw failed;
   }
 
@@ -342,7 +359,7 @@ export class WriteBehindQueue {
       try {
         this.localWriter(w.uri, w.bytes);
       } catch (e) {
-        failures.push({ index: w.index, uri: w.uri, message: e instanceof Error ? e.message : String(e) });
+        failures.push({ index: w.index, uri: w.uri, message: e instanceof Error ? e.message : String(e), owner: w.owner });
       }
     }
     this.completed(writes, failures, this.nextIndex);
@@ -350,6 +367,11 @@ export class WriteBehindQueue {
 
   private completed(batch: QueuedWrite[], failures: WriteFailure[], doneUpTo?: number): void {
     for (const w of batch) if (this.latest.get(w.uri) === w) this.latest.delete(w.uri);
+    if (failures.length && batch.length) {
+      // The writer thread reports indexes; who queued each write is known here.
+      const byIndex = new Map(batch.map((w) => [w.index, w]));
+      for (const f of failures) f.owner ??= byIndex.get(f.index)?.owner;
+    }
     this.failures.push(...failures);
     const end = doneUpTo ?? (batch.length ? batch[batch.length - 1].index + 1 : this.doneIndex);
     this.doneIndex = Math.max(this.doneIndex, end);
@@ -360,7 +382,7 @@ export class WriteBehindQueue {
           still.push(waiter);
           continue;
         }
-        const failed = this.takeFailures(waiter.upto);
+        const failed = this.takeFailures(waiter.upto, waiter.owner);
         if (failed) waiter.reject(failed);
         else waiter.resolve();
       }
@@ -369,16 +391,23 @@ export class WriteBehindQueue {
     if (this.doneIndex === this.nextIndex) this.becameIdle();
   }
 
-  /** The failures among writes below `upto` as one error, each reported once. */
-  private takeFailures(upto: number): UserError | undefined {
-    const mine = this.failures.filter((f) => f.index < upto);
-    if (mine.length === 0) return undefined;
-    this.failures = this.failures.filter((f) => f.index >= upto);
+  /**
+   * The failures among `owner`'s writes below `upto` as one error. Without an owner each is reported once; an owner
+   * (one execution) keeps getting its first one, so that whichever of its flushes comes next, it fails with it.
+   */
+  private takeFailures(upto: number, owner: WriteOwner | undefined): UserError | undefined {
+    const isMine = (f: WriteFailure) => f.index < upto && (owner === anyOwner || f.owner === owner);
+    const mine = this.failures.filter(isMine);
+    const earlier = owner ? this.failedOwners.get(owner) : undefined;
+    if (mine.length === 0) return earlier;
+    this.failures = this.failures.filter((f) => !isMine(f));
     const [first] = mine;
     const more = mine.length > 1 ? ` (and ${mine.length - 1} more write${mine.length > 2 ? "s" : ""})` : "";
-    return new UserError(
+    const error = new UserError(
       `could not write ${first.uri}: ${first.message}${more}`,
-      "check that the blob store folder is writable and that no file stands where a folder must be",
+      "check that the blob store folder is writable, has room, and that no file stands where a folder must be",
     );
+    if (owner && owner !== anyOwner) this.failedOwners.set(owner, earlier ?? error);
+    return earlier ?? error;
   }
 }

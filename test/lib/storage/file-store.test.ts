@@ -119,6 +119,36 @@ test(
   }),
 );
 
+for (const [where, count] of [
+  ["on the caller's thread", 1],
+  ["on the writer thread", 400],
+] as const) {
+  test(
+    `a writer's failed write is reported to that writer only, by each of its flushes, never to another writer (${where})`,
+    withTempDir(async (dir) => {
+      const store = new FileBlobStore(dir);
+      const failing = store.writer();
+      const bystander = store.writer();
+      fs.writeFileSync(path.join(dir, "blocked"), "a file where a folder must be");
+      for (let i = 0; i < count; i++) bystander.put(`${store.baseUri}/ok/n${i}/inputs.pb`, bytes(String(i)));
+      failing.put(`${store.baseUri}/blocked/n3/data/inputs.pb`, bytes("x"));
+      bystander.put(`${store.baseUri}/ok/last.pb`, bytes("last"));
+      // The bystander flushes first and covers the failed write: it is not the bystander's error.
+      await bystander.flush();
+      assert.equal(fs.readFileSync(path.join(dir, "ok/last.pb"), "utf8"), "last");
+      await assert.rejects(failing.flush(), /could not write file:.*blocked\/n3\/data\/inputs\.pb/);
+      // Whichever of its flushes comes next fails too: what that writer recorded is incomplete.
+      failing.put(`${store.baseUri}/ok/after.pb`, bytes("after"));
+      await assert.rejects(failing.flush(), /blocked\/n3\/data\/inputs\.pb/);
+      await store.flush(); // the store's own writes did not fail
+      const later = store.writer();
+      later.put(`${store.baseUri}/ok/later.pb`, bytes("later"));
+      await later.flush();
+      await store.close();
+    }),
+  );
+}
+
 test(
   "read of a missing URI is a UserError naming it; non-file URIs are refused",
   withTempDir(async (dir) => {
