@@ -25,13 +25,14 @@ const readyTimeoutMs = 30_000;
 const stopTimeoutMs = 10_000;
 
 /**
- * Starts a new server with its own data folder. When the tests run as root (CI does), the server runs as the
- * `postgres` system user, because PostgreSQL refuses to run as root.
+ * Starts a new server with its own data folder, made under `parent` (default: the system's temp folder; a benchmark
+ * passes a tmpfs). When the tests run as root (CI does), the server runs as the `postgres` system user, because
+ * PostgreSQL refuses to run as root.
  */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(options: { parent?: string } = {}): Promise<TestPostgres> {
   const binaries = findPostgresBinaries();
   const runAs = serverUser();
-  const dir = mkdtempSync(join(tmpdir(), "tsflyte-pg-"));
+  const dir = mkdtempSync(join(options.parent ?? tmpdir(), "tsflyte-pg-"));
   let server: ChildProcess | undefined;
   const removeAll = () => {
     if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
@@ -186,7 +187,8 @@ function run(runAs: ServerUser | undefined, program: string, args: string[]): vo
   execFileSync(command, rest, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
 }
 
-async function freeLoopbackPort(): Promise<number> {
+/** A port nothing listens on right now; the caller binds it soon and retries if another process took it meanwhile. */
+export async function freeLoopbackPort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve, reject) => probe.once("error", reject).listen(0, "127.0.0.1", resolve));
   const { port } = probe.address() as { port: number };
