@@ -75,12 +75,17 @@ interface System {
 
 // ---- tsflyte ----
 
+// The run's folders, removed at exit if a signal or a failure ends the benchmark in the middle of a run.
+const runFolders = new Set<string>();
+process.on("exit", () => runFolders.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 function tsflyte(parent: string): System {
   return {
     label: "tsflyte (history persisted)",
     durable: true,
     trial: (c) => {
       const p = openPersisted({ parent });
+      runFolders.add(p.dir);
       let executionName = "";
       return {
         run: async () => {
@@ -94,7 +99,10 @@ function tsflyte(parent: string): System {
           if (nodes.length !== c.nodes || nodes.some((n) => n.phase !== "SUCCEEDED")) fail(`tsflyte ${c.shape} ${c.size}: ${nodes.length} node rows, not ${c.nodes} SUCCEEDED`);
           if ((await p.store.getExecution(key))?.phase !== "SUCCEEDED") fail(`tsflyte ${c.shape} ${c.size}: the execution row is not SUCCEEDED`);
         },
-        close: () => closePersisted(p),
+        close: async () => {
+          await closePersisted(p);
+          runFolders.delete(p.dir);
+        },
       };
     },
   };
@@ -194,7 +202,11 @@ async function serveRestateEndpoint(): Promise<{ server: Http2Server; uri: strin
       },
     });
   }
-  const server = createHttp2Server(restate.createEndpointHandler({ services: [restateService] }));
+  // Errors only: the SDK's console logger writes two lines per invocation, and warns that a loopback endpoint checks no signatures.
+  const logger: restate.LoggerTransport = (meta, message, ...rest) => {
+    if (String(meta.level) === "error") console.error("[restate]", message, ...rest);
+  };
+  const server = createHttp2Server(restate.createEndpointHandler({ services: [restateService], logger }));
   await new Promise<void>((done, reject) => server.once("error", reject).listen(0, "127.0.0.1", done));
   return { server, uri: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
 }
@@ -373,15 +385,16 @@ function tmpfsDisk(): Disk | string {
   if (process.getuid?.() !== 0) return "no tmpfs: /dev/shm is not one, and mounting one needs root";
   const point = mkdtempSync(join(tmpdir(), "tsflyte-bench-tmpfs-"));
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=4g,mode=1777", "tmpfs", point]);
-  return {
-    name: "tmpfs",
-    parent: point,
-    describe: `tmpfs mounted for this run at ${point}`,
-    release: () => {
-      execFileSync("umount", [point]);
-      rmSync(point, { recursive: true, force: true });
-    },
+  let mounted = true;
+  const release = () => {
+    if (!mounted) return;
+    mounted = false;
+    execFileSync("umount", ["--lazy", point]);
+    rmSync(point, { recursive: true, force: true });
   };
+  // At exit this may run before the servers' own exit handlers kill them: --lazy detaches it now, and the kernel frees it once they are gone.
+  process.on("exit", release);
+  return { name: "tmpfs", parent: point, describe: `tmpfs mounted for this run at ${point}`, release };
 }
 
 /** The peers' servers for one disk, their state under `parent`; the caller stops them. */
@@ -489,6 +502,9 @@ console.log("no system fsyncs each commit: each keeps its record through a crash
 console.log("all servers of a disk stay up through all its rounds, so their idle work falls on every system alike; each run's output is checked");
 console.log("(the chain returns 1 + N from 1, the fan-out 2·N). µs/node = the run's time / its task nodes (the fan-out's gather counts).");
 console.log("");
+
+// Ctrl-C or a kill ends the run through process.exit, so the exit handlers stop the servers and remove every folder.
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) process.once(signal, () => process.exit(code));
 
 const disks: Disk[] = [workDisk()];
 const tmpfs = tmpfsDisk();
