@@ -1,11 +1,11 @@
 // A throwaway Restate server for benchmarks: the binary of the npm package @restatedev/restate-server-<os>-<cpu>, its
 // data in a new folder under a given parent, on free loopback ports. Never leaves its process or its folder behind.
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform, tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
-import { freeLoopbackPort } from "../../test/support/postgres.js";
+import { join } from "node:path";
+import { findOnPath, freeLoopbackPort, stopServer } from "../../test/support/postgres.js";
 
 export interface RestateServer {
   /** The admin API, where deployments are registered. */
@@ -21,7 +21,6 @@ export interface RestateServer {
 }
 
 const readyTimeoutMs = 60_000;
-const stopTimeoutMs = 10_000;
 
 function binaryPath(): string {
   const name = `@restatedev/restate-server-${platform()}-${arch()}`;
@@ -82,7 +81,8 @@ export async function startRestateServer(options: { parent?: string } = {}): Pro
     const stop = (): Promise<void> => {
       stopped ??= (async () => {
         process.off("exit", removeAll);
-        if (server) await stopServer(server);
+        // SIGTERM: the server drains within its shutdown timeout (5 s here).
+        if (server) await stopServer(server, "SIGTERM");
         removeAll();
       })();
       return stopped;
@@ -144,35 +144,4 @@ async function start(
   }
   server.kill("SIGKILL");
   return { log: `${readLog()}\n(not ready after ${readyTimeoutMs / 1000} seconds)` };
-}
-
-function findOnPath(program: string): string | undefined {
-  return (process.env.PATH ?? "")
-    .split(delimiter)
-    .filter(Boolean)
-    .map((folder) => join(folder, program))
-    .find((path) => {
-      try {
-        accessSync(path, constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-}
-
-/** SIGTERM (the server drains within its shutdown timeout), and SIGKILL if that takes too long. */
-async function stopServer(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-  server.kill("SIGTERM");
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), stopTimeoutMs);
-  });
-  if (await Promise.race([exited.then(() => false), timedOut])) {
-    server.kill("SIGKILL");
-    await exited;
-  }
-  clearTimeout(timer);
 }

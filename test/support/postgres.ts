@@ -117,7 +117,7 @@ function findPostgresBinaries(): PostgresBinaries {
   );
 }
 
-function findOnPath(program: string): string | undefined {
+export function findOnPath(program: string): string | undefined {
   return (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((folder) => join(folder, program)).find(isExecutable);
 }
 
@@ -245,11 +245,11 @@ async function startServer(
   return { log: `${readLog()}\n(not ready after ${readyTimeoutMs / 1000} seconds)` };
 }
 
-/** Fast shutdown (ends sessions, then exits), and SIGKILL if that takes too long. */
-async function stopServer(server: ChildProcess): Promise<void> {
+/** `signal` (SIGINT: PostgreSQL's fast shutdown, which ends sessions, then exits), and SIGKILL if that takes too long. */
+export async function stopServer(server: ChildProcess, signal: NodeJS.Signals = "SIGINT"): Promise<void> {
   if (server.exitCode !== null || server.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-  server.kill("SIGINT");
+  server.kill(signal);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(true), stopTimeoutMs);
