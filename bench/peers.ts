@@ -58,7 +58,7 @@ function makeCase(shape: Shape, size: number): Case {
     : { shape, size, nodes: size + 1, expected: (input + 1) * size, entity: fanOutWorkflow(size) };
 }
 
-const cases = new Map(sizes.map((size) => [size, [makeCase("chain", size), makeCase("fan-out", size)]]));
+const cases = new Map<number, Case[]>(sizes.map((size) => [size, [makeCase("chain", size), makeCase("fan-out", size)]]));
 
 /** One run of a system on a case: `run` is timed, `check` (the durable record is there) and `close` are not. */
 interface Trial {
@@ -69,7 +69,6 @@ interface Trial {
 
 interface System {
   label: string;
-  durable: boolean;
   trial(c: Case): Promise<Trial> | Trial;
 }
 
@@ -82,7 +81,6 @@ process.on("exit", () => runFolders.forEach((dir) => rmSync(dir, { recursive: tr
 function tsflyte(parent: string): System {
   return {
     label: "tsflyte (history persisted)",
-    durable: true,
     trial: (c) => {
       const p = openPersisted({ parent });
       runFolders.add(p.dir);
@@ -110,7 +108,6 @@ function tsflyte(parent: string): System {
 
 const tsflyteNoStore: System = {
   label: "tsflyte (no store)",
-  durable: false,
   trial: (c) => ({ run: async () => outputOf("tsflyte without a store", c.entity, await execute(c.entity, { blobs: new MemoryBlobStore() })) }),
 };
 
@@ -139,7 +136,6 @@ let dbosWorkflows = 0;
 
 const dbos: System = {
   label: "DBOS",
-  durable: true,
   trial: (c) => {
     const workflowID = `bench-${dbosWorkflows++}`;
     return {
@@ -179,7 +175,6 @@ function restateSystem(ingressUrl: string): System {
   const client = restateClients.connect({ url: ingressUrl }).serviceClient(restateService);
   return {
     label: "Restate",
-    durable: true,
     trial: (c) => ({ run: async () => (c.shape === "chain" ? client.chain({ x: input, length: c.size }) : client.fanOut({ x: input, width: c.size })) }),
   };
 }
@@ -215,7 +210,6 @@ async function serveRestateEndpoint(): Promise<{ server: Http2Server; uri: strin
 
 const pGraph: System = {
   label: "p-graph",
-  durable: false,
   trial: (c) => ({
     // The graph is built in the timed region, as each tsflyte execution builds its own; the task bodies pass values through a Map.
     run: async () => {
@@ -244,7 +238,6 @@ const pGraph: System = {
 
 const plainAwait: System = {
   label: "plain await",
-  durable: false,
   trial: (c) => ({ run: () => (c.shape === "chain" ? chainBaseline(c.size) : fanOutBaseline(c.size)) }),
 };
 
@@ -276,11 +269,11 @@ function record(times: Times, system: System, c: Case, ms: number): void {
 /** `warmUp` systems run each case once untimed; then `count` rounds run every system on every case, the order rotated by one system per round. */
 async function interleaved(systems: System[], warmUp: System[], size: number, count: number): Promise<Times> {
   const times: Times = new Map();
-  for (const system of warmUp) for (const c of cases.get(size as (typeof sizes)[number])!) await once(system, c);
+  for (const system of warmUp) for (const c of cases.get(size)!) await once(system, c);
   for (let round = 0; round < count; round++) {
     for (let i = 0; i < systems.length; i++) {
       const system = systems[(i + round) % systems.length];
-      for (const c of cases.get(size as (typeof sizes)[number])!) record(times, system, c, await once(system, c));
+      for (const c of cases.get(size)!) record(times, system, c, await once(system, c));
     }
   }
   return times;
@@ -294,7 +287,7 @@ function medianUs(times: Times, label: string, c: Case): number | undefined {
 }
 
 function printTimes(times: Times, systems: System[], size: number): void {
-  const [chain, fan] = cases.get(size as (typeof sizes)[number])!;
+  const [chain, fan] = cases.get(size)!;
   const cell = (label: string, c: Case) => {
     const ms = times.get(label)?.get(c.shape);
     if (!ms?.length) return ["—", "—"];
@@ -316,7 +309,7 @@ interface Goal {
 function ratiosAndGoals(times: Times, size: number, where: string): Goal[] {
   const goals: Goal[] = [];
   const fmt = (v: number) => (v >= 10 ? v.toFixed(0) : v.toFixed(2));
-  for (const c of cases.get(size as (typeof sizes)[number])!) {
+  for (const c of cases.get(size)!) {
     const persisted = medianUs(times, "tsflyte (history persisted)", c)!;
     const noStore = medianUs(times, "tsflyte (no store)", c)!;
     const plain = medianUs(times, "plain await", c)!;
