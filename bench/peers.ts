@@ -462,8 +462,13 @@ async function measureDisk(disk: Disk): Promise<Goal[]> {
           bigPeers.push(`${peer.label} ${c.shape} not run (estimated ${(estimateMs / 1000).toFixed(0)} s from N = 1,000, over ${bigDurableBudgetMs / 1000} s)`);
           continue;
         }
-        record(big, peer, c, await once(peer, c));
-        bigPeers.push(`${peer.label} ${c.shape} run once`);
+        try {
+          record(big, peer, c, await once(peer, c));
+          bigPeers.push(`${peer.label} ${c.shape} run once`);
+        } catch (err) {
+          // A peer that cannot carry 10,000 nodes is a finding to print, not a reason to lose the other figures.
+          bigPeers.push(`${peer.label} ${c.shape} failed (${err instanceof Error ? `${err.message}${err.cause ? `: ${String(err.cause)}` : ""}` : String(err)})`);
+        }
       }
     }
     printTimes(big, all, 10_000);
