@@ -5,39 +5,39 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
-import { create } from "@bufbuild/protobuf";
 import Database from "better-sqlite3";
-import { task, workflow, t, type RefOf } from "../src/index.js";
-import { LiteralMapSchema, type LiteralMap } from "../src/lib/idl/gen/flyteidl/core/literals_pb.js";
-import { definitionOf, type Entity } from "../src/lib/sdk/entity.js";
-import { runExecution, type ExecutionResult } from "../src/lib/engine/engine.js";
-import { InProcessRunner } from "../src/lib/engine/in-process.js";
-import { openSqliteStore } from "../src/lib/store/sqlite.js";
-import { openBlobStore } from "../src/lib/storage/open.js";
-import { FileBlobStore } from "../src/lib/storage/file-store.js";
+import { task, workflow, t } from "../src/index.js";
+import type { Entity } from "../src/lib/sdk/entity.js";
+import type { ExecutionResult } from "../src/lib/engine/engine.js";
 import { MemoryBlobStore } from "../src/lib/storage/memory-store.js";
 import { readRecordedLiteralMap, recordedInputs, recordedOutputs, type RecordedValue } from "../src/lib/engine/recorded-values.js";
-import type { BlobStore } from "../src/lib/storage/blob-store.js";
-import type { MetadataStore } from "../src/lib/store/records.js";
+import {
+  chainBaseline,
+  chainWorkflow,
+  closePersisted,
+  execute,
+  fail,
+  fanOutBaseline,
+  fanOutWorkflow,
+  inc,
+  incBody,
+  input,
+  maxParallelism,
+  openPersisted,
+  outputOf as outputOfRun,
+  type IntRef,
+  type Persisted,
+} from "./support/engine-runs.js";
 
 const goalUsPerNode = 50;
 const goalCachedMs = 50;
 const runs = 5;
-const maxParallelism = 1_000;
-const input = 1;
 
 type Shape = "chain" | "fan-out" | "diamond";
-type IntRef = RefOf<ReturnType<typeof t.int>>;
 
-// The task bodies, named so that the baseline awaits exactly the functions the engine runs.
-const incBody = async ({ x }: { x: number }) => x + 1;
+// The diamond's task; the chain's and fan-out's come from ./support/engine-runs.ts, shared with bench/peers.ts.
 const addBody = async ({ a, b }: { a: number; b: number }) => a + b;
-const sumBody = async ({ xs }: { xs: number[] }) => xs.reduce((s, v) => s + v, 0);
-
-const inc = task({ name: "bench.inc", inputs: { x: t.int() }, outputs: t.int() }, incBody);
 const add = task({ name: "bench.add", inputs: { a: t.int(), b: t.int() }, outputs: t.int() }, addBody);
-const sum = task({ name: "bench.sum", inputs: { xs: t.list(t.int()) }, outputs: t.int() }, sumBody);
 const cachedInc = task({ name: "bench.cachedInc", inputs: { x: t.int() }, outputs: t.int(), cache: { version: "1" } }, incBody);
 
 interface Case {
@@ -50,31 +50,11 @@ interface Case {
 }
 
 function chainCase(length: number, step = inc): Case {
-  const entity = workflow({ name: `bench.${step === inc ? "chain" : "cachedChain"}${length}`, inputs: { x: t.int() }, outputs: t.int() }, ({ x }) => {
-    let last: IntRef = x;
-    for (let i = 0; i < length; i++) last = step({ x: last });
-    return last;
-  });
-  const baseline = async () => {
-    let last = input;
-    for (let i = 0; i < length; i++) last = await incBody({ x: last });
-    return last;
-  };
-  return { shape: "chain", label: `chain ${length}`, nodes: length, entity, baseline };
+  return { shape: "chain", label: `chain ${length}`, nodes: length, entity: chainWorkflow(length, step), baseline: () => chainBaseline(length) };
 }
 
-/** `width` independent nodes reading the workflow input, gathered by one node that takes the list of their outputs. */
 function fanOutCase(width: number): Case {
-  const entity = workflow({ name: `bench.fan${width}`, inputs: { x: t.int() }, outputs: t.int() }, ({ x }) => {
-    const parts: IntRef[] = [];
-    for (let i = 0; i < width; i++) parts.push(inc({ x }));
-    return sum({ xs: parts });
-  });
-  const baseline = async () => {
-    const parts = await Promise.all(Array.from({ length: width }, () => incBody({ x: input })));
-    return sumBody({ xs: parts });
-  };
-  return { shape: "fan-out", label: `fan-out ${width} + gather`, nodes: width + 1, entity, baseline };
+  return { shape: "fan-out", label: `fan-out ${width} + gather`, nodes: width + 1, entity: fanOutWorkflow(width), baseline: () => fanOutBaseline(width) };
 }
 
 /** `layers` × `width` nodes; node i of a layer reads nodes i and (i+1) mod width of the layer before, the first layer the input. */
@@ -92,35 +72,8 @@ function diamondCase(layers: number, width: number): Case {
   return { shape: "diamond", label: `diamond ${layers}×${width}`, nodes: layers * width, entity, baseline };
 }
 
-function nameOf(entity: Entity): string {
-  return definitionOf(entity)?.explicitName ?? "bench.unnamed";
-}
-
-function inputsOf(entity: Entity): LiteralMap {
-  return create(LiteralMapSchema, { literals: { x: definitionOf(entity)!.inputs.x.toLiteral(input, "x") } });
-}
-
-let executionCounter = 0;
-
-function execute(entity: Entity, env: { store?: MetadataStore; blobs: BlobStore }): Promise<ExecutionResult> {
-  return runExecution(
-    {
-      key: { project: "bench", domain: "development", name: `e${executionCounter++}` },
-      entity,
-      nameOf,
-      launch: { kind: "workflow", name: nameOf(entity), version: "bench" },
-      inputs: inputsOf(entity),
-      maxParallelism,
-    },
-    // As `tsflyte run` does, minus the echo: crashes contained, console captured per attempt.
-    { ...env, runner: new InProcessRunner({ containCrashes: true }) },
-  );
-}
-
-interface Persisted {
-  dir: string;
-  store: MetadataStore;
-  blobs: BlobStore;
+function outputOf(c: { label: string; entity: Entity }, result: ExecutionResult): number {
+  return outputOfRun(c.label, c.entity, result);
 }
 
 type Disk = "disk" | "tmpfs";
@@ -130,32 +83,6 @@ function benchRoot(disk: Disk): string {
   const root = disk === "tmpfs" ? "/dev/shm" : join(process.cwd(), ".bench-out");
   mkdirSync(root, { recursive: true });
   return root;
-}
-
-/** A fresh SQLite file and file:// blob store, as the local target keeps them. */
-function openPersisted(disk: Disk = "disk"): Persisted {
-  const dir = mkdtempSync(join(benchRoot(disk), "tsflyte-bench-engine-"));
-  const blobs = openBlobStore(pathToFileURL(join(dir, "data")).href);
-  return { dir, store: openSqliteStore(join(dir, "tsflyte.db")), blobs };
-}
-
-async function closePersisted(p: Persisted): Promise<void> {
-  // close() also stops the file store's writer thread, so threads do not pile up across runs.
-  if (p.blobs instanceof FileBlobStore) await p.blobs.close();
-  else await p.blobs.flush();
-  await p.store.close();
-  rmSync(p.dir, { recursive: true, force: true });
-}
-
-function fail(message: string): never {
-  throw new Error(`benchmark check failed: ${message}`);
-}
-
-function outputOf(c: { label: string; entity: Entity }, result: ExecutionResult): number {
-  if (result.record.phase !== "SUCCEEDED") fail(`${c.label}: execution ${result.record.phase}: ${result.failure?.error.message ?? ""}`);
-  const literal = result.outputs?.literals.o0;
-  if (!literal) fail(`${c.label}: no output o0`);
-  return definitionOf(c.entity)!.outputs.o0.fromLiteral(literal, "o0") as number;
 }
 
 /** Checks, outside the timed region, that every node and attempt has its row, and every node its inputs and outputs on record. */
@@ -204,7 +131,7 @@ async function measure(c: Case): Promise<Row> {
     return r.ms;
   };
   const persistedRun = async (disk: Disk) => {
-    const p = openPersisted(disk);
+    const p = openPersisted({ parent: benchRoot(disk) });
     try {
       const r = await timed(() => execute(c.entity, p));
       if (outputOf(c, r.value) !== expected) fail(`${c.label}: the engine returned ${outputOf(c, r.value)}, the baseline ${expected}`);
@@ -238,7 +165,7 @@ async function measure(c: Case): Promise<Row> {
 async function measureCachedRerun(length: number): Promise<number[]> {
   const c = chainCase(length, cachedInc);
   const expected = input + length;
-  const p = openPersisted();
+  const p = openPersisted({ parent: benchRoot("disk") });
   try {
     const populate = await execute(c.entity, p);
     if (outputOf(c, populate) !== expected) fail("the populating run returned the wrong value");

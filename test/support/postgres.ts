@@ -25,13 +25,14 @@ const readyTimeoutMs = 30_000;
 const stopTimeoutMs = 10_000;
 
 /**
- * Starts a new server with its own data folder. When the tests run as root (CI does), the server runs as the
- * `postgres` system user, because PostgreSQL refuses to run as root.
+ * Starts a new server with its own data folder, made under `parent` (default: the system's temp folder; a benchmark
+ * passes a tmpfs). When the tests run as root (CI does), the server runs as the `postgres` system user, because
+ * PostgreSQL refuses to run as root.
  */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(options: { parent?: string } = {}): Promise<TestPostgres> {
   const binaries = findPostgresBinaries();
   const runAs = serverUser();
-  const dir = mkdtempSync(join(tmpdir(), "tsflyte-pg-"));
+  const dir = mkdtempSync(join(options.parent ?? tmpdir(), "tsflyte-pg-"));
   let server: ChildProcess | undefined;
   const removeAll = () => {
     if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
@@ -116,7 +117,7 @@ function findPostgresBinaries(): PostgresBinaries {
   );
 }
 
-function findOnPath(program: string): string | undefined {
+export function findOnPath(program: string): string | undefined {
   return (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((folder) => join(folder, program)).find(isExecutable);
 }
 
@@ -186,7 +187,8 @@ function run(runAs: ServerUser | undefined, program: string, args: string[]): vo
   execFileSync(command, rest, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
 }
 
-async function freeLoopbackPort(): Promise<number> {
+/** A port nothing listens on right now; the caller binds it soon and retries if another process took it meanwhile. */
+export async function freeLoopbackPort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve, reject) => probe.once("error", reject).listen(0, "127.0.0.1", resolve));
   const { port } = probe.address() as { port: number };
@@ -243,11 +245,11 @@ async function startServer(
   return { log: `${readLog()}\n(not ready after ${readyTimeoutMs / 1000} seconds)` };
 }
 
-/** Fast shutdown (ends sessions, then exits), and SIGKILL if that takes too long. */
-async function stopServer(server: ChildProcess): Promise<void> {
+/** `signal` (SIGINT: PostgreSQL's fast shutdown, which ends sessions, then exits), and SIGKILL if that takes too long. */
+export async function stopServer(server: ChildProcess, signal: NodeJS.Signals = "SIGINT"): Promise<void> {
   if (server.exitCode !== null || server.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-  server.kill("SIGINT");
+  server.kill(signal);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(true), stopTimeoutMs);
