@@ -1,7 +1,6 @@
 // The DAG executor: runs an execution's nodes as their inputs become ready, with retries on two budgets,
 // timeouts, the cache and recovery, recording every state in the store. Never decides where a task runs.
-import { create } from "@bufbuild/protobuf";
-import { LiteralMapSchema, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
+import type { Literal, LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { Entity } from "../sdk/entity.js";
 import { startNodeId } from "../sdk/trace.js";
 import type { BlobStore } from "../storage/blob-store.js";
@@ -29,7 +28,7 @@ import { cacheKey } from "./cache-key.js";
 import { workflowOf, type ExecTask, type ExecWorkflow, type Executable, type PlannedNode } from "./executable.js";
 import { executableOf } from "./from-sdk.js";
 import { resolveBinding } from "./plan.js";
-import { encodeLiteralMap } from "./literal-bytes.js";
+import { encodeLiteralMap, literalMapOf } from "./literal-bytes.js";
 import { Recorder } from "./recorder.js";
 import { inlineLimitBytes, inputsFields, outputsFields, placeValue, readRecordedLiteralMap, recordedOutputs } from "./recorded-values.js";
 import type { AttemptError, AttemptOutcome, TaskRunner } from "./runner.js";
@@ -297,7 +296,7 @@ async function runWorkflow(
       for (const input in node.inputs) nodeInputs[input] = resolveBinding(node.inputs[input], outputs);
       const uniqueId = prefix + node.id;
       try {
-        outputs.set(node.id, await runNode(run, node, uniqueId, parentNodeId, create(LiteralMapSchema, { literals: nodeInputs })));
+        outputs.set(node.id, await runNode(run, node, uniqueId, parentNodeId, literalMapOf(nodeInputs)));
       } catch (e) {
         if (e instanceof NodeFailed && failFast) abortRun(run);
         throw e;
@@ -314,7 +313,7 @@ async function runWorkflow(
   if (settled.some((s) => s.status === "rejected")) throw new Aborted();
   const literals: Record<string, Literal> = {};
   for (const output in plan.outputs) literals[output] = resolveBinding(plan.outputs[output], outputs);
-  return create(LiteralMapSchema, { literals });
+  return literalMapOf(literals);
 }
 
 function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId: string | undefined): NodeExecutionRecord {

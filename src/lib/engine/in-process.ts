@@ -7,6 +7,7 @@ import { LiteralMapSchema, type Literal, type LiteralMap } from "../idl/gen/flyt
 import { describeValue } from "../errors.js";
 import type { TaskContext } from "../sdk/options.js";
 import type { AnyType } from "../types/types.js";
+import { literalMapOf } from "./literal-bytes.js";
 import { literalMapToValues, typeNeedsData, valuesToLiteralMap } from "./offload.js";
 import type { AttemptError, AttemptOutcome, TaskAttempt, TaskRunner } from "./runner.js";
 import { classifyTaskError } from "./task-error.js";
@@ -176,5 +177,5 @@ async function toLiterals(types: Record<string, AnyType>, single: boolean, resul
   }
   const literals: Record<string, Literal> = {};
   for (const name of names) literals[name] = types[name].toLiteral(values[name], single ? "output" : `output ${name}`);
-  return create(LiteralMapSchema, { literals });
+  return literalMapOf(literals);
 }

@@ -61,3 +61,11 @@ export function encodeLiteralMap(map: LiteralMap): Uint8Array {
   }
   return out;
 }
+
+/**
+ * `create(LiteralMapSchema, { literals })` without its reflective walk, for the engine's hot path: a LiteralMap is its
+ * type name and its one field, exactly the object create() makes (checked in test/lib/engine/literal-bytes.test.ts).
+ */
+export function literalMapOf(literals: Record<string, Literal>): LiteralMap {
+  return { $typeName: "flyteidl.core.LiteralMap", literals } as LiteralMap;
+}
