@@ -219,6 +219,47 @@ describe("three servers on one PostgreSQL", () => {
   });
 });
 
+describe("two servers on one PostgreSQL: terminate", () => {
+  const work = tempDir("tsflyte-scaleout-pair-");
+  const storage = pathToFileURL(join(work.path, "data")).href;
+  let postgres: TestPostgres;
+  const servers: ServeProcess[] = [];
+  before(async () => {
+    postgres = await startPostgres();
+  });
+  after(async () => {
+    for (const server of servers) await server.stop("SIGKILL");
+    await postgres?.stop();
+    work.remove();
+  });
+
+  test("terminate through the server that does not run it: the owner stops it and records it ABORTED with the cause", async () => {
+    // The default lease: the termination reaches the owner at a renewal (every 10 s), not through a takeover.
+    for (const name of ["a", "b"]) {
+      servers.push(await startServe(["--db", postgres.url, "--storage", storage, "--workers", "2"], { TSFLYTE_HOME: join(work.path, `home-${name}`) }));
+    }
+    const apis = servers.map((s) => new Api(s.url));
+    const { version } = await registerProject(apis[0], [flows]);
+    const ledger = join(work.path, "ledger.txt");
+    writeFileSync(ledger, "");
+    const launch = { name: "test.fixtures.server.flows.ticks", version };
+    const long = (await apis[0].ok("POST", "/api/v1/executions", createExecutionBody(project, domain, launch, { ms: literal.int(60_000), ledger: literal.str(ledger) }, "long"))).id.name;
+    const deadline = Date.now() + 30_000;
+    let runner: number | undefined;
+    while (runner === undefined) {
+      assert.ok(Date.now() < deadline, "the long execution never started");
+      runner = readLedger(ledger).find((l) => l.execution === long)?.serverPid;
+      await sleep(50);
+    }
+    const other = servers.findIndex((s) => s.child.pid !== runner);
+    await apis[other].ok("DELETE", `/api/v1/executions/${project}/${domain}/${long}`, { cause: "wrong inputs" });
+    const aborted = await apis[other].waitForExecution(project, domain, long, 10_000);
+    assert.equal(aborted.closure.phase, "ABORTED");
+    assert.equal(aborted.closure.abort_metadata.cause, "wrong inputs");
+    assert.deepEqual(readLedger(ledger).filter((l) => l.execution === long && l.event === "end"), [], "its running attempt was stopped");
+  });
+});
+
 describe("a PostgreSQL outage under load", () => {
   const work = tempDir("tsflyte-scaleout-outage-");
   let postgres: TestPostgres;
@@ -254,7 +295,9 @@ describe("a PostgreSQL outage under load", () => {
     const haltedAt = Date.now();
     let unavailable = 0;
     while (Date.now() - haltedAt < 10_000) {
-      const answer = await api.request("GET", `/api/v1/executions/${project}/${domain}/${names[0]}`);
+      const answer = await api.request("GET", `/api/v1/executions/${project}/${domain}/${names[0]}`).catch((e: unknown) => {
+        throw new Error(`the server stopped answering during the outage (${String(e)}):\n${server!.output()}`);
+      });
       assert.equal(answer.status, 503, answer.text);
       assert.equal(answer.json.code, "Unavailable");
       assert.match(answer.json.error, /the database is unavailable/);

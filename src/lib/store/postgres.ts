@@ -357,6 +357,12 @@ export class PostgresStore implements ControlPlaneStore, ExecutionLeases {
       throw describeFailure(err, this.#target);
     }
     let broken = false;
+    // The pool listens for errors of idle connections only: one that breaks while checked out here (the server
+    // shuts down between two statements) would otherwise raise an uncaught error and end the process.
+    const onError = () => {
+      broken = true;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await work(client);
@@ -364,11 +370,14 @@ export class PostgresStore implements ControlPlaneStore, ExecutionLeases {
       return result;
     } catch (err) {
       // A connection that cannot even roll back is closed rather than handed to the next request.
-      await client.query("ROLLBACK").catch(() => {
-        broken = true;
-      });
+      if (!broken) {
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+      }
       throw describeFailure(err, this.#target);
     } finally {
+      client.removeListener("error", onError);
       client.release(broken);
     }
   }

@@ -76,6 +76,15 @@ describe("execution leases on PostgreSQL", () => {
     assert.deepEqual(record?.abort, { cause: "wrong inputs", principal: "alice" });
   });
 
+  test("leases given up on a graceful stop can be claimed by another server at once", async () => {
+    const key = { project: "p", domain: "d", name: "released" };
+    await store.createExecution(execution({ ...key, phase: "RUNNING" }));
+    assert.ok(await store.claimExecution(key, "leaving", 60_000));
+    assert.equal(await store.claimExecution(key, "staying", 60_000), undefined);
+    await store.releaseLeases("leaving");
+    assert.equal((await store.claimExecution(key, "staying", 60_000))?.previousOwner, "leaving");
+  });
+
   test("while PostgreSQL is stopped, calls fail as unavailable; a retried call completes once it is back", async () => {
     const key = { project: "p", domain: "d", name: "outage" };
     await server.halt();
