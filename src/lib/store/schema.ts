@@ -353,7 +353,12 @@ export interface TableShape<Row> {
   name: string;
   columns: readonly (keyof Row & string)[];
   key: readonly (keyof Row & string)[];
+  /** Columns the upserts leave alone, each written only by queries of its own (after `columns` in the table). */
+  untouched?: readonly string[];
 }
+
+/** The executions' lease (migration 6): only the lease queries of the PostgreSQL store write it. */
+export const leaseColumns = ["lease_owner", "lease_expires_at", "lease_epoch"] as const;
 
 // Written as `Record<keyof Row, true>` literals so that tsc rejects a column list that misses or invents a column.
 const errorColumnSet = {
@@ -372,6 +377,7 @@ export const executionsTable: TableShape<ExecutionRow> = {
     abort_cause: true, abort_principal: true, launch_project: true, launch_domain: true, principal: true, settings: true,
   }),
   key: ["project", "domain", "name"],
+  untouched: leaseColumns,
 };
 
 export const nodeExecutionsTable: TableShape<NodeExecutionRow> = {
