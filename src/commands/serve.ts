@@ -19,6 +19,10 @@ export default class Serve extends BaseCommand {
     db: Flags.string({ summary: "database: sqlite:PATH or postgres://… (default: sqlite under $TSFLYTE_HOME/server)" }),
     storage: Flags.string({ summary: "blob store: file://DIR (default: $TSFLYTE_HOME/server/data)" }),
     workers: Flags.integer({ summary: "task attempts running at once, each in a warm worker process (default: CPUs)", min: 1 }),
+    lease: Flags.string({
+      summary: "PostgreSQL: how long a server's hold on an execution lasts unless renewed (default 30s)",
+      description: "Several servers may share one PostgreSQL database; each runs the executions it holds a lease of, renewing it every third of this. Another server takes an execution over once its lease has run out (e.g. its server was killed).",
+    }),
     "auth-token-file": Flags.file({ summary: "require Authorization: Bearer <token>, the first line of this file", exists: true }),
     grace: Flags.string({ summary: "on Ctrl-C/SIGTERM, how long running attempts may finish before they are interrupted (e.g. 30s, 5m, 0s)", default: "30s" }),
   };
@@ -29,7 +33,7 @@ export default class Serve extends BaseCommand {
     const { tsflyteHome } = await import("../lib/home.js");
     const { describeServing } = await import("../render/serve.js");
     await serveUntilStopped(
-      { host: flags.host, port: flags.port, db: flags.db, storage: flags.storage, workers: flags.workers, authTokenFile: flags["auth-token-file"], grace: flags.grace },
+      { host: flags.host, port: flags.port, db: flags.db, storage: flags.storage, workers: flags.workers, authTokenFile: flags["auth-token-file"], grace: flags.grace, lease: flags.lease },
       tsflyteHome(),
       (server, options) => this.log(describeServing(server, options)),
     );

@@ -16,6 +16,10 @@ export interface TestPostgres {
   port: number;
   /** A new, empty database on this server; returns its URL. */
   createDatabase(): Promise<string>;
+  /** Stops the server as an outage would (fast shutdown: sessions are ended), keeping its data for restart(). */
+  halt(): Promise<void>;
+  /** Starts a halted server again, with the same data on the same port. */
+  restart(): Promise<void>;
   /** Stops the server and removes its folder; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -87,7 +91,16 @@ export async function startPostgres(options: { parent?: string } = {}): Promise<
       })();
       return stopped;
     };
-    return { url, password, port, createDatabase, stop };
+    const halt = async (): Promise<void> => {
+      if (server) await stopServer(server);
+    };
+    const restart = async (): Promise<void> => {
+      if (server && server.exitCode === null && server.signalCode === null) return;
+      const started = await startServer(binaries, runAs, dir, dataDir, port);
+      if (!started.server) throw new Error(`The test PostgreSQL server did not start again on port ${port}. Its log:\n${started.log}`);
+      server = started.server;
+    };
+    return { url, password, port, createDatabase, halt, restart, stop };
   } catch (err) {
     process.off("exit", removeAll);
     removeAll();

@@ -6,7 +6,9 @@ import { readRecordedLiteralMap, recordedInputs } from "../engine/recorded-value
 import { executableFromIr, type IrRoot } from "../engine/from-ir.js";
 import type { TaskRunner } from "../engine/runner.js";
 import type { BlobStore } from "../storage/blob-store.js";
+import { LeaseLostError } from "../store/leases.js";
 import { currentOwner } from "../store/owner.js";
+import { isStoreUnavailable } from "../store/unavailable.js";
 import {
   terminalExecutionPhases,
   type ControlPlaneStore,
@@ -39,6 +41,8 @@ export async function runRecordedExecution(key: ExecutionKey, deps: RecordedExec
   try {
     prepared = await prepare(store, blobs, record);
   } catch (e) {
+    // The database is down (the caller retries later) or another server runs it now: nothing to record here.
+    if (isStoreUnavailable(e) || e instanceof LeaseLostError) throw e;
     // What it launches or its inputs cannot be read: it cannot run anywhere, so it fails now, with the reason.
     return finishRecorded(store, record, "FAILED", { kind: "SYSTEM", code: "ExecutionNotRunnable", message: e instanceof Error ? e.message : String(e) });
   }
@@ -62,6 +66,9 @@ export async function runRecordedExecution(key: ExecutionKey, deps: RecordedExec
     log?.(`execution ${keyString(key)} ${result.record.phase === "RUNNING" ? "interrupted by the stop; it resumes on the next start" : result.record.phase}`);
     return result.record.phase;
   } catch (e) {
+    // Not a fault in the execution: the database went away for longer than the store waited, or another server
+    // took the execution over. Either way it stays unfinished, for whoever holds it once the database answers.
+    if (isStoreUnavailable(e) || e instanceof LeaseLostError) throw e;
     // A fault of tsflyte's own: the execution ends FAILED instead of staying RUNNING to fail again on every start.
     const message = e instanceof Error ? e.message : String(e);
     log?.(`execution ${keyString(key)} failed inside tsflyte: ${e instanceof Error ? (e.stack ?? message) : message}`);

@@ -9,6 +9,8 @@ export interface SchedulerThreadConfig {
   workers: number;
   cwd: string;
   maxRunningExecutions?: number;
+  /** PostgreSQL only: the lease length; executions run here only while this server holds their lease. */
+  leaseMs?: number;
 }
 
 export type ToScheduler =

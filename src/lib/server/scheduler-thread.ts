@@ -1,5 +1,7 @@
 // The scheduler thread of `tsflyte serve`: runs executions (engine, records, task workers) beside the API thread, so
 // a busy engine never delays an API answer. Never answers HTTP; it takes work only through scheduler-protocol messages.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { UserError } from "../errors.js";
 import { SubprocessRunner } from "../engine/subprocess.js";
@@ -22,6 +24,8 @@ async function main(): Promise<void> {
     runner,
     maxRunningExecutions: config.maxRunningExecutions,
     log: (line) => post({ type: "log", line }),
+    // host/pid/random: readable in another server's log, and unique even for two servers in one process.
+    ...(config.leaseMs !== undefined ? { lease: { owner: `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`, ms: config.leaseMs } } : {}),
   });
   port.on("message", (message: ToScheduler) => {
     switch (message.type) {
@@ -38,6 +42,8 @@ async function main(): Promise<void> {
         void (async () => {
           await scheduler.stop(message.graceMs, runner.drain()).catch((e: unknown) => post({ type: "log", line: `stopping: ${e instanceof Error ? e.message : String(e)}` }));
           await runner.close();
+          // Another server may take over what ran here at once, rather than after the lease runs out.
+          await scheduler.releaseLeases().catch(() => undefined);
           await blobs.flush().catch(() => undefined);
           await store.close();
           post({ type: "closed" });

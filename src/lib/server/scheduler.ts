@@ -1,9 +1,13 @@
 // Runs the control plane's executions on the engine: a queue in front of a limit of executions at once, resume
 // of unfinished ones after a restart, and termination with a cause. Never decides where a task runs (the runner does).
+// With a lease (PostgreSQL shared by several servers) it runs only executions whose lease it holds, and never writes
+// a record of one after another server took it over.
 import { Interruption, Termination } from "../engine/engine.js";
 import type { TaskRunner } from "../engine/runner.js";
 import { blobsForOneWriter, type BlobStore } from "../storage/blob-store.js";
+import { hasLeases, heartbeatIntervalMs, LeaseLostError, type ClaimedExecution, type ExecutionLeases } from "../store/leases.js";
 import { terminalExecutionPhases, type ControlPlaneStore, type ExecutionKey } from "../store/records.js";
+import { isStoreUnavailable, retryingStore } from "../store/unavailable.js";
 import { runRecordedExecution } from "./recorded-execution.js";
 import type { ExecutionControl } from "./control.js";
 
@@ -14,11 +18,19 @@ export interface SchedulerOptions {
   /** Executions running at once; the rest wait, QUEUED, in arrival order. Task attempts are limited by the runner. */
   maxRunningExecutions?: number;
   log?: (line: string) => void;
+  /**
+   * Several servers on one database: this server's lease owner id and the lease length. An execution runs here only
+   * once this server has claimed its lease; the lease is renewed every third of `ms`.
+   */
+  lease?: { owner: string; ms: number };
 }
 
 interface Running {
+  key: ExecutionKey;
   stop: AbortController;
   done: Promise<void>;
+  /** When this server's claim of the execution's lease succeeded (lease mode); until then a renewal cannot miss it. */
+  claimedAt?: number;
 }
 
 const keyString = (key: ExecutionKey) => `${key.project}/${key.domain}/${key.name}`;
@@ -28,12 +40,28 @@ export class Scheduler implements ExecutionControl {
   private readonly queued = new Set<string>();
   private readonly running = new Map<string, Running>();
   private readonly limit: number;
+  /** The store with every call retried while the database is unavailable: an outage pauses work, it fails nothing. */
+  private readonly store: ControlPlaneStore;
+  /** Lease mode: the store as it is (for fenced views and heartbeats), and with its calls retried. */
+  private readonly leases: (ControlPlaneStore & ExecutionLeases) | undefined;
+  private readonly leasing: (ControlPlaneStore & ExecutionLeases) | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private heartbeatFailing = false;
+  /** Executions a terminate here is ending: held by this server for that, but not to be run. */
+  private readonly terminating = new Set<string>();
   private closed = false;
   private endGrace?: () => void;
   private hurried = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.limit = options.maxRunningExecutions ?? 64;
+    this.store = retryingStore(options.store, { log: options.log });
+    if (options.lease) {
+      if (!hasLeases(options.store)) throw new Error(`the store at ${options.store.location} cannot hold leases`);
+      this.leases = options.store;
+      this.leasing = retryingStore(options.store, { log: options.log });
+    }
   }
 
   start(key: ExecutionKey): void {
@@ -44,8 +72,17 @@ export class Scheduler implements ExecutionControl {
     this.pump();
   }
 
-  /** Picks up every execution a previous server process left unfinished, oldest first. */
+  /**
+   * Picks up every execution a previous server process left unfinished, oldest first. With a lease: those nobody
+   * holds or whose holder's lease ran out, and from then on, at every renewal, whatever becomes so.
+   */
   async resumeUnfinished(): Promise<number> {
+    if (this.options.lease) {
+      const claimed = await this.claimAvailable();
+      this.heartbeat = setInterval(() => void this.tick(), heartbeatIntervalMs(this.options.lease.ms));
+      this.heartbeat.unref();
+      return claimed;
+    }
     const unfinished = await this.options.store.listUnfinishedExecutions();
     for (const record of unfinished) this.start(record);
     return unfinished.length;
@@ -61,16 +98,33 @@ export class Scheduler implements ExecutionControl {
     }
     // Not started here yet: it ends without running anything.
     if (this.queued.delete(id)) this.queue.splice(this.queue.findIndex((k) => keyString(k) === id), 1);
-    const record = await this.options.store.getExecution(key);
-    if (!record || terminalExecutionPhases.has(record.phase)) return false;
-    const t = Date.now();
-    await this.options.store.write([
-      {
-        table: "execution",
-        row: { ...record, phase: "ABORTED", error: { kind: "USER", code: "Aborted", message: cause }, abort: { cause, principal }, endedAt: t, updatedAt: t },
-      },
-    ]);
-    return true;
+    let store = this.store;
+    const lease = this.options.lease;
+    this.terminating.add(id);
+    try {
+      if (lease && this.leases && this.leasing) {
+        const claimed = await this.leasing.claimExecution(key, lease.owner, lease.ms);
+        if (!claimed) {
+          // Another server holds it: that server stops it at its next renewal and records it ABORTED.
+          if (!(await this.leasing.requestTermination(key, cause, principal))) return false;
+          await this.waitUntilEnded(key, 2 * lease.ms);
+          return true;
+        }
+        store = retryingStore(this.leases.fencedBy(key, lease.owner, claimed.epoch), { log: this.options.log });
+      }
+      const record = await store.getExecution(key);
+      if (!record || terminalExecutionPhases.has(record.phase)) return false;
+      const t = Date.now();
+      await store.write([
+        {
+          table: "execution",
+          row: { ...record, phase: "ABORTED", error: { kind: "USER", code: "Aborted", message: cause }, abort: { cause, principal }, endedAt: t, updatedAt: t },
+        },
+      ]);
+      return true;
+    } finally {
+      this.terminating.delete(id);
+    }
   }
 
   /** How many executions run now and wait in the queue. */
@@ -78,11 +132,20 @@ export class Scheduler implements ExecutionControl {
     return { running: this.running.size, queued: this.queue.length };
   }
 
-  /** Stops taking work. Running executions are left as recorded, for the next server process to resume. */
+  /**
+   * Stops taking work. Running executions are left as recorded, for the next server process to resume; with a
+   * lease, once they have stopped, their leases are given up so that another server may take them over at once.
+   */
   close(): void {
     this.closed = true;
     this.queue.length = 0;
     this.queued.clear();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+  }
+
+  /** With a lease: gives up this server's leases (after close(), once nothing runs here any more). */
+  async releaseLeases(): Promise<void> {
+    if (this.leases && this.options.lease) await this.leases.releaseLeases(this.options.lease.owner);
   }
 
   /**
@@ -122,19 +185,106 @@ export class Scheduler implements ExecutionControl {
       const key = this.queue.shift()!;
       const id = keyString(key);
       this.queued.delete(id);
-      const stop = new AbortController();
-      const done = this.run(key, stop.signal)
-        .catch((e: unknown) => this.options.log?.(`execution ${id} stopped with an internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`))
+      const entry: Running = { key, stop: new AbortController(), done: Promise.resolve() };
+      entry.done = this.run(key, entry)
+        .catch((e: unknown) => {
+          if (e instanceof LeaseLostError) this.options.log?.(`execution ${id}: ${e.message}; this server stopped working on it`);
+          else this.options.log?.(`execution ${id} stopped with an internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        })
         .finally(() => {
           this.running.delete(id);
           this.pump();
         });
-      this.running.set(id, { stop, done });
+      this.running.set(id, entry);
     }
   }
 
-  private async run(key: ExecutionKey, signal: AbortSignal): Promise<void> {
+  private async run(key: ExecutionKey, entry: Running): Promise<void> {
     // Its own view of the shared blob store: a write of another execution that fails (a full disk) is not its error.
-    await runRecordedExecution(key, { ...this.options, blobs: blobsForOneWriter(this.options.blobs) }, signal);
+    const blobs = blobsForOneWriter(this.options.blobs);
+    const lease = this.options.lease;
+    if (!lease || !this.leases || !this.leasing) {
+      await runRecordedExecution(key, { ...this.options, blobs, store: this.store }, entry.stop.signal);
+      return;
+    }
+    const claimed = await this.leasing.claimExecution(key, lease.owner, lease.ms);
+    // Another server holds it (or it has ended): it is that server's to run.
+    if (!claimed) return;
+    entry.claimedAt = Date.now();
+    this.logTakeover(claimed);
+    // Every write of the execution is conditional on this server's lease, in the write's own transaction; the
+    // first one refused stops the execution here at once (before its next attempt starts, whose RUNNING row
+    // is such a write).
+    const store = retryingStore(this.leases.fencedBy(key, lease.owner, claimed.epoch), {
+      log: this.options.log,
+      what: `execution ${keyString(key)}`,
+      signal: entry.stop.signal,
+      onError: (e) => {
+        if (e instanceof LeaseLostError) entry.stop.abort(e);
+      },
+    });
+    await runRecordedExecution(key, { ...this.options, blobs, store }, entry.stop.signal);
+  }
+
+  private logTakeover(claimed: ClaimedExecution): void {
+    if (!claimed.previousOwner) return;
+    const expired = claimed.previousExpiry === undefined ? "" : ` whose lease ran out at ${new Date(claimed.previousExpiry).toISOString()}`;
+    this.options.log?.(`took over execution ${keyString(claimed)} from ${claimed.previousOwner}${expired}`);
+  }
+
+  /** Claims what nobody holds (or whose lease ran out), up to the free places, and queues it. */
+  private async claimAvailable(): Promise<number> {
+    const lease = this.options.lease!;
+    const free = this.limit - this.running.size - this.queue.length;
+    const claimed = await this.leases!.claimAvailableExecutions(lease.owner, lease.ms, free);
+    for (const execution of claimed) {
+      this.logTakeover(execution);
+      this.start(execution);
+    }
+    return claimed.length;
+  }
+
+  /** One heartbeat: renews this server's leases, stops what it lost or was asked to terminate, claims what is free. */
+  private tick(): Promise<void> {
+    this.ticking ??= (async () => {
+      const lease = this.options.lease!;
+      try {
+        const sentAt = Date.now();
+        const held = new Map((await this.leases!.renewLeases(lease.owner, lease.ms)).map((h) => [keyString(h), h]));
+        for (const [id, entry] of this.running) {
+          const mine = held.get(id);
+          if (!mine) {
+            // Claimed before this renewal was sent, yet not renewed: another server has it now.
+            if (entry.claimedAt !== undefined && entry.claimedAt < sentAt) entry.stop.abort(new LeaseLostError(entry.key, lease.owner));
+          } else if (mine.aborting) {
+            entry.stop.abort(new Termination(mine.abortCause ?? "terminated", mine.abortPrincipal ?? "unknown"));
+          }
+        }
+        // Held here but not being run (claimed while an earlier run of it was still ending): run it now.
+        for (const [id, execution] of held) {
+          if (!this.running.has(id) && !this.queued.has(id) && !this.terminating.has(id)) this.start(execution);
+        }
+        if (!this.closed) await this.claimAvailable();
+        if (this.heartbeatFailing) this.options.log?.("leases renewed again: the database is back");
+        this.heartbeatFailing = false;
+      } catch (e) {
+        if (!this.heartbeatFailing) {
+          this.options.log?.(`could not renew this server's leases${isStoreUnavailable(e) ? " (the database is unavailable)" : ""}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        this.heartbeatFailing = true;
+      } finally {
+        this.ticking = undefined;
+      }
+    })();
+    return this.ticking;
+  }
+
+  private async waitUntilEnded(key: ExecutionKey, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const record = await this.store.getExecution(key);
+      if (!record || terminalExecutionPhases.has(record.phase)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }

@@ -8,7 +8,9 @@ import { pathToFileURL } from "node:url";
 import { UserError } from "../errors.js";
 import { parseDuration } from "../types/duration.js";
 import { openBlobStore } from "../storage/open.js";
-import { openControlPlaneStore } from "../store/open.js";
+import { defaultLeaseMs } from "../store/leases.js";
+import { openControlPlaneStore, parseDatabaseOption } from "../store/open.js";
+import type { ServerLock } from "../store/server-lock.js";
 import { createApiHandler, seedDefaults } from "./api/index.js";
 import { startSchedulerThread, type SchedulerThread } from "./scheduler-client.js";
 
@@ -29,6 +31,12 @@ export interface ServeOptions {
   /** Where workers run tasks: the folder whose node_modules their code imports from. Default: the current one. */
   cwd?: string;
   log?: (line: string) => void;
+  /**
+   * PostgreSQL: how long this server's lease of an execution lasts unless renewed (renewed every third of it);
+   * another server takes an execution over only once its lease has run out. Default 30 s. Refused for SQLite,
+   * which serves one server at a time.
+   */
+  leaseMs?: number;
   /** Called if the scheduler thread dies: executions no longer run, so the server should stop. */
   onSchedulerCrash?: (error: Error) => void;
 }
@@ -54,7 +62,24 @@ export const defaultStopGrace = "30s";
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? "127.0.0.1";
+  const database = parseDatabaseOption(options.db);
+  if (database.kind === "sqlite" && options.leaseMs !== undefined) {
+    throw new UserError("--lease applies to a PostgreSQL database shared by several servers; a SQLite database serves one server at a time.", "Drop --lease, or use --db postgres://….");
+  }
+  if (options.leaseMs !== undefined && !(options.leaseMs >= 1000)) {
+    throw new UserError(`--lease must be at least 1s, got ${options.leaseMs} ms`, "e.g. --lease 30s");
+  }
   const store = await openControlPlaneStore(options.db);
+  let lock: ServerLock | undefined;
+  if (database.kind === "sqlite") {
+    try {
+      const { lockSqliteForServer } = await import("../store/server-lock.js");
+      lock = lockSqliteForServer(store.location);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
   const blobs = openBlobStore(options.storage);
   let url = "";
   let server: Server | undefined;
@@ -64,7 +89,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await seedDefaults(store);
     // Executions run on a thread of their own: however busy the engine is, the API answers at once.
     scheduler = await startSchedulerThread(
-      { db: options.db, storage: options.storage, workers: options.workers ?? Math.max(1, cpus().length), cwd: options.cwd ?? process.cwd() },
+      {
+        db: options.db,
+        storage: options.storage,
+        workers: options.workers ?? Math.max(1, cpus().length),
+        cwd: options.cwd ?? process.cwd(),
+        ...(database.kind === "postgres" ? { leaseMs: options.leaseMs ?? defaultLeaseMs } : {}),
+      },
       options.log,
       options.onSchedulerCrash,
     );
@@ -78,11 +109,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   } catch (e) {
     await scheduler?.close();
     await store.close();
+    lock?.release();
     throw listenError(e, host, options.port ?? defaultServePort);
   }
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : (options.port ?? defaultServePort);
   url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  lock?.setEndpoint(url);
   const httpServer = server;
   const running = scheduler;
   return {
@@ -104,6 +137,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await running.close(graceMs);
       await blobs.flush();
       await store.close();
+      lock?.release();
     },
     stopNow() {
       running.stopNow();
@@ -142,6 +176,8 @@ export interface ServeFlags {
   authTokenFile?: string;
   /** How long running attempts may finish when stopped: "30s", "2m", "0s" (default 30s). */
   grace?: string;
+  /** --lease: a duration ("30s", "1m"). */
+  lease?: string;
 }
 
 /** What `tsflyte serve` opens when no --db or --storage is given: under $TSFLYTE_HOME/server. */
@@ -163,6 +199,7 @@ export async function serveUntilStopped(flags: ServeFlags, home: string, announc
     db: flags.db ?? defaults.db,
     storage: flags.storage ?? defaults.storage,
     workers: flags.workers,
+    leaseMs: flags.lease === undefined ? undefined : parseDuration(flags.lease, "--lease"),
     authToken: flags.authTokenFile ? readAuthToken(flags.authTokenFile) : undefined,
     log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
   };

@@ -2,6 +2,7 @@
 // shared by every server that points at it. Never shows the password from the database URL: not in an error, a log or `location`.
 import type { Pool, PoolClient } from "pg";
 import { UserError } from "../errors.js";
+import { LeaseLostError, type ClaimedExecution, type ExecutionLeases, type HeldExecution } from "./leases.js";
 import * as queries from "./queries.js";
 import type {
   CacheEntryRecord,
@@ -53,7 +54,8 @@ import {
   type TableShape,
   type TaskExecutionRow,
 } from "./schema.js";
-import { renderSql, sql, type SqlFragment } from "./sql.js";
+import { raw, renderSql, sql, type SqlFragment } from "./sql.js";
+import { isUnavailablePostgresCode, StoreUnavailableError, unreachableSocketCodes } from "./unavailable.js";
 
 /** Connections per server: the API and the scheduler rarely hold more than a few at once. */
 const poolSize = 10;
@@ -94,17 +96,26 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
   return new PostgresStore(pool, target);
 }
 
-export class PostgresStore implements ControlPlaneStore {
+/** The lease a fenced view's writes are conditional on. */
+interface Fence {
+  key: ExecutionKey;
+  owner: string;
+  epoch: number;
+}
+
+export class PostgresStore implements ControlPlaneStore, ExecutionLeases {
   readonly #pool: Pool;
   readonly #target: Target;
+  readonly #fence: Fence | undefined;
   #closed: Promise<void> | undefined;
   /** The URL without its password. */
   readonly location: string;
 
   /** Use openPostgresStore, which migrates the database first. */
-  constructor(pool: Pool, target: Target) {
+  constructor(pool: Pool, target: Target, fence?: Fence) {
     this.#pool = pool;
     this.#target = target;
+    this.#fence = fence;
     this.location = target.location;
   }
 
@@ -134,7 +145,9 @@ export class PostgresStore implements ControlPlaneStore {
           throw new Error(`unknown store table ${(w as { table: unknown }).table}`);
       }
     }
+    const fence = this.#fence;
     await this.#transaction(async (client) => {
+      if (fence) await checkFence(client, fence, executions);
       await upsertRows(client, executionsTable, [...executions.values()]);
       await upsertRows(client, nodeExecutionsTable, [...nodes.values()]);
       await upsertRows(client, taskExecutionsTable, [...tasks.values()]);
@@ -259,7 +272,60 @@ export class PostgresStore implements ControlPlaneStore {
     return counts;
   }
 
+  // ── Leases: see leases.ts for what each promises. ──
+
+  async claimExecution(key: ExecutionKey, owner: string, leaseMs: number): Promise<ClaimedExecution | undefined> {
+    const candidates = sql`SELECT project, domain, name, lease_owner, lease_expires_at, lease_epoch FROM executions
+      WHERE project = ${key.project} AND domain = ${key.domain} AND name = ${key.name} AND ${unfinished} FOR UPDATE`;
+    const claimable = sql`(before.lease_owner IS NULL OR before.lease_owner = ${owner} OR before.lease_expires_at < ${databaseNow})`;
+    const [row] = await this.#rows<ClaimRow>(claimSql(candidates, claimable, owner, leaseMs));
+    return row && claimedFromRow(row, owner);
+  }
+
+  async claimAvailableExecutions(owner: string, leaseMs: number, limit: number): Promise<ClaimedExecution[]> {
+    if (limit <= 0) return [];
+    // SKIP LOCKED: rows another server is claiming right now are left to it rather than waited for.
+    const candidates = sql`SELECT project, domain, name, lease_owner, lease_expires_at, lease_epoch FROM executions
+      WHERE ${unfinished} AND (lease_owner IS NULL OR lease_expires_at < ${databaseNow})
+      ORDER BY created_at, project, domain, name LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    return (await this.#rows<ClaimRow>(claimSql(candidates, raw("TRUE"), owner, leaseMs))).map((row) => claimedFromRow(row, owner));
+  }
+
+  async renewLeases(owner: string, leaseMs: number): Promise<HeldExecution[]> {
+    const rows = await this.#rows<Pick<ExecutionRow, "project" | "domain" | "name" | "phase" | "abort_cause" | "abort_principal">>(
+      sql`UPDATE executions SET lease_expires_at = ${databaseNow} + ${leaseMs} WHERE lease_owner = ${owner} AND ${unfinished}
+        RETURNING project, domain, name, phase, abort_cause, abort_principal`,
+    );
+    return rows.map((row) => ({
+      project: row.project,
+      domain: row.domain,
+      name: row.name,
+      aborting: row.phase === "ABORTING",
+      ...(row.abort_cause !== null ? { abortCause: row.abort_cause } : {}),
+      ...(row.abort_principal !== null ? { abortPrincipal: row.abort_principal } : {}),
+    }));
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    // The owner stays named (for the next holder's log); an expiry in the past makes each claimable at once.
+    await this.#run(sql`UPDATE executions SET lease_expires_at = 0 WHERE lease_owner = ${owner} AND ${unfinished}`);
+  }
+
+  async requestTermination(key: ExecutionKey, cause: string, principal: string): Promise<boolean> {
+    const changed = await this.#run(
+      sql`UPDATE executions SET phase = 'ABORTING', abort_cause = ${cause}, abort_principal = ${principal}, updated_at = ${Date.now()}
+        WHERE project = ${key.project} AND domain = ${key.domain} AND name = ${key.name} AND ${unfinished}`,
+    );
+    return changed === 1;
+  }
+
+  fencedBy(key: ExecutionKey, owner: string, epoch: number): PostgresStore {
+    return new PostgresStore(this.#pool, this.#target, { key, owner, epoch });
+  }
+
   async close(): Promise<void> {
+    // A fenced view shares its store's connections: the store closes them.
+    if (this.#fence) return;
     // pg refuses to end a pool twice; closing a closed store is harmless everywhere else.
     this.#closed ??= this.#pool.end();
     await this.#closed;
@@ -291,6 +357,12 @@ export class PostgresStore implements ControlPlaneStore {
       throw describeFailure(err, this.#target);
     }
     let broken = false;
+    // The pool listens for errors of idle connections only: one that breaks while checked out here (the server
+    // shuts down between two statements) would otherwise raise an uncaught error and end the process.
+    const onError = () => {
+      broken = true;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await work(client);
@@ -298,11 +370,14 @@ export class PostgresStore implements ControlPlaneStore {
       return result;
     } catch (err) {
       // A connection that cannot even roll back is closed rather than handed to the next request.
-      await client.query("ROLLBACK").catch(() => {
-        broken = true;
-      });
+      if (!broken) {
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+      }
       throw describeFailure(err, this.#target);
     } finally {
+      client.removeListener("error", onError);
       client.release(broken);
     }
   }
@@ -310,6 +385,66 @@ export class PostgresStore implements ControlPlaneStore {
 
 type OwnedExecutionRow = Pick<ExecutionRow, "project" | "domain" | "name" | "owner_pid" | "owner_started_at">;
 type OwnerCheck = (owner: { pid: number; startedAt: number }) => boolean;
+
+// ── Leases ──
+
+/** Now, in milliseconds, on the database's clock: the one clock every server sharing it agrees on. */
+const databaseNow = raw("CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)");
+const unfinished = raw(`phase IN (${queries.unfinishedExecutionPhases.map((p) => `'${p}'`).join(", ")})`);
+
+interface ClaimRow {
+  project: string;
+  domain: string;
+  name: string;
+  lease_epoch: number;
+  previous_owner: string | null;
+  previous_expiry: number | null;
+}
+
+/**
+ * One UPDATE that takes the lease of the rows `candidates` selects (and locks) when `claimable` holds for their
+ * state before it: a second server claiming the same row waits for the first, then sees its lease and takes nothing.
+ */
+function claimSql(candidates: SqlFragment, claimable: SqlFragment, owner: string, leaseMs: number): SqlFragment {
+  return sql`UPDATE executions AS e SET lease_owner = ${owner}, lease_expires_at = ${databaseNow} + ${leaseMs},
+      lease_epoch = CASE WHEN before.lease_owner IS NOT DISTINCT FROM ${owner} THEN before.lease_epoch ELSE COALESCE(before.lease_epoch, 0) + 1 END
+    FROM (${candidates}) AS before
+    WHERE e.project = before.project AND e.domain = before.domain AND e.name = before.name AND ${claimable}
+    RETURNING e.project, e.domain, e.name, e.lease_epoch, before.lease_owner AS previous_owner, before.lease_expires_at AS previous_expiry`;
+}
+
+function claimedFromRow(row: ClaimRow, owner: string): ClaimedExecution {
+  const claimed: ClaimedExecution = { project: row.project, domain: row.domain, name: row.name, epoch: row.lease_epoch };
+  if (row.previous_owner !== null && row.previous_owner !== owner) {
+    claimed.previousOwner = row.previous_owner;
+    if (row.previous_expiry !== null) claimed.previousExpiry = row.previous_expiry;
+  }
+  return claimed;
+}
+
+/**
+ * Inside a write's transaction: the fence's lease is still its owner's (the row stays locked until the commit, so a
+ * claim cannot slip in between), else LeaseLostError and nothing is written. A termination another server asked
+ * for (ABORTING) is kept in the execution row the owner writes, until the owner records how it ended.
+ */
+async function checkFence(client: PoolClient, fence: Fence, executions: Map<string, ExecutionRow>): Promise<void> {
+  const { key, owner } = fence;
+  const [current] = (
+    await query<Pick<ExecutionRow, "phase" | "abort_cause" | "abort_principal"> & { lease_owner: string | null; lease_epoch: number | null }>(
+      client,
+      sql`SELECT lease_owner, lease_epoch, phase, abort_cause, abort_principal FROM executions
+        WHERE project = ${key.project} AND domain = ${key.domain} AND name = ${key.name} FOR UPDATE`,
+    )
+  ).rows;
+  if (!current || current.lease_owner !== owner || current.lease_epoch !== fence.epoch) throw new LeaseLostError(key, owner);
+  if (current.phase !== "ABORTING") return;
+  for (const row of executions.values()) {
+    if (row.name !== key.name || row.project !== key.project || row.domain !== key.domain) continue;
+    if (queries.unfinishedExecutionPhases.includes(row.phase as ExecutionRecord["phase"])) {
+      Object.assign(row, { phase: "ABORTING", abort_cause: current.abort_cause, abort_principal: current.abort_principal });
+    }
+  }
+}
 
 async function query<Row>(client: Pool | PoolClient, fragment: SqlFragment): Promise<{ rows: Row[]; rowCount: number }> {
   const { text, values } = renderSql(fragment, "postgres");
@@ -492,8 +627,6 @@ function scrub(text: string, secrets: readonly string[]): string {
   return secrets.reduce((t, secret) => (secret ? t.split(secret).join("***") : t), text);
 }
 
-const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ECONNRESET", "ENOENT"]);
-
 /**
  * A UserError for what a user can fix (the server is unreachable, refuses the user, lacks the database), and any
  * other error as it is, with the password taken out of its text.
@@ -503,14 +636,14 @@ function describeFailure(err: unknown, target: Target): unknown {
   const code = (err as { code?: unknown }).code;
   const message = scrub(err.message, target.secrets);
   const server = `the PostgreSQL server at ${target.address}`;
-  if (typeof code === "string" && unreachableCodes.has(code)) {
-    return new UserError(
+  if (typeof code === "string" && unreachableSocketCodes.has(code)) {
+    return new StoreUnavailableError(
       `Cannot reach ${server} (${code}) for ${target.location}.`,
       "Check that PostgreSQL is running there and accepts TCP connections, and that the host and port in the database URL are right.",
     );
   }
   if (/timeout/i.test(message) && /connect/i.test(message)) {
-    return new UserError(
+    return new StoreUnavailableError(
       `${capitalize(server)} did not answer within ${connectTimeoutSeconds} seconds (${target.location}).`,
       "Check that the host and port in the database URL are right and that no firewall drops the connection.",
     );
@@ -539,8 +672,12 @@ function describeFailure(err: unknown, target: Target): unknown {
       "Grant the user CREATE on the schema, or give tsflyte a database the user owns.",
     );
   }
-  if (code === "53300" || code === "57P03") {
-    return new UserError(`${capitalize(server)} does not accept connections now: ${message}.`, "Try again shortly, or ask its administrator.");
+  if (typeof code === "string" && isUnavailablePostgresCode(code)) {
+    return new StoreUnavailableError(`${capitalize(server)} does not accept connections now: ${message}.`, "Try again shortly, or ask its administrator.");
+  }
+  // pg's words when the server closes a connection under a query (it is stopping or restarting); they carry no code.
+  if (/Connection terminated|server closed the connection|Client has encountered a connection error/i.test(message)) {
+    return new StoreUnavailableError(`${capitalize(server)} closed the connection: ${message}.`, "Try again shortly; check that PostgreSQL is running.");
   }
   if (/SSL/.test(message)) {
     return new UserError(

@@ -194,6 +194,30 @@ export const migrations: readonly Migration[] = [
       "ALTER TABLE task_executions ADD COLUMN logs TEXT",
     ],
   },
+  {
+    version: 6,
+    description: "who runs an execution when several servers share the database (leases), and which server holds a SQLite file",
+    statements: [
+      // Written only by the lease queries (queries.ts), never by the row upserts, which leave these columns alone.
+      { sqlite: "ALTER TABLE executions ADD COLUMN lease_owner TEXT", postgres: 'ALTER TABLE executions ADD COLUMN lease_owner TEXT COLLATE "C"' },
+      // Milliseconds on the database's clock, so that servers whose clocks differ agree on when a lease ran out.
+      "ALTER TABLE executions ADD COLUMN lease_expires_at BIGINT",
+      // Counts the changes of owner: a write is fenced by owner and epoch, so a server that lost a lease and later
+      // claimed it again cannot write through a run of the execution it had before.
+      "ALTER TABLE executions ADD COLUMN lease_epoch BIGINT",
+      // One row: the `tsflyte serve` that holds the file (the lock itself is an OS lock on a file beside it).
+      {
+        sqlite: `CREATE TABLE server_lock (
+  id INTEGER NOT NULL CHECK (id = 1),
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  since BIGINT NOT NULL,
+  endpoint TEXT,
+  PRIMARY KEY (id)
+)`,
+      },
+    ],
+  },
 ];
 
 function entitiesTableDdl(bytesType: "BLOB" | "BYTEA"): string {
@@ -348,7 +372,12 @@ export interface TableShape<Row> {
   name: string;
   columns: readonly (keyof Row & string)[];
   key: readonly (keyof Row & string)[];
+  /** Columns the upserts leave alone, each written only by queries of its own (after `columns` in the table). */
+  untouched?: readonly string[];
 }
+
+/** The executions' lease (migration 6): only the lease queries of the PostgreSQL store write it. */
+export const leaseColumns = ["lease_owner", "lease_expires_at", "lease_epoch"] as const;
 
 // Written as `Record<keyof Row, true>` literals so that tsc rejects a column list that misses or invents a column.
 const errorColumnSet = {
@@ -368,6 +397,7 @@ export const executionsTable: TableShape<ExecutionRow> = {
     inputs: true, outputs: true,
   }),
   key: ["project", "domain", "name"],
+  untouched: leaseColumns,
 };
 
 export const nodeExecutionsTable: TableShape<NodeExecutionRow> = {

@@ -73,7 +73,7 @@ describe("PostgreSQL: schema and migrations", () => {
           "SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position",
           [table.name],
         );
-        assert.deepEqual(columns.rows.map((c) => c.column_name), [...table.columns], table.name);
+        assert.deepEqual(columns.rows.map((c) => c.column_name), [...table.columns, ...(table.untouched ?? [])], table.name);
         const primaryKey = await client.query<{ column_name: string }>(
           `SELECT a.attname AS column_name FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true
            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum

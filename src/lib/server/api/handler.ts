@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { create } from "@bufbuild/protobuf";
 import { GetVersionResponseSchema } from "../../idl/gen/flyteidl/admin/version_pb.js";
+import { isStoreUnavailable } from "../../store/unavailable.js";
 import { tsflyteVersion } from "../../version.js";
 import { defaultLimits, type ApiContext, type ApiDeps } from "./api-context.js";
 import { ApiError } from "./api-error.js";
@@ -110,6 +111,10 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (!req.complete) res.setHeader("Connection", "close");
       if (e instanceof ApiError) {
         sendError(res, e);
+      } else if (isStoreUnavailable(e)) {
+        // Not this request's fault, and not for good: the client may send it again shortly.
+        deps.log?.(`the database is unavailable answering ${method} ${loggedPath(pathname)}: ${(e as Error).message}`);
+        sendError(res, storeUnavailable());
       } else {
         deps.onInternalError?.(e);
         deps.log?.(`internal error answering ${method} ${loggedPath(pathname)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -123,4 +128,13 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   return (req, res) => {
     void handle(req, res);
   };
+}
+
+/** Seconds a client should wait before it asks again while the database is down (Retry-After). */
+export const storeRetryAfterSeconds = 5;
+
+function storeUnavailable(): ApiError {
+  return new ApiError("Unavailable", `the database is unavailable right now; executions resume by themselves once it is back. Try again in ${storeRetryAfterSeconds} seconds.`, {
+    headers: { "Retry-After": String(storeRetryAfterSeconds) },
+  });
 }
