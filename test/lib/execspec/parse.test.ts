@@ -144,13 +144,14 @@ describe("problems, each at file:line:col", () => {
     ]);
   });
 
-  test("an empty file, and one that is not a mapping", async () => {
-    assert.deepEqual(await problemLines(""), [
-      "spec.yaml:1:1: the file is empty; an execution spec names a task or workflow, its version and its inputs",
-    ]);
-    assert.deepEqual(await problemLines("# only a comment\n"), [
-      "spec.yaml:1:1: the file is empty; an execution spec names a task or workflow, its version and its inputs",
-    ]);
+  test("an empty file is an empty mapping, as an inputs file's is: it names no task or workflow", async () => {
+    const none = "neither task nor workflow is set; add `task: NAME` to run a task, or `workflow: NAME` to run a launch plan";
+    assert.deepEqual(await problemLines(""), [`spec.yaml:1:1: the file is empty, so ${none}`]);
+    assert.deepEqual(await problemLines("# only a comment\n"), [`spec.yaml:1:1: the file is empty, so ${none}`]);
+    assert.deepEqual(await problemLines("{}\n"), [`spec.yaml:1:1: the file sets no keys, so ${none}`]);
+  });
+
+  test("a file that is not a mapping", async () => {
     assert.deepEqual(await problemLines("- task: t\n"), [
       "spec.yaml:1:1: the file holds a list; its top level must be a mapping such as `task: NAME`",
     ]);

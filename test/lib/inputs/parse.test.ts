@@ -365,6 +365,7 @@ describe("readInputsFile", () => {
         when: "inputs.yaml:6:7",
         flag: "inputs.yaml:7:7",
       },
+      sources: {},
     });
   });
 
@@ -415,7 +416,7 @@ describe("readInputsFile", () => {
       thrown(() => readInputsFile("bad.yaml", dir)),
       "bad.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]\n\nb: [1,\nc: 3\n^",
     );
-    assert.match(thrown(() => readInputsFile("twice.yaml", dir)), /^twice\.yaml:2:1: Map keys must be unique\n/);
+    assert.equal(thrown(() => readInputsFile("twice.yaml", dir)), "twice.yaml:2:1: the key a is written twice; keep one");
     assert.equal(
       thrown(() => readInputsFile("bad.json", dir)),
       'bad.json:2:7: expected a value (a "string", a number, true, false, null, [ or {), found "}"',
