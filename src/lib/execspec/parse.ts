@@ -123,6 +123,22 @@ export async function parseExecutionSpec(text: string, file: string): Promise<Ex
   return spec;
 }
 
+/** `file:line:col` where a top-level key of the spec was written. */
+export function specKeyLocation(spec: ExecutionSpecFile, key: string): string {
+  const { line, col } = spec.positions.get(key) ?? { line: 1, col: 1 };
+  return `${spec.file}:${line}:${col}`;
+}
+
+/**
+ * A message about the entity the spec names, located in the file: at its task/workflow key, with where the other
+ * settings it used were written (`keys`: those of version, targetProject, targetDomain that came from the file).
+ */
+export function locateEntityMessage(spec: ExecutionSpecFile, message: string, keys: string[]): string {
+  const nameKey = spec.kind === "task" ? "task" : "workflow";
+  const others = keys.map((key) => `${key} from ${specKeyLocation(spec, key)}`);
+  return `${specKeyLocation(spec, nameKey)}: ${nameKey}: ${message}${others.length ? ` (${others.join(", ")})` : ""}`;
+}
+
 type ProblemAt = (offset: number, key: string, message: string) => ExecutionSpecProblem;
 
 // A syntax error usually sets off more errors after it that only confuse.
