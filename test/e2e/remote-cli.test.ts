@@ -466,7 +466,7 @@ describe("the remote CLI against tsflyte serve", () => {
       }
       const at = (name: string, where: string) => `${join(dir, name)}:${where}: `;
       assert.ok(bombed.stderr.includes(`${at("bomb.yaml", "8:10")}aliases here stand for more than 100,000 values in all`), bombed.stderr);
-      assert.ok(proto.stderr.includes(`${at("proto.yaml", "4:3")}inputs.__proto__: unknown input "__proto__"; the inputs are: x, label`), proto.stderr);
+      assert.ok(proto.stderr.includes(`${at("proto.yaml", "4:3")}inputs.__proto__: unknown input "__proto__"; the inputs are: label, x`), proto.stderr);
       assert.ok(number.stderr.includes(`${at("number.yaml", "3:3")}inputs.x: expected int, found 1e400; not an integer (1e400 overflows`), number.stderr);
       assert.match(utf16.stderr, /utf16\.yaml is UTF-16 \(little-endian\) text .*\nHint: re-save the file as UTF-8/);
       assert.ok(deep.stderr.includes(`${at("deep.yaml", "3:104")}mappings and lists nest more than 100 levels deep here`), deep.stderr);
