@@ -1,7 +1,7 @@
 // Acceptance: `tsflyte demo start|status|teardown` run a real control plane in the background, find it again,
 // count what it ran, stop only the process they started and keep its data unless told. Drives the built CLI; never the real home.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer } from "node:net";
@@ -231,6 +231,34 @@ describe("tsflyte demo", () => {
     assertExit(started, 0);
     assert.match(started.stdout, /record of an earlier demo that is no longer running was removed/);
     assertExit(await cli.run(["demo", "teardown", "--delete-data"]), 0);
+  });
+
+  test("a running pid whose start time is not recorded cannot be proven the demo: teardown signals nothing and says what to do", async () => {
+    mkdirSync(demoDir, { recursive: true });
+    // A process that is surely not the demo, holding the recorded pid as a reused pid would.
+    const bystander = spawn("sleep", ["120"], { stdio: "ignore" });
+    const pid = bystander.pid!;
+    try {
+      writeFileSync(recordFile, JSON.stringify({ pid, procStartTime: null, url: "http://127.0.0.1:1", port: 1, startedAt: new Date().toISOString() }));
+      for (const args of [["demo", "teardown"], ["demo", "teardown", "--delete-data"]]) {
+        const refused = await cli.run(args);
+        assertExit(refused, 2);
+        assert.match(refused.stderr, new RegExp(`a process with pid ${pid} runs, but .*demo\\.json records no start time for it, so tsflyte cannot prove it is the control plane`));
+        assert.match(refused.stderr, /it sent no signal and kept .*demo\.json/);
+        assert.match(refused.stderr, new RegExp(`ps -o pid,args -p ${pid}.*kill ${pid}`));
+        assert.equal(processExists(pid), true, "the unproven process was not signalled");
+        assert.equal(existsSync(recordFile), true, "the record is kept, so the demo can still be found");
+      }
+      const shown = await status(4);
+      assert.equal(shown.pid, pid);
+      assert.match(shown.problem ?? "", new RegExp(`pid ${pid} runs, but it cannot be proven to be the demo`));
+    } finally {
+      bystander.kill("SIGKILL");
+    }
+    await waitFor(() => !processExists(pid), "the bystander to exit");
+    const cleared = await cli.run(["demo", "teardown"]);
+    assertExit(cleared, 0);
+    assert.equal(existsSync(recordFile), false, "once the pid is gone the record is stale and removed");
   });
 
   test("a port held by another program is refused before anything starts, and no record is left", async () => {

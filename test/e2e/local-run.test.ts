@@ -269,6 +269,52 @@ describe("tsflyte run: inputs", { concurrency: true }, () => {
     assert.deepEqual(await cli.list("-p", project), [], "a run with bad inputs recorded an execution");
   });
 
+  test("hostile and odd inputs files: exit 2 with what is wrong, where (file:line:col) and what to do; nothing recorded", async () => {
+    const project = "e2e-odd-inputs";
+    const dir = cli.tempDir("tsflyte-odd-inputs-");
+    const bomb = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+    for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"], ["g", "f"]]) bomb.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+    const files: Record<string, string | Buffer> = {
+      "bomb.yaml": `${bomb.join("\n")}\nrows: *g\n`,
+      "proto.yaml": "rows: 3\n__proto__:\n  polluted: true\n",
+      "big-number.yaml": "rows: 1e400\n",
+      "utf16.yaml": Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("rows: 3\n", "utf16le")]),
+      "deep.yaml": `rows: ${"[".repeat(20_000)}\n`,
+      "empty.yaml": "",
+      "braces.yaml": "{}\n",
+      "large.yaml": `rows: 3\nnote: "${"x".repeat(3000)}"\n`,
+    };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    const run = (name: string, env: NodeJS.ProcessEnv = {}) =>
+      cli.start(["run", fixture, "makeTables", "-p", project, "--inputs-file", join(dir, name)], env).done;
+    const [bombed, proto, big, utf16, deep, empty, braces, large, raised] = await Promise.all([
+      run("bomb.yaml"),
+      run("proto.yaml"),
+      run("big-number.yaml"),
+      run("utf16.yaml"),
+      run("deep.yaml"),
+      run("empty.yaml"),
+      run("braces.yaml"),
+      run("large.yaml", { TSFLYTE_MAX_FILE_SIZE: "2KiB" }),
+      run("large.yaml", { TSFLYTE_MAX_FILE_SIZE: "1MiB" }),
+    ]);
+    for (const result of [bombed, proto, big, utf16, deep, empty, braces, large]) {
+      assertExit(result, 2);
+      assert.doesNotMatch(result.stderr, /This is a bug in tsflyte/);
+    }
+    assert.ok(bombed.stderr.includes(`${join(dir, "bomb.yaml")}:6:8: aliases here stand for more than 100,000 values in all (an alias bomb?)`), bombed.stderr);
+    assert.ok(proto.stderr.includes(`${join(dir, "proto.yaml")}:2:1: unknown input "__proto__"; inputs are: rows`), proto.stderr);
+    assert.ok(big.stderr.includes(`${join(dir, "big-number.yaml")}:1:7: rows (int) given 1e400: not an integer (1e400 overflows`), big.stderr);
+    assert.match(utf16.stderr, /utf16\.yaml is UTF-16 \(little-endian\) text .*; tsflyte reads UTF-8\nHint: re-save the file as UTF-8/);
+    assert.ok(deep.stderr.includes(`${join(dir, "deep.yaml")}:1:106: mappings and lists nest more than 100 levels deep here`), deep.stderr);
+    // An empty file is read as {}: no inputs given, so the required one is missing, and the message says how to give it.
+    for (const result of [empty, braces]) assert.match(result.stderr, /missing: rows \(int\): required; pass --rows VALUE or set rows in the inputs file/);
+    assert.match(large.stderr, /large\.yaml is 2\.9 KiB, more than the 2 KiB tsflyte reads from a file\nHint: if the file is meant to be this large, raise the cap: TSFLYTE_MAX_FILE_SIZE=1MiB/);
+    assertExit(raised, 2);
+    assert.match(raised.stderr, /large\.yaml:2:1: unknown input "note"/, "with the cap raised the file is read");
+    assert.deepEqual(await cli.list("-p", project), [], "a run with a bad inputs file recorded an execution");
+  });
+
   test("an unknown entity lists what the file exports", async () => {
     const result = await cli.run(["run", fixture, "echoInput"]);
     assertExit(result, 2);

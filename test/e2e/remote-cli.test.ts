@@ -444,6 +444,72 @@ describe("the remote CLI against tsflyte serve", () => {
     });
   });
 
+  describe("hostile and odd spec files", () => {
+    test("alias bombs, __proto__, 1e400, UTF-16, empty and oversized files: exit 2 with file:line:col and what to do", async () => {
+      const dir = cli.tempDir("tsflyte-remote-odd-");
+      const bomb = [`workflow: ${wf("doubled")}`, "inputs:", "  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+      for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"], ["g", "f"]]) {
+        bomb.push(`  ${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+      }
+      const files: Record<string, string | Buffer> = {
+        "bomb.yaml": `${bomb.join("\n")}\n`,
+        "proto.yaml": `workflow: ${wf("doubled")}\ninputs:\n  x: 1\n  __proto__: {polluted: true}\n`,
+        "number.yaml": `workflow: ${wf("doubled")}\ninputs:\n  x: 1e400\n`,
+        "utf16.yaml": Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`workflow: ${wf("doubled")}\n`, "utf16le")]),
+        "deep.yaml": `workflow: ${wf("doubled")}\ninputs:\n  x: ${"[".repeat(20_000)}\n`,
+        "empty.yaml": "",
+        "braces.yaml": "{}\n",
+        "large.yaml": `workflow: ${wf("doubled")}\nenvs:\n${Array.from({ length: 200 }, (_, i) => `  VAR_${i}: value-${i}`).join("\n")}\n`,
+      };
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+      const create = (name: string, env: NodeJS.ProcessEnv = {}) => cli.start(["create", "execution", "--execFile", join(dir, name)], env).done;
+      const [bombed, proto, number, utf16, deep, empty, braces, large] = await Promise.all([
+        create("bomb.yaml"),
+        create("proto.yaml"),
+        create("number.yaml"),
+        create("utf16.yaml"),
+        create("deep.yaml"),
+        create("empty.yaml"),
+        create("braces.yaml"),
+        create("large.yaml", { TSFLYTE_MAX_FILE_SIZE: "2KiB" }),
+      ]);
+      for (const result of [bombed, proto, number, utf16, deep, empty, braces, large]) {
+        assertExit(result, 2);
+        assert.doesNotMatch(result.stderr, /This is a bug in tsflyte/);
+        assert.doesNotMatch(result.stdout, /^Started execution /m);
+      }
+      const at = (name: string, where: string) => `${join(dir, name)}:${where}: `;
+      assert.ok(bombed.stderr.includes(`${at("bomb.yaml", "8:10")}aliases here stand for more than 100,000 values in all`), bombed.stderr);
+      assert.ok(proto.stderr.includes(`${at("proto.yaml", "4:3")}inputs.__proto__: unknown input "__proto__"; the inputs are: label, x`), proto.stderr);
+      assert.ok(number.stderr.includes(`${at("number.yaml", "3:3")}inputs.x: expected int, found 1e400; not an integer (1e400 overflows`), number.stderr);
+      assert.match(utf16.stderr, /utf16\.yaml is UTF-16 \(little-endian\) text .*\nHint: re-save the file as UTF-8/);
+      assert.ok(deep.stderr.includes(`${at("deep.yaml", "3:104")}mappings and lists nest more than 100 levels deep here`), deep.stderr);
+      // An empty spec is read as {}, as an empty inputs file is; a spec must name what to run, so both are refused.
+      assert.ok(empty.stderr.includes(`${at("empty.yaml", "1:1")}the file is empty, so neither task nor workflow is set; add \`task: NAME\``), empty.stderr);
+      assert.ok(braces.stderr.includes(`${at("braces.yaml", "1:1")}the file sets no keys, so neither task nor workflow is set`), braces.stderr);
+      assert.match(large.stderr, /large\.yaml is 3\.9 KiB, more than the 2 KiB tsflyte reads from a file\nHint: if the file is meant to be this large, raise the cap: TSFLYTE_MAX_FILE_SIZE=1MiB/);
+    });
+
+    test("an entity the spec names that is not there is located at its key, with the keys that chose the version and place", async () => {
+      const dir = cli.tempDir("tsflyte-remote-missing-");
+      const file = join(dir, "spec.yaml");
+      const run = async (text: string) => {
+        writeFileSync(file, text);
+        const result = await cli.run(["create", "execution", "--execFile", file]);
+        assertExit(result, 3);
+        return result.stderr;
+      };
+      const name = wf("doubled").replace(/\./g, "\\.");
+      assert.match(await run(`inputs:\n  x: 1\nworkflow: ${wf("doubled")}\nversion: nosuchversion\n`), new RegExp(`spec\\.yaml:3:1: workflow: launch plan ${name} version nosuchversion not found in flytesnacks/development \\(version from .*spec\\.yaml:4:1\\)`));
+      assert.match(await run(`task: nosuch.task\ntargetDomain: staging\n`), /spec\.yaml:1:1: task: task nosuch\.task not found in flytesnacks\/staging \(targetDomain from .*spec\.yaml:2:1\)/);
+      // A flag's value is named by the flag, not by the file.
+      writeFileSync(file, `workflow: ${wf("doubled")}\nversion: nosuchversion\n`);
+      const flagged = await cli.run(["create", "execution", "--execFile", file, "--version", "alsomissing"]);
+      assertExit(flagged, 3);
+      assert.match(flagged.stderr, /spec\.yaml:1:1: workflow: launch plan .* version alsomissing not found in flytesnacks\/development\n/);
+    });
+  });
+
   describe("relaunch, recover, terminate", () => {
     test("recover reuses the finished node and runs the failed one; relaunch runs everything again", async () => {
       const dir = cli.tempDir("tsflyte-remote-gate-");

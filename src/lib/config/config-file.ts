@@ -2,6 +2,7 @@
 // Never quotes file content beyond the offending value (a config file may hold other secrets), and never reads other files.
 import { UserError, describeValue } from "../errors.js";
 import { nearestName } from "../inputs/suggest.js";
+import { checkFileSize } from "../user-file.js";
 
 /** A value from the config file and where it was written: `file:line:col: admin.endpoint`. */
 export interface FileSetting<T> {
@@ -78,6 +79,7 @@ interface Locator {
  * unless they look like a misspelt `kubernetes` or `target`; inside `kubernetes:` every key must be known.
  */
 export async function parseConfigFile(text: string, file: string): Promise<ConfigFileSettings> {
+  checkFileSize(Buffer.byteLength(text), `the config file ${file}`);
   const { parseDocument, LineCounter, isMap, isSeq, isScalar, isAlias } = await import("yaml");
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });

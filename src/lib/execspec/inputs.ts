@@ -80,7 +80,7 @@ export async function specInputsToLiterals(
       uploads.push({ path, at });
       return `upload-pending://${path}`;
     };
-    const literal = convert(type, value, key, stand, report);
+    const literal = convert(type, value, key, stand, report, spec.written);
     if (!literal) continue;
     const structs = await structProblems(variable.type, value, key);
     for (const p of structs) report(p.key, p.message);
@@ -109,7 +109,7 @@ export async function specInputsToLiterals(
       }
     }
     if (uris.size !== uploads.length) continue;
-    const literal = convert(type, value, `inputs.${name}`, (_path, at) => uris.get(at)!, report);
+    const literal = convert(type, value, `inputs.${name}`, (_path, at) => uris.get(at)!, report, spec.written);
     if (literal) literals[name] = literal;
   }
   if (problems.length) throw specError(problems);
@@ -142,21 +142,29 @@ function supportedType(variable: SpecVariable): AnyType | undefined {
   }
 }
 
-function convert(type: AnyType, value: unknown, key: string, localToUri: LocalPathToUri, report: Report): Literal | undefined {
+function convert(
+  type: AnyType,
+  value: unknown,
+  key: string,
+  localToUri: LocalPathToUri,
+  report: Report,
+  written: ReadonlyMap<string, string>,
+): Literal | undefined {
   try {
     const prepared = withBlobUris(type, value, key, localToUri);
-    return type.toLiteral(convertFileValue(type, prepared, key), key);
+    return type.toLiteral(convertFileValue(type, prepared, key, { written }), key);
   } catch (e) {
-    const problem = conversionProblem(e, key, value);
+    const problem = conversionProblem(e, key, value, written);
     report(problem.key, problem.message);
     return undefined;
   }
 }
 
-function conversionProblem(e: unknown, key: string, value: unknown): { key: string; message: string } {
+function conversionProblem(e: unknown, key: string, value: unknown, written: ReadonlyMap<string, string>): { key: string; message: string } {
   if (e instanceof InputValueError) {
     const at = e.at.startsWith(key) ? e.at : key;
-    return { key: at, message: `expected ${e.expected}, found ${describeValue(valueAt(value, at.slice(key.length)))}; ${e.reason}` };
+    const found = written.get(at) ?? describeValue(valueAt(value, at.slice(key.length)));
+    return { key: at, message: `expected ${e.expected}, found ${found}; ${e.reason}` };
   }
   if (e instanceof TypeMismatchError) {
     const at = e.variable.startsWith(key) ? e.variable : key;

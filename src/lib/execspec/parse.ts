@@ -2,11 +2,12 @@
 // where every key was written. Never looks at the entity's interface: inputs stay plain values until inputs.ts.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { ExecutionSpecError, UserError, describeValue, type ExecutionSpecProblem } from "../errors.js";
 import { executionEnvNameProblem } from "../execute/env.js";
 import { nearestName } from "../inputs/suggest.js";
+import { readUserFile } from "../user-file.js";
+import { parseUserYaml, YamlFileError, type UserYaml } from "../user-yaml.js";
 
 /** Where a key or list item was written, both 1-based. */
 export interface SpecPosition {
@@ -38,14 +39,17 @@ export interface ExecutionSpecFile {
   overwriteCache?: boolean;
   /** Where each key was written, for later error messages: "inputs.x" → {line, col}; list items as "inputs.x[0]". */
   positions: Map<string, SpecPosition>;
+  /** How numbers were written that JS cannot hold (`inputs.n` → `1e400`), for messages. */
+  written: Map<string, string>;
 }
 
 /** Reads and checks the spec at `path` (relative to the working directory); the path is kept as given for messages. */
 export async function readExecutionSpec(path: string): Promise<ExecutionSpecFile> {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readUserFile(path, `execution spec file ${path}`);
   } catch (e) {
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a folder" : `cannot be read (${code ?? String(e)})`;
     throw new UserError(
@@ -62,35 +66,34 @@ export async function readExecutionSpec(path: string): Promise<ExecutionSpecFile
  * Empty strings and nulls for the optional keys mean "not set".
  */
 export async function parseExecutionSpec(text: string, file: string): Promise<ExecutionSpecFile> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text.replace(/^\uFEFF/, ""), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  let yaml: UserYaml;
+  try {
+    yaml = parseUserYaml(text.replace(/^\uFEFF/, ""), file);
+  } catch (e) {
+    if (e instanceof YamlFileError) throw new ExecutionSpecError(e.problems.map((p) => ({ file, ...p, key: "" })));
+    throw e;
+  }
   const problemAt = (offset: number, key: string, message: string): ExecutionSpecProblem => ({
     file,
-    ...lines.linePos(offset),
+    ...yaml.lines.linePos(offset),
     key,
     message,
   });
 
-  if (doc.errors.length) throw new ExecutionSpecError(syntaxProblems(doc.errors, text, problemAt));
-  const contents = doc.contents as Node | null;
-  if (contents === null) {
-    throw new ExecutionSpecError([
-      problemAt(0, "", "the file is empty; an execution spec names a task or workflow, its version and its inputs"),
-    ]);
-  }
-  if (!isMap(contents)) {
-    const what = isScalar(contents) ? "a single value" : "a list";
-    throw new ExecutionSpecError([
-      problemAt(contents.range?.[0] ?? 0, "", `the file holds ${what}; its top level must be a mapping such as \`task: NAME\``),
-    ]);
+  if (yaml.errors.length) throw new ExecutionSpecError(syntaxProblems(yaml.errors, problemAt));
+  if (yaml.kind === "list" || yaml.kind === "value") {
+    const what = yaml.kind === "value" ? "a single value" : "a list";
+    throw new ExecutionSpecError([problemAt(yaml.start, "", `the file holds ${what}; its top level must be a mapping such as \`task: NAME\``)]);
   }
 
+  // An empty file is an empty mapping, as an inputs file's is; the schema then says what is missing.
+  const data = (yaml.kind === "empty" ? {} : yaml.value) as Record<string, unknown>;
   const positions = new Map<string, SpecPosition>();
-  recordPositions(contents, "", positions, lines);
-  const data = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>;
+  for (const [path, offset] of yaml.keys) positions.set(path, yaml.lines.linePos(offset));
+  for (const [path, offset] of yaml.values) if (!positions.has(path)) positions.set(path, yaml.lines.linePos(offset));
   const validate = await specValidator();
   if (!validate(data)) {
-    const problems = schemaProblems(validate.errors ?? [], data, positions, knownKeys(validate)).map((p) => ({ file, ...p }));
+    const problems = schemaProblems(validate.errors ?? [], data, positions, knownKeys(validate), yaml.kind === "empty").map((p) => ({ file, ...p }));
     problems.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new ExecutionSpecError(problems);
   }
@@ -110,6 +113,7 @@ export async function parseExecutionSpec(text: string, file: string): Promise<Ex
     inputs: (data.inputs as Record<string, unknown> | null) ?? {},
     envs,
     positions,
+    written: yaml.sources,
   };
   for (const key of ["version", "targetProject", "targetDomain", "kubeServiceAcct", "iamRoleARN", "clusterPool", "targetExecutionCluster"] as const) {
     const value = data[key];
@@ -119,51 +123,32 @@ export async function parseExecutionSpec(text: string, file: string): Promise<Ex
   return spec;
 }
 
+/** `file:line:col` where a top-level key of the spec was written. */
+export function specKeyLocation(spec: ExecutionSpecFile, key: string): string {
+  const { line, col } = spec.positions.get(key) ?? { line: 1, col: 1 };
+  return `${spec.file}:${line}:${col}`;
+}
+
+/**
+ * A message about the entity the spec names, located in the file: at its task/workflow key, with where the other
+ * settings it used were written (`keys`: those of version, targetProject, targetDomain that came from the file).
+ */
+export function locateEntityMessage(spec: ExecutionSpecFile, message: string, keys: string[]): string {
+  const nameKey = spec.kind === "task" ? "task" : "workflow";
+  const others = keys.map((key) => `${key} from ${specKeyLocation(spec, key)}`);
+  return `${specKeyLocation(spec, nameKey)}: ${nameKey}: ${message}${others.length ? ` (${others.join(", ")})` : ""}`;
+}
+
 type ProblemAt = (offset: number, key: string, message: string) => ExecutionSpecProblem;
 
-// A syntax error usually sets off more errors after it that only confuse; duplicate keys are each real.
-function syntaxProblems(
-  errors: readonly { code: string; message: string; pos: [number, number] }[],
-  text: string,
-  problemAt: ProblemAt,
-): ExecutionSpecProblem[] {
-  const problems: ExecutionSpecProblem[] = [];
-  const syntax = errors.filter((e) => e.code !== "DUPLICATE_KEY");
-  for (const e of errors) {
-    if (e.code === "DUPLICATE_KEY") {
-      // The error marks only the key's first character; the key runs to its colon.
-      const key = /^(?:"[^"]*"|'[^']*'|[^:\n#]*)/.exec(text.slice(e.pos[0]))![0].trim();
-      problems.push(problemAt(e.pos[0], "", `the key ${key} is written twice; keep one`));
-    } else if (e === syntax[0]) {
-      const more = syntax.length > 1 ? ` (and ${syntax.length - 1} more error${syntax.length > 2 ? "s" : ""} that may follow from it)` : "";
-      problems.push(problemAt(e.pos[0], "", `${lowerFirst(e.message)}${more}`));
-    }
-  }
-  return problems;
+// A syntax error usually sets off more errors after it that only confuse.
+function syntaxProblems(errors: readonly { message: string; pos: [number, number] }[], problemAt: ProblemAt): ExecutionSpecProblem[] {
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? "s" : ""} that may follow from it)` : "";
+  return [problemAt(errors[0].pos[0], "", `${lowerFirst(errors[0].message)}${more}`)];
 }
 
 function lowerFirst(text: string): string {
   return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
-}
-
-// Keys are recorded where the key is written, list items where the item starts.
-function recordPositions(node: Node, path: string, positions: Map<string, SpecPosition>, lines: LineCounter): void {
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      if (!isPair(pair) || !isScalar(pair.key)) continue;
-      const key = String(pair.key.value);
-      const keyPath = path ? `${path}.${key}` : key;
-      if (pair.key.range) positions.set(keyPath, lines.linePos(pair.key.range[0]));
-      if (pair.value) recordPositions(pair.value as Node, keyPath, positions, lines);
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((item, i) => {
-      const itemPath = `${path}[${i}]`;
-      const itemNode = item as Node;
-      if (itemNode?.range) positions.set(itemPath, lines.linePos(itemNode.range[0]));
-      if (itemNode) recordPositions(itemNode, itemPath, positions, lines);
-    });
-  }
 }
 
 let validator: Promise<ValidateFunction> | undefined;
@@ -190,6 +175,7 @@ function schemaProblems(
   data: Record<string, unknown>,
   positions: Map<string, SpecPosition>,
   known: string[],
+  emptyFile: boolean,
 ): Located[] {
   const at = (key: string): SpecPosition => positions.get(key) ?? { line: 1, col: 1 };
   const problems: Located[] = [];
@@ -207,11 +193,12 @@ function schemaProblems(
             message: "both task and workflow are set; keep task to run a task, or workflow to run a launch plan",
           });
         } else {
+          const none = emptyFile ? "the file is empty, so " : Object.keys(data).length === 0 ? "the file sets no keys, so " : "";
           problems.push({
             line: 1,
             col: 1,
             key: "",
-            message: "neither task nor workflow is set; add `task: NAME` to run a task, or `workflow: NAME` to run a launch plan",
+            message: `${none}neither task nor workflow is set; add \`task: NAME\` to run a task, or \`workflow: NAME\` to run a launch plan`,
           });
         }
         break;

@@ -15,6 +15,8 @@ export interface ConvertOptions {
   cwd?: string;
   /** The clock behind `now` and `today`; tests pin it. */
   now?: () => Date;
+  /** How a file wrote the numbers JS cannot hold (`1e400`, `.inf`, `.nan`), by path such as `sizes[2]`, for messages. */
+  written?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -53,6 +55,7 @@ function convert(type: AnyType, given: unknown, at: string, mode: Mode, options:
       }
       const n = mode === "text" ? Number(text) : typeof given === "bigint" ? Number(given) : given;
       if (typeof n !== "number") throw fail(notA("number", given, writtenAs.int));
+      if (!Number.isFinite(n)) throw fail(`not an integer (${nonFinite(n, options.written?.get(at))}); write a whole number within ±9007199254740991`);
       if (!Number.isInteger(n)) throw fail("not a whole number; this input takes an int such as 3 or -4");
       if (!Number.isSafeInteger(n)) throw fail("outside the safe integer range ±9007199254740991");
       return n === 0 ? 0 : n;
@@ -63,7 +66,7 @@ function convert(type: AnyType, given: unknown, at: string, mode: Mode, options:
       }
       const n = mode === "text" ? Number(text) : given;
       if (typeof n !== "number") throw fail(notA("number", given, writtenAs.float));
-      if (!Number.isFinite(n)) throw fail("not a finite number");
+      if (!Number.isFinite(n)) throw fail(`not a finite number (${nonFinite(n, mode === "text" ? text : options.written?.get(at))}); write one such as 2.5, -1 or 1e-3`);
       return n;
     }
     case "string":
@@ -159,9 +162,8 @@ function convertContainer(
   }
   if (shape.kind === "map") {
     if (!isPlainObject(value)) throw fail(notA("mapping of string keys", value));
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = convert(shape.valueType, item, `${at}.${key}`, "value", options);
-    return out;
+    // Built from entries: assigning a `__proto__` key would set the prototype instead.
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, convert(shape.valueType, item, `${at}.${key}`, "value", options)]));
   }
   // A struct's own schema checks it in toLiteral, with the schema's messages; here it only has to be data.
   if (!isPlainObject(value)) throw fail(notA("mapping of fields", value));
@@ -267,6 +269,13 @@ const writtenAs = {
   float: { unquoted: /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/, example: "a number such as 2.5 or -1" },
   boolean: { unquoted: /^(true|false)$/, example: "true or false" },
 };
+
+/** Why a number that is not finite is refused, in the words the user wrote it with when known. */
+function nonFinite(n: number, written: string | undefined): string {
+  if (Number.isNaN(n)) return `${written ?? "NaN"} is not a number`;
+  if (written !== undefined && /inf/i.test(written)) return `${written} is infinite`;
+  return `${written ?? "it"} overflows: the largest number is about 1.8e308`;
+}
 
 function notA(what: string, given: unknown, written?: { unquoted: RegExp; example: string }): string {
   const actual = given === null ? "null" : Array.isArray(given) ? "a list" : typeof given === "object" ? "a mapping" : `a ${typeof given}`;

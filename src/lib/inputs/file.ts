@@ -1,9 +1,9 @@
 // Reads an inputs file (YAML, or JSON, which YAML reads too) into plain values and where each was written.
 // Never converts a value to its input's type: the file does not know the entity; resolveInputs does that.
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { UserError } from "../errors.js";
+import { readUserFile } from "../user-file.js";
+import { excerptAt, parseUserYaml } from "../user-yaml.js";
 import { findJsonError, lineColumn } from "./json-syntax.js";
 
 /** The top-level mapping of an inputs file. Locations are `file:line:col` with the path as given. */
@@ -19,86 +19,64 @@ export interface InputsFile {
    * so that a problem deep inside an input points at its own line.
    */
   paths: Record<string, string>;
+  /** How numbers were written that JS cannot hold (`1e400`, `.inf`, `.nan`), by path, so messages can say so. */
+  sources: Record<string, string>;
 }
 
 /**
  * Parses `path` as YAML 1.2, core schema (`yes` and `2026-01-31` stay strings), or as strict JSON when it ends
- * in `.json`; a relative path is resolved from `cwd`. Throws a UserError for a missing file, and one starting
- * `file:line:col` for a syntax error, a duplicate key, or a top level that is not a mapping. An empty YAML file
- * is an empty mapping.
+ * in `.json`; a relative path is resolved from `cwd`. Throws a UserError for a missing file, one over the size cap
+ * (user-file.ts) or not UTF-8, and one starting `file:line:col` for a syntax error, a duplicate key, nesting too
+ * deep, an alias bomb, or a top level that is not a mapping. An empty file (or one of only comments) is an empty
+ * mapping, as an execution spec's is: no inputs given.
  */
 export function readInputsFile(path: string, cwd: string = process.cwd()): InputsFile {
   let text: string;
   try {
-    text = readFileSync(resolve(cwd, path), "utf8");
+    text = readUserFile(resolve(cwd, path), `inputs file ${path}`);
   } catch (e) {
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a folder" : `cannot be read (${code ?? String(e)})`;
     throw new UserError(`inputs file ${path} ${why} (resolved from ${cwd})`, "give the path of a YAML or JSON file");
   }
-  text = text.replace(/^\uFEFF/, "");
   // YAML would read `"b": }` as null and forgive trailing commas; a .json file gets JSON's own rules.
   if (/\.json$/i.test(path)) checkJson(path, text);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  const yaml = parseUserYaml(text, path);
   const at = (offset: number) => {
-    const { line, col } = lines.linePos(offset);
+    const { line, col } = yaml.lines.linePos(offset);
     return `${path}:${line}:${col}`;
   };
-  if (doc.errors.length) {
-    const error = doc.errors[0];
-    const [first, ...context] = error.message.split("\n");
-    const message = first.replace(/ at line \d+, column \d+:?$/, "");
-    const more = doc.errors.length > 1 ? `\n(and ${doc.errors.length - 1} more error${doc.errors.length > 2 ? "s" : ""} after it)` : "";
-    throw new UserError(
-      `${at(error.pos[0])}: ${message}${context.some((l) => l.trim()) ? `\n${context.join("\n").trimEnd()}` : ""}${more}`,
-      "fix the YAML syntax; JSON is fine too",
-    );
+  if (yaml.errors.length) {
+    const error = yaml.errors[0];
+    const excerpt = excerptAt(text, yaml.lines, error.pos[0]);
+    const more = yaml.errors.length > 1 ? `\n(and ${yaml.errors.length - 1} more error${yaml.errors.length > 2 ? "s" : ""} after it)` : "";
+    throw new UserError(`${at(error.pos[0])}: ${error.message}${excerpt ? `\n\n${excerpt}` : ""}${more}`, "fix the YAML syntax; JSON is fine too");
   }
-  const contents = doc.contents as Node | null;
-  if (contents === null) return { path, values: {}, locations: {}, keyLocations: {}, paths: {} };
-  if (!isMap(contents)) {
-    const what = isScalar(contents) ? "a single value" : "a list";
+  const found: InputsFile = { path, values: {}, locations: {}, keyLocations: {}, paths: {}, sources: {} };
+  if (yaml.kind === "empty") return found;
+  if (yaml.kind !== "mapping") {
+    const what = yaml.kind === "value" ? "a single value" : "a list";
     throw new UserError(
-      `${at(contents.range?.[0] ?? 0)}: the inputs file holds ${what}; its top level must be a mapping of input names to values`,
+      `${at(yaml.start)}: the inputs file holds ${what}; its top level must be a mapping of input names to values`,
       "write one `name: value` line per input",
     );
   }
-  const values = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>;
-  const locations: Record<string, string> = {};
-  const keyLocations: Record<string, string> = {};
-  const paths: Record<string, string> = {};
-  for (const pair of contents.items) {
-    const key = pair.key as Node | null;
-    if (!isScalar(key)) {
-      throw new UserError(`${at(key?.range?.[0] ?? 0)}: an input name must be a plain key, not a list or mapping`);
-    }
-    const name = String(key.value);
-    keyLocations[name] = at(key.range?.[0] ?? 0);
-    const value = pair.value as Node | null;
-    locations[name] = value?.range ? at(value.range[0]) : keyLocations[name];
-    collectPaths(value, name, locations[name], at, paths);
+  found.values = yaml.value as Record<string, unknown>;
+  // A key whose value is not written is located at the key.
+  for (const [key, offset] of yaml.keys) setOwn(found.paths, key, at(yaml.values.get(key) ?? offset));
+  for (const [key, offset] of yaml.values) if (!Object.hasOwn(found.paths, key)) setOwn(found.paths, key, at(offset));
+  for (const name of Object.keys(found.values)) {
+    setOwn(found.keyLocations, name, at(yaml.keys.get(name) ?? yaml.start));
+    setOwn(found.locations, name, found.paths[name] ?? found.keyLocations[name]);
   }
-  return { path, values, locations, keyLocations, paths };
+  for (const [key, text] of yaml.sources) setOwn(found.sources, key, text);
+  return found;
 }
 
-/** Records where `node` and everything inside it start, by path; a key without a value is located at its key. */
-function collectPaths(node: Node | null, path: string, where: string, at: (offset: number) => string, out: Record<string, string>): void {
-  out[path] = where;
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      const key = pair.key as Node | null;
-      if (!isScalar(key)) continue;
-      const value = pair.value as Node | null;
-      const keyAt = at(key.range?.[0] ?? 0);
-      collectPaths(value, `${path}.${String(key.value)}`, value?.range ? at(value.range[0]) : keyAt, at, out);
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((item, i) => {
-      const value = item as Node | null;
-      collectPaths(value, `${path}[${i}]`, value?.range ? at(value.range[0]) : where, at, out);
-    });
-  }
+/** `record[key] = value`, also for a key such as `__proto__`, which plain assignment would take as the prototype. */
+function setOwn(record: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 function checkJson(path: string, text: string): void {

@@ -1,5 +1,6 @@
 // Finds where a JSON text goes wrong, for messages: V8's JSON.parse names no position for "Unexpected token".
 // Never parses a value: call it only after JSON.parse has failed, to say where and why.
+import { maxNestingDepth } from "../user-file.js";
 
 /** The first syntax error: its offset into the text and what was expected there. */
 export interface JsonSyntaxError {
@@ -16,6 +17,11 @@ class Stop {
 
 export function findJsonError(text: string): JsonSyntaxError | undefined {
   let i = 0;
+  // Nesting is capped as in a YAML file, so that a deep text cannot exhaust the stack of this scan.
+  let depth = 0;
+  const enter = () => {
+    if (++depth > maxNestingDepth) stop(`arrays and objects nest more than ${maxNestingDepth} levels deep here; tsflyte reads at most ${maxNestingDepth} levels`);
+  };
   const found = () => (i >= text.length ? "the end of the text" : JSON.stringify(text[i]));
   const stop = (message: string, at = i): never => {
     throw new Stop(at, message);
@@ -69,10 +75,12 @@ export function findJsonError(text: string): JsonSyntaxError | undefined {
   };
 
   const object = () => {
+    enter();
     i++;
     space();
     if (text[i] === "}") {
       i++;
+      depth--;
       return;
     }
     for (;;) {
@@ -90,6 +98,7 @@ export function findJsonError(text: string): JsonSyntaxError | undefined {
       }
       if (text[i] === "}") {
         i++;
+        depth--;
         return;
       }
       stop(`expected "," or "}", found ${found()}`);
@@ -97,10 +106,12 @@ export function findJsonError(text: string): JsonSyntaxError | undefined {
   };
 
   const array = () => {
+    enter();
     i++;
     space();
     if (text[i] === "]") {
       i++;
+      depth--;
       return;
     }
     for (;;) {
@@ -112,6 +123,7 @@ export function findJsonError(text: string): JsonSyntaxError | undefined {
       }
       if (text[i] === "]") {
         i++;
+        depth--;
         return;
       }
       stop(`expected "," or "]", found ${found()}`);

@@ -65,13 +65,19 @@ export class InputValueError extends UserError {
   }
 }
 
+const nonFiniteMark = "\u0000number:";
+const nonFiniteRe = /"\\u0000number:(-?Infinity|NaN)"/g;
+
 /** A short rendering of what the user gave: strings quoted so that "" and " 3" stay visible. */
 export function showGiven(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  if (typeof value === "number") return String(value);
   let text: string;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    // JSON has no Infinity or NaN and would show them as null; they are marked and unquoted instead.
+    const json = JSON.stringify(value, (_key, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? `${nonFiniteMark}${v}` : v));
+    text = json === undefined ? String(value) : json.replace(nonFiniteRe, "$1");
   } catch {
     text = String(value);
   }

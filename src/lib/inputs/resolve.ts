@@ -16,7 +16,7 @@ export interface ResolveInputsOptions extends ConvertOptions {
   /** Problems already found in argv (parseInputArgs().problems), reported with the others. */
   problems?: InputProblem[];
   /** The inputs file, if one was given (readInputsFile()). */
-  file?: Pick<InputsFile, "values" | "locations"> & Partial<Pick<InputsFile, "keyLocations" | "paths">>;
+  file?: Pick<InputsFile, "values" | "locations"> & Partial<Pick<InputsFile, "keyLocations" | "paths" | "sources">>;
   /** Names the entity in the error's first line. */
   entity?: string;
 }
@@ -32,6 +32,7 @@ export function resolveInputs(options: ResolveInputsOptions): Record<string, unk
   const { inputs, raw = {}, flags = {}, file } = options;
   const problems: InputProblem[] = [...(options.problems ?? [])];
   const result: Record<string, unknown> = {};
+  const written = new Map(Object.entries(file?.sources ?? {}));
 
   for (const [name, type] of Object.entries(inputs)) {
     const source = sourceOf(name, raw, flags, file);
@@ -51,7 +52,7 @@ export function resolveInputs(options: ResolveInputsOptions): Record<string, unk
       const value =
         typeof source.text === "string"
           ? convertInputValue(type, source.text, name, options)
-          : convertFileValue(type, source.value, name, options);
+          : convertFileValue(type, source.value, name, { ...options, written });
       type.toLiteral(value, name);
       result[name] = value;
     } catch (e) {
@@ -100,7 +101,8 @@ function sourceOf(
     return typeof given === "string" ? { where, given: showText(given), text: given } : { where, given: where, value: given };
   }
   if (file && Object.hasOwn(file.values, name)) {
-    return { where: file.locations[name] ?? "inputs file", given: showGiven(file.values[name]), value: file.values[name], fromFile: true };
+    const given = file.sources?.[name] ?? showGiven(file.values[name]);
+    return { where: file.locations[name] ?? "inputs file", given, value: file.values[name], fromFile: true };
   }
   return undefined;
 }

@@ -11,7 +11,7 @@ import type { ResolvedConfig } from "../config/config.js";
 import type { ExecutionKey } from "../store/records.js";
 import { withAdmin } from "./connect.js";
 import { fetchEntity } from "./entities.js";
-import { UserError } from "../errors.js";
+import { NotFoundError, UserError } from "../errors.js";
 import { executionEnvNameProblem } from "../execute/env.js";
 import { createRemoteExecution, type ExecutionOptions, type LaunchTarget } from "./executions.js";
 import { uploadLocalPath } from "./inputs.js";
@@ -117,7 +117,7 @@ function executionOptions(spec: { envs: Record<string, string> } & Omit<Executio
 
 /** `create execution --execFile F`: reads and checks the spec, checks its inputs against the entity, starts it. */
 export async function createExecutionFromFile(config: ResolvedConfig, request: CreateFromFileRequest): Promise<CreatedFromFile> {
-  const { readExecutionSpec, specInputsToLiterals } = await import("../execspec/index.js");
+  const { locateEntityMessage, readExecutionSpec, specInputsToLiterals } = await import("../execspec/index.js");
   const { literalMapToPlain } = await import("../types/plain.js");
   const spec = await readExecutionSpec(request.execFile);
   const project = request.targetProject || spec.targetProject || config.project;
@@ -126,7 +126,12 @@ export async function createExecutionFromFile(config: ResolvedConfig, request: C
   const overwriteCache = Boolean(request.overwriteCache || spec.overwriteCache);
   const options = executionOptions(spec, request);
   return withAdmin(config, "create execution", async (client) => {
-    const fetched = await fetchEntity(client, { kind: spec.kind, project, domain, name: spec.name, version });
+    const fetched = await fetchEntity(client, { kind: spec.kind, project, domain, name: spec.name, version }).catch((e: unknown) => {
+      if (!(e instanceof NotFoundError)) throw e;
+      // Point at the lines that named what was not found; a flag's value is named by the flag.
+      const fromFile = (["version", "targetProject", "targetDomain"] as const).filter((key) => spec[key] && !request[key]);
+      throw new NotFoundError(locateEntityMessage(spec, e.message, fromFile), e.hint);
+    });
     const entity = specEntityOf(spec.kind, fetched.entity);
     const target = { project, domain };
     const literals = await specInputsToLiterals(spec, entity.inputs, {

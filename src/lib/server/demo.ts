@@ -8,7 +8,6 @@ import { pathToFileURL } from "node:url";
 import { UserError } from "../errors.js";
 import { tsflyteHome } from "../home.js";
 import { packageRoot } from "../package-root.js";
-import { isOwnerAlive } from "../store/owner.js";
 
 export const defaultDemoPort = 30080;
 export const demoHost = "127.0.0.1";
@@ -140,7 +139,7 @@ export async function startDemo(options: DemoStartOptions): Promise<DemoStartRes
 
   const record: DemoRecord = {
     pid,
-    procStartTime: processStartTicks(pid) ?? null,
+    procStartTime: readProcStat(pid)?.startTicks ?? null,
     url: `http://${demoHost}:${port}`,
     port,
     startedAt: new Date().toISOString(),
@@ -161,11 +160,11 @@ export async function startDemo(options: DemoStartOptions): Promise<DemoStartRes
       : `it did not answer ${record.url}/healthcheck within ${readyTimeoutMs / 1000} s`;
   } catch (e) {
     // The record or the config could not be written: a server nobody can find or stop must not stay behind.
-    await stopProcess(record);
+    await stopProcess(record, child);
     rmSync(paths.record, { force: true });
     throw e;
   }
-  if (!exited) await stopProcess(record);
+  if (!exited) await stopProcess(record, child);
   rmSync(paths.record, { force: true });
   throw new UserError(
     `the demo control plane did not start: ${why}. The end of ${paths.log}:\n${logTail(paths.log, logStart)}`,
@@ -234,6 +233,9 @@ export async function demoStatus(options: { home: string; project?: string; doma
     return { ...base, problem };
   }
   const running = { ...base, running: true, url: record.url, pid: record.pid, startedAt: record.startedAt };
+  if (demoProcessIdentity(record) === "unproven") {
+    return { ...running, problem: `pid ${record.pid} runs, but it cannot be proven to be the demo: ${unprovenError(paths, record).hint ?? ""}` };
+  }
   if (!(await isHealthy(record.url))) {
     return { ...running, problem: `pid ${record.pid} runs, but ${record.url}/healthcheck does not answer; see ${paths.log}` };
   }
@@ -276,7 +278,9 @@ export async function teardownDemo(options: { home: string; deleteData?: boolean
     dataDir: paths.dir,
     dataDeleted: false,
   };
-  if (record && isDemoProcessAlive(record)) {
+  const identity = record ? demoProcessIdentity(record) : "gone";
+  if (record && identity === "unproven") throw unprovenError(paths, record);
+  if (record && identity === "same") {
     const how = await stopProcess(record);
     if (how === "alive") {
       throw new UserError(`the demo control plane (pid ${record.pid}) is still running after SIGTERM and SIGKILL`, `stop it by hand: kill -KILL ${record.pid}`);
@@ -354,28 +358,53 @@ function shellQuote(text: string): string {
 
 // ── The process ──
 
-/** Whether the recorded process runs and is the one `start` started: same pid and same start time. */
-export function isDemoProcessAlive(record: DemoRecord): boolean {
-  if (!Number.isInteger(record.pid) || record.pid <= 0) return false;
-  if (record.procStartTime === null) {
-    try {
-      process.kill(record.pid, 0);
-      return true;
-    } catch (e) {
-      return (e as NodeJS.ErrnoException).code !== "ESRCH";
-    }
+/**
+ * What can be proven about the recorded process. "same": it runs with the recorded /proc start time, so it is the
+ * one `start` started. "gone": no such process, a zombie, or a pid now held by a process started at another time.
+ * "unproven": a process with that pid runs, but its start time is not recorded or cannot be read, so it may be any
+ * process that was given the pid later.
+ */
+export type DemoProcessIdentity = "same" | "gone" | "unproven";
+
+export function demoProcessIdentity(record: DemoRecord): DemoProcessIdentity {
+  if (!Number.isInteger(record.pid) || record.pid <= 0) return "gone";
+  try {
+    process.kill(record.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return "gone";
   }
-  return isOwnerAlive({ pid: record.pid, startedAt: record.procStartTime });
+  const proc = readProcStat(record.pid);
+  if (!proc) return "unproven";
+  if (proc.state === "Z" || proc.state === "X") return "gone";
+  if (record.procStartTime === null) return "unproven";
+  return proc.startTicks === record.procStartTime ? "same" : "gone";
 }
 
-/** Field 22 of /proc/<pid>/stat, the start time in clock ticks since boot; undefined off Linux or when it is gone. */
-function processStartTicks(pid: number): number | undefined {
+/** Whether the recorded demo may still run: proven to, or a process holds its pid that cannot be told apart from it. */
+export function isDemoProcessAlive(record: DemoRecord): boolean {
+  return demoProcessIdentity(record) !== "gone";
+}
+
+function unprovenError(paths: DemoPaths, record: DemoRecord): UserError {
+  const why =
+    record.procStartTime === null
+      ? `${paths.record} records no start time for it`
+      : `its start time cannot be read from /proc/${record.pid}/stat`;
+  return new UserError(
+    `a process with pid ${record.pid} runs, but ${why}, so tsflyte cannot prove it is the control plane \`demo start\` started (a pid is reused by later processes); it sent no signal and kept ${paths.record}`,
+    `if \`ps -o pid,args -p ${record.pid}\` shows \`tsflyte serve\` with --port ${record.port}, stop it with \`kill ${record.pid}\`; then \`tsflyte demo teardown\` removes the record`,
+  );
+}
+
+/** Fields 3 (state) and 22 (start time in clock ticks since boot) of /proc/<pid>/stat; undefined off Linux or when unreadable. */
+function readProcStat(pid: number): { state: string; startTicks: number } | undefined {
   if (process.platform !== "linux") return undefined;
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "latin1");
     // Field 2 is the command name in parentheses and may itself hold spaces and ')'.
-    const ticks = Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[22 - 3]);
-    return Number.isSafeInteger(ticks) ? ticks : undefined;
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    const startTicks = Number(fields[22 - 3]);
+    return fields[0] && Number.isSafeInteger(startTicks) ? { state: fields[0], startTicks } : undefined;
   } catch {
     return undefined;
   }
@@ -385,16 +414,25 @@ function processStartTicks(pid: number): number | undefined {
  * SIGTERM (the server then stops its workers and closes the database), SIGKILL to its process group after the
  * grace period. Checks the start time before each signal, so a reused pid is never signalled.
  */
-async function stopProcess(record: DemoRecord): Promise<"stopped" | "killed" | "alive"> {
-  if (!signalIfSame(record, record.pid, "SIGTERM")) return "stopped";
-  if (await waitForExit(record, stopGraceMs)) return "stopped";
+async function stopProcess(record: DemoRecord, child?: ChildProcess): Promise<"stopped" | "killed" | "alive"> {
+  if (!signalIfSame(record, record.pid, "SIGTERM", child)) return "stopped";
+  if (await waitForExit(record, stopGraceMs, child)) return "stopped";
   // The group: workers it started share it, and must not outlive it.
-  signalIfSame(record, -record.pid, "SIGKILL");
-  return (await waitForExit(record, killWaitMs)) ? "killed" : "alive";
+  signalIfSame(record, -record.pid, "SIGKILL", child);
+  return (await waitForExit(record, killWaitMs, child)) ? "killed" : "alive";
 }
 
-function signalIfSame(record: DemoRecord, target: number, signal: NodeJS.Signals): boolean {
-  if (!isDemoProcessAlive(record)) return false;
+/**
+ * Whether the recorded process is proven to be the demo: by its start time, or, for the child this process spawned
+ * and has not seen exit, by being that child (its pid cannot be reused before it is reaped).
+ */
+function isProvenDemo(record: DemoRecord, child?: ChildProcess): boolean {
+  if (child && child.pid === record.pid) return child.exitCode === null && child.signalCode === null;
+  return demoProcessIdentity(record) === "same";
+}
+
+function signalIfSame(record: DemoRecord, target: number, signal: NodeJS.Signals, child?: ChildProcess): boolean {
+  if (!isProvenDemo(record, child)) return false;
   try {
     process.kill(target, signal);
     return true;
@@ -407,13 +445,13 @@ function signalIfSame(record: DemoRecord, target: number, signal: NodeJS.Signals
   }
 }
 
-async function waitForExit(record: DemoRecord, timeoutMs: number): Promise<boolean> {
+async function waitForExit(record: DemoRecord, timeoutMs: number, child?: ChildProcess): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isDemoProcessAlive(record)) return true;
+    if (!isProvenDemo(record, child)) return true;
     await sleep(50);
   }
-  return !isDemoProcessAlive(record);
+  return !isProvenDemo(record, child);
 }
 
 /** Refuses a port something else listens on, before a server is spawned only to fail on it. */

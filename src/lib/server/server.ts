@@ -39,7 +39,25 @@ export interface ServeOptions {
   leaseMs?: number;
   /** Called if the scheduler thread dies: executions no longer run, so the server should stop. */
   onSchedulerCrash?: (error: Error) => void;
+  /** Overrides of the connection timeouts (defaultHttpTimeouts), for tests. */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
+
+/**
+ * How long a client may hold a connection without finishing its request. Node's defaults let a client that sends
+ * its headers and then a body one byte at a time keep a connection for 300 s; these close it sooner. Request bodies
+ * are also capped in size by the API (10 MiB for JSON and protobuf, 2 GiB for an upload: 413 above).
+ */
+export interface HttpTimeouts {
+  /** From the connection's first byte to the end of the request's headers (408 after). */
+  headersMs: number;
+  /** From the first byte to the end of the body, so an upload of the largest size must come at ≥ 18 MB/s (408 after). */
+  requestMs: number;
+  /** An idle keep-alive connection between requests is closed after this. */
+  keepAliveMs: number;
+}
+
+export const defaultHttpTimeouts: HttpTimeouts = { headersMs: 20_000, requestMs: 120_000, keepAliveMs: 5_000 };
 
 export interface RunningServer {
   url: string;
@@ -100,7 +118,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       options.onSchedulerCrash,
     );
     const handler = createApiHandler({ store, blobs, control: scheduler.control, authToken: options.authToken, publicUrl: () => url, log: options.log });
-    server = createServer(handler);
+    const timeouts = { ...defaultHttpTimeouts, ...options.httpTimeouts };
+    server = createServer(
+      {
+        headersTimeout: timeouts.headersMs,
+        requestTimeout: timeouts.requestMs,
+        keepAliveTimeout: timeouts.keepAliveMs,
+        // How often timeouts are checked (Node's default, 30 s, would let a slow client stay that much longer).
+        connectionsCheckingInterval: Math.max(50, Math.min(1_000, timeouts.headersMs / 4)),
+      },
+      handler,
+    );
     const listening = server;
     await new Promise<void>((resolve, reject) => {
       listening.once("error", reject);

@@ -316,3 +316,19 @@ test("yaml is loaded only when there is a file to parse", async (t) => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
+
+test("a config file over the size cap is refused before it is parsed, naming its size, the cap and how to raise it", async (t) => {
+  const s = sandbox(t);
+  const file = s.write("home/.flyte/config.yaml", `${demoConfig}# ${"x".repeat(5 * 1024 * 1024)}\n`);
+  const saved = process.env.TSFLYTE_MAX_FILE_SIZE;
+  t.after(() => {
+    if (saved === undefined) delete process.env.TSFLYTE_MAX_FILE_SIZE;
+    else process.env.TSFLYTE_MAX_FILE_SIZE = saved;
+  });
+  delete process.env.TSFLYTE_MAX_FILE_SIZE;
+  const error = await userError(s.resolve());
+  assert.equal(error.message, `the config file ${file} is 5 MiB, more than the 4 MiB tsflyte reads from a file`);
+  assert.equal(error.hint, "if the file is meant to be this large, raise the cap: TSFLYTE_MAX_FILE_SIZE=6MiB");
+  process.env.TSFLYTE_MAX_FILE_SIZE = "6MiB";
+  assert.equal((await s.resolve()).project, "flytesnacks");
+});

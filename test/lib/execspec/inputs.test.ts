@@ -368,3 +368,21 @@ describe("structs against their registered JSON Schema", () => {
     ]);
   });
 });
+
+describe("odd values in a spec's inputs", () => {
+  test("a __proto__ input is unknown like any other, at its file:line:col, and touches no prototype", async () => {
+    const lines = await problemLines("task: my.module.t1\ninputs:\n  n: 1\n  __proto__:\n    polluted: true\n", variables({ n: t.int() }));
+    assert.deepEqual(lines, ['spec.yaml:4:3: inputs.__proto__: unknown input "__proto__"; the inputs are: n']);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test("1e400, .inf and .nan for an int say how they were written", async () => {
+    const text = "task: my.module.t1\ninputs:\n  a: 1e400\n  b: .inf\n  c: .nan\n  d: [1, -1e400]\n";
+    assert.deepEqual(await problemLines(text, variables({ a: t.int(), b: t.int(), c: t.int(), d: t.list(t.int()) })), [
+      "spec.yaml:3:3: inputs.a: expected int, found 1e400; not an integer (1e400 overflows: the largest number is about 1.8e308); write a whole number within ±9007199254740991",
+      "spec.yaml:4:3: inputs.b: expected int, found .inf; not an integer (.inf is infinite); write a whole number within ±9007199254740991",
+      "spec.yaml:5:3: inputs.c: expected int, found .nan; not an integer (.nan is not a number); write a whole number within ±9007199254740991",
+      "spec.yaml:6:10: inputs.d[1]: expected int, found -1e400; not an integer (-1e400 overflows: the largest number is about 1.8e308); write a whole number within ±9007199254740991",
+    ]);
+  });
+});

@@ -144,13 +144,14 @@ describe("problems, each at file:line:col", () => {
     ]);
   });
 
-  test("an empty file, and one that is not a mapping", async () => {
-    assert.deepEqual(await problemLines(""), [
-      "spec.yaml:1:1: the file is empty; an execution spec names a task or workflow, its version and its inputs",
-    ]);
-    assert.deepEqual(await problemLines("# only a comment\n"), [
-      "spec.yaml:1:1: the file is empty; an execution spec names a task or workflow, its version and its inputs",
-    ]);
+  test("an empty file is an empty mapping, as an inputs file's is: it names no task or workflow", async () => {
+    const none = "neither task nor workflow is set; add `task: NAME` to run a task, or `workflow: NAME` to run a launch plan";
+    assert.deepEqual(await problemLines(""), [`spec.yaml:1:1: the file is empty, so ${none}`]);
+    assert.deepEqual(await problemLines("# only a comment\n"), [`spec.yaml:1:1: the file is empty, so ${none}`]);
+    assert.deepEqual(await problemLines("{}\n"), [`spec.yaml:1:1: the file sets no keys, so ${none}`]);
+  });
+
+  test("a file that is not a mapping", async () => {
     assert.deepEqual(await problemLines("- task: t\n"), [
       "spec.yaml:1:1: the file holds a list; its top level must be a mapping such as `task: NAME`",
     ]);
@@ -221,6 +222,65 @@ describe("problems, each at file:line:col", () => {
           message: "both task and workflow are set; keep task to run a task, or workflow to run a launch plan",
         },
       ]);
+    }
+  });
+});
+
+describe("hostile and odd spec files", () => {
+  test("an alias bomb is one problem at the alias that crosses the budget", async () => {
+    const lines = ["task: my.module.t1", "inputs:", "  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+    for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"], ["g", "f"]]) {
+      lines.push(`  ${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+    }
+    const file = tempFile("bomb.yaml", `${lines.join("\n")}\n`);
+    await assert.rejects(readExecutionSpec(file), (e: unknown) => {
+      assert.ok(e instanceof ExecutionSpecError, String(e));
+      assert.equal(e.problems.length, 1);
+      assert.match(e.message, new RegExp(`^${file.replace(/[.]/g, "\\.")}:8:10: aliases here stand for more than 100,000 values in all`));
+      return true;
+    });
+  });
+
+  test("nesting deeper than 100 levels, and an alias inside its own anchor, are located", async () => {
+    assert.deepEqual(await problemLines(`task: t\ninputs:\n  x: ${"[".repeat(20_000)}\n`), [
+      "spec.yaml:3:104: mappings and lists nest more than 100 levels deep here; tsflyte reads at most 100 levels",
+    ]);
+    assert.deepEqual(await problemLines("task: t\ninputs: &i\n  self: *i\n"), [
+      "spec.yaml:3:9: the alias *i stands for a value that holds it, which would never end; write the value out instead",
+    ]);
+  });
+
+  test("a UTF-16 file is refused by name; a UTF-8 byte order mark is read", async () => {
+    const utf16 = tempFile("utf16.yaml", "");
+    fs.writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("task: t\n", "utf16le")]));
+    await assert.rejects(readExecutionSpec(utf16), (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.equal(e.message, `execution spec file ${utf16} is UTF-16 (little-endian) text (it starts with a UTF-16 byte order mark); tsflyte reads UTF-8`);
+      assert.equal(e.hint, "re-save the file as UTF-8");
+      return true;
+    });
+    const bom = tempFile("bom.yaml", "\uFEFFtask: t\nversion: v1\n");
+    const spec = await readExecutionSpec(bom);
+    assert.equal(spec.name, "t");
+    assert.deepEqual(spec.positions.get("version"), { line: 2, col: 1 });
+  });
+
+  test("a file over the size cap is refused before it is parsed; TSFLYTE_MAX_FILE_SIZE raises the cap", async () => {
+    const file = tempFile("big.yaml", `task: t\nenvs:\n${Array.from({ length: 200 }, (_, i) => `  VAR_${i}: value-${i}`).join("\n")}\n`);
+    const saved = process.env.TSFLYTE_MAX_FILE_SIZE;
+    try {
+      process.env.TSFLYTE_MAX_FILE_SIZE = "2KiB";
+      await assert.rejects(readExecutionSpec(file), (e: unknown) => {
+        assert.ok(e instanceof UserError && !(e instanceof ExecutionSpecError));
+        assert.match(e.message, /^execution spec file .*big\.yaml is 3\.\d KiB, more than the 2 KiB tsflyte reads from a file$/);
+        assert.equal(e.hint, "if the file is meant to be this large, raise the cap: TSFLYTE_MAX_FILE_SIZE=1MiB");
+        return true;
+      });
+      process.env.TSFLYTE_MAX_FILE_SIZE = "4096";
+      assert.equal(Object.keys((await readExecutionSpec(file)).envs).length, 200);
+    } finally {
+      if (saved === undefined) delete process.env.TSFLYTE_MAX_FILE_SIZE;
+      else process.env.TSFLYTE_MAX_FILE_SIZE = saved;
     }
   });
 });

@@ -365,6 +365,7 @@ describe("readInputsFile", () => {
         when: "inputs.yaml:6:7",
         flag: "inputs.yaml:7:7",
       },
+      sources: {},
     });
   });
 
@@ -415,7 +416,7 @@ describe("readInputsFile", () => {
       thrown(() => readInputsFile("bad.yaml", dir)),
       "bad.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]\n\nb: [1,\nc: 3\n^",
     );
-    assert.match(thrown(() => readInputsFile("twice.yaml", dir)), /^twice\.yaml:2:1: Map keys must be unique\n/);
+    assert.equal(thrown(() => readInputsFile("twice.yaml", dir)), "twice.yaml:2:1: the key a is written twice; keep one");
     assert.equal(
       thrown(() => readInputsFile("bad.json", dir)),
       'bad.json:2:7: expected a value (a "string", a number, true, false, null, [ or {), found "}"',
@@ -642,3 +643,143 @@ describe("describeInputs and inputsJsonSchema", () => {
     assert.equal(typeof schema.description, "string");
   });
 });
+
+describe("readInputsFile: hostile and odd files", () => {
+  // Nine lists of nine aliases, seven deep: 9^7 values once written out.
+  const aliasBomb = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]", ..."bcdefg".split("").map((name, i) => {
+    const prev = "abcdefg"[i];
+    return `${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`;
+  }), "x: *g", ""].join("\n");
+
+  test("an alias bomb is refused at the alias that crosses the budget, as a UserError with file:line:col", () => {
+    const dir = workspace({ "bomb.yaml": aliasBomb });
+    assert.match(thrown(() => readInputsFile("bomb.yaml", dir)), /^bomb\.yaml:6:8: aliases here stand for more than 100,000 values in all \(an alias bomb\?\)/);
+  });
+
+  test("aliases that never end, or that name no anchor, say so where they are written", () => {
+    const dir = workspace({ "cycle.yaml": "x: 1\nnode: &n\n  next: *n\n", "unknown.yaml": "x: *nowhere\n" });
+    assert.equal(thrown(() => readInputsFile("cycle.yaml", dir)), "cycle.yaml:3:9: the alias *n stands for a value that holds it, which would never end; write the value out instead");
+    assert.equal(thrown(() => readInputsFile("unknown.yaml", dir)), "unknown.yaml:1:4: the alias *nowhere has no anchor &nowhere before it; define the anchor on the value it stands for");
+    // Reuse within the budget is fine, and shares nothing the caller could see.
+    const ok = workspace({ "reuse.yaml": "base: &b {item: tea, qty: 1}\norder: *b\n" });
+    assert.deepEqual(readInputsFile("reuse.yaml", ok).values, { base: { item: "tea", qty: 1 }, order: { item: "tea", qty: 1 } });
+  });
+
+  test("a __proto__ key is an input name like any other: named with its file:line:col, no prototype touched", () => {
+    const dir = workspace({ "proto.yaml": "count: 3\n__proto__:\n  polluted: yes\nlimits:\n  __proto__: 90s\n" });
+    const file = readInputsFile("proto.yaml", dir);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(file.values), Object.prototype);
+    assert.deepEqual(Object.keys(file.values), ["count", "__proto__", "limits"]);
+    assert.equal(file.keyLocations.__proto__, "proto.yaml:2:1");
+    const error = (() => {
+      try {
+        resolveInputs({ inputs: { count: t.int(), limits: t.map(t.duration()) }, file });
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(error instanceof InputsError);
+    assert.deepEqual(error.problems.map((p) => `${p.where}: ${p.message}`), ['proto.yaml:2:1: unknown input "__proto__"; inputs are: count, limits']);
+    // A map input keeps a __proto__ key as a key.
+    const limits = resolveInputs({ inputs: { limits: t.map(t.duration()) }, file: { ...file, values: { limits: file.values.limits } } }).limits as Record<string, number>;
+    assert.ok(Object.hasOwn(limits, "__proto__"));
+    assert.equal(Object.getPrototypeOf(limits), Object.prototype);
+  });
+
+  test("1e400, .inf and .nan for an int or a float say what was written, at its file:line:col", () => {
+    const dir = workspace({ "numbers.yaml": "big: 1e400\nforever: .inf\nnothing: .nan\nratio: -1e999\nsizes: [1, 1e309]\n" });
+    const file = readInputsFile("numbers.yaml", dir);
+    let error: unknown;
+    try {
+      resolveInputs({ inputs: { big: t.int(), forever: t.int(), nothing: t.int(), ratio: t.float(), sizes: t.list(t.int()) }, file });
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof InputsError);
+    assert.deepEqual(error.problems.map(renderLine), [
+      "numbers.yaml:1:6: big (int) given 1e400: not an integer (1e400 overflows: the largest number is about 1.8e308); write a whole number within ±9007199254740991",
+      "numbers.yaml:2:10: forever (int) given .inf: not an integer (.inf is infinite); write a whole number within ±9007199254740991",
+      "numbers.yaml:3:10: nothing (int) given .nan: not an integer (.nan is not a number); write a whole number within ±9007199254740991",
+      "numbers.yaml:4:8: ratio (float) given -1e999: not a finite number (-1e999 overflows: the largest number is about 1.8e308); write one such as 2.5, -1 or 1e-3",
+      "numbers.yaml:5:12: sizes (list<int>) given [1,Infinity]: sizes[1]: expected int, got Infinity; not an integer (1e309 overflows: the largest number is about 1.8e308); write a whole number within ±9007199254740991",
+    ]);
+  });
+
+  test("UTF-16 and UTF-32 files are refused by name; a UTF-8 byte order mark is simply read", () => {
+    const dir = workspace();
+    const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("count: 3\n", "utf16le")]);
+    const utf16be = Buffer.from(utf16le.subarray(2).swap16());
+    fs.writeFileSync(path.join(dir, "le.yaml"), utf16le);
+    fs.writeFileSync(path.join(dir, "be.yaml"), Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be]));
+    fs.writeFileSync(path.join(dir, "32.yaml"), Buffer.from([0xff, 0xfe, 0, 0, 0x63, 0, 0, 0]));
+    fs.writeFileSync(path.join(dir, "nobom.yaml"), Buffer.from("count: 3\n", "utf16le"));
+    fs.writeFileSync(path.join(dir, "bom8.yaml"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("count: 3\n")]));
+    assert.equal(thrown(() => readInputsFile("le.yaml", dir)), "inputs file le.yaml is UTF-16 (little-endian) text (it starts with a UTF-16 byte order mark); tsflyte reads UTF-8");
+    assert.match(thrown(() => readInputsFile("be.yaml", dir)), /^inputs file be\.yaml is UTF-16 \(big-endian\) text/);
+    assert.match(thrown(() => readInputsFile("32.yaml", dir)), /^inputs file 32\.yaml is UTF-32 \(little-endian\) text/);
+    assert.match(thrown(() => readInputsFile("nobom.yaml", dir)), /^inputs file nobom\.yaml holds a NUL byte at offset 1: it is not UTF-8 text/);
+    const bom8 = readInputsFile("bom8.yaml", dir);
+    assert.deepEqual(bom8.values, { count: 3 });
+    assert.equal(bom8.locations.count, "bom8.yaml:1:8");
+  });
+
+  test("nesting deeper than 100 levels is refused where it goes too deep, in YAML and in JSON", () => {
+    const dir = workspace({
+      "deep.yaml": `x: ${"[".repeat(20_000)}\n`,
+      "deep.json": `{"x": ${"[".repeat(99)}1${"]".repeat(99)}, "y": ${"[".repeat(20_000)}${"]".repeat(20_000)}}`,
+      "broken.json": `{"x": ${"[".repeat(20_000)}`,
+      "blocks.yaml": `x:\n  ${"- ".repeat(150)}1\n`,
+      "aliased.yaml": `a: &a ${"[".repeat(60)}1${"]".repeat(60)}\nb: &b ${"[".repeat(50)}*a${"]".repeat(50)}\n`,
+      "fine.yaml": `x: ${"[".repeat(99)}1${"]".repeat(99)}\n`,
+    });
+    assert.equal(thrown(() => readInputsFile("deep.yaml", dir)), "deep.yaml:1:103: mappings and lists nest more than 100 levels deep here; tsflyte reads at most 100 levels");
+    assert.match(thrown(() => readInputsFile("deep.json", dir)), /^deep\.json:1:\d+: mappings and lists nest more than 100 levels deep here/);
+    assert.match(thrown(() => readInputsFile("broken.json", dir)), /^broken\.json:1:106: arrays and objects nest more than 100 levels deep here/);
+    assert.match(thrown(() => readInputsFile("blocks.yaml", dir)), /^blocks\.yaml:2:\d+: mappings and lists nest more than 100 levels deep here/);
+    assert.match(thrown(() => readInputsFile("aliased.yaml", dir)), /^aliased\.yaml:2:57: through the alias \*a, mappings and lists nest more than 100 levels deep/);
+    let inner: unknown = readInputsFile("fine.yaml", dir).values.x;
+    for (let depth = 1; depth < 99; depth++) inner = (inner as unknown[])[0];
+    assert.deepEqual(inner, [1]);
+  });
+
+  test("a file over the size cap is refused before it is parsed, naming its size, the cap and how to raise it", () => {
+    const dir = workspace({ "big.yaml": `count: 3\nnote: "${"x".repeat(5 * 1024 * 1024)}"\n`, "small.yaml": `count: 3\nnote: "${"x".repeat(2000)}"\n` });
+    const saved = process.env.TSFLYTE_MAX_FILE_SIZE;
+    try {
+      delete process.env.TSFLYTE_MAX_FILE_SIZE;
+      let error: unknown;
+      try {
+        readInputsFile("big.yaml", dir);
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof UserError);
+      assert.equal(error.message, "inputs file big.yaml is 5 MiB, more than the 4 MiB tsflyte reads from a file");
+      assert.equal(error.hint, "if the file is meant to be this large, raise the cap: TSFLYTE_MAX_FILE_SIZE=6MiB");
+      process.env.TSFLYTE_MAX_FILE_SIZE = "1KiB";
+      assert.match(thrown(() => readInputsFile("small.yaml", dir)), /^inputs file small\.yaml is 2 KiB, more than the 1 KiB tsflyte reads from a file$/);
+      process.env.TSFLYTE_MAX_FILE_SIZE = "3KiB";
+      assert.equal(readInputsFile("small.yaml", dir).values.count, 3);
+      process.env.TSFLYTE_MAX_FILE_SIZE = "lots";
+      assert.match(thrown(() => readInputsFile("big.yaml", dir)), /^TSFLYTE_MAX_FILE_SIZE="lots" is not a size$/);
+    } finally {
+      if (saved === undefined) delete process.env.TSFLYTE_MAX_FILE_SIZE;
+      else process.env.TSFLYTE_MAX_FILE_SIZE = saved;
+    }
+  });
+
+  test("an empty file, or one of only comments, means no inputs, the same as {}", () => {
+    const dir = workspace({ "empty.yaml": "", "comments.yaml": "# nothing yet\n", "braces.yaml": "{}\n" });
+    for (const name of ["empty.yaml", "comments.yaml", "braces.yaml"]) {
+      const file = readInputsFile(name, dir);
+      assert.deepEqual(file.values, {});
+      assert.deepEqual(resolveInputs({ inputs: { n: t.int().default(1) }, file }), {});
+      assert.throws(() => resolveInputs({ inputs: { n: t.int() }, file }), /missing: n \(int\): required; pass --n VALUE or set n in the inputs file/);
+    }
+  });
+});
+
+function renderLine(p: { where: string; input: string; type?: string; given?: string; message: string }): string {
+  return `${p.where}: ${p.input} (${p.type}) given ${p.given}: ${p.message}`;
+}
