@@ -136,7 +136,7 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.ok(m, result.stdout);
       version = m[1];
       // 5 tasks, 4 workflows, their 4 default launch plans.
-      assert.match(result.stdout, /^Successfully registered 14 entities in flytesnacks\/development$/m);
+      assert.match(result.stdout, /^Successfully registered 17 entities in flytesnacks\/development$/m);
       assert.match(result.stdout, /^Code bundle: file:\/\/.*\/fast[0-9a-f]{32}\.tar$/m);
     });
 
@@ -144,14 +144,14 @@ describe("the remote CLI against tsflyte serve", () => {
       const result = await ok(["register", flows, "--image", "ghcr.io/acme/flows:1", "--json"]);
       const json = JSON.parse(result.stdout) as { version: string; entities: { kind: string; name: string }[] };
       assert.equal(json.version, version);
-      assert.equal(json.entities.length, 14);
+      assert.equal(json.entities.length, 17);
     });
 
     test("--dry-run compiles and lists, contacting nothing", async () => {
       const result = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: "http://127.0.0.1:1" }, ["register", flows, "--dry-run"]);
       assertExit(result, 0);
       assert.match(result.stdout, /would register/);
-      assert.match(result.stdout, /^Dry run: 14 entities would be registered/m);
+      assert.match(result.stdout, /^Dry run: 17 entities would be registered/m);
     });
 
     test("--activate-launchplans leaves the launch plans ACTIVE", async () => {
