@@ -100,6 +100,8 @@ export class SqliteStore implements ControlPlaneStore {
   readonly #upsertNode: Database.Statement<[NodeExecutionRow]>;
   readonly #upsertTask: Database.Statement<[TaskExecutionRow]>;
   readonly #upsertCache: Database.Statement<[CacheEntryRow]>;
+  /** Asked once per cached task node: prepared up front rather than rendered and looked up by text each time. */
+  readonly #getCacheEntry: Database.Statement<[string], CacheEntryRow>;
   readonly #writeBatch: Database.Transaction<(batch: readonly StoreWrite[]) => void>;
   readonly #failOrphans: Database.Transaction<(host: string, isAlive: OwnerCheck, now: number) => ExecutionKey[]>;
   readonly #registerEntity: Database.Transaction<(record: EntityRecord) => RegisterOutcome>;
@@ -118,6 +120,8 @@ export class SqliteStore implements ControlPlaneStore {
     this.#upsertNode = db.prepare(upsertSql(nodeExecutionsTable, named));
     this.#upsertTask = db.prepare(upsertSql(taskExecutionsTable, named));
     this.#upsertCache = db.prepare(upsertSql(cacheEntriesTable, named));
+    const cacheLookup = renderSql(queries.getCacheEntry(""), "sqlite");
+    this.#getCacheEntry = db.prepare<[string], CacheEntryRow>(cacheLookup.text);
 
     this.#writeBatch = db.transaction((batch: readonly StoreWrite[]) => {
       for (const w of batch) {
@@ -225,7 +229,7 @@ export class SqliteStore implements ControlPlaneStore {
   }
 
   async getCacheEntry(key: string): Promise<CacheEntryRecord | undefined> {
-    const row = this.#get<CacheEntryRow>(queries.getCacheEntry(key));
+    const row = this.#getCacheEntry.get(key);
     return row && cacheEntryFromRow(row);
   }
 
