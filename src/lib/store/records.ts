@@ -81,6 +81,10 @@ export interface ExecutionRecord extends ExecutionKey {
   error?: ExecutionErrorRecord;
   inputsUri: string;
   outputsUri?: string;
+  /** The inputs as a binary LiteralMap, when small enough to keep inline. */
+  inputs?: Uint8Array;
+  /** The outputs as a binary LiteralMap, when small enough to keep inline. */
+  outputs?: Uint8Array;
   overwriteCache: boolean;
   maxParallelism: number;
   /** The process running it; an execution whose owner is gone is failed by the next tsflyte start. */
@@ -119,6 +123,9 @@ export interface NodeExecutionRecord {
   cacheKey?: string;
   inputsUri?: string;
   outputsUri?: string;
+  /** The node's inputs and outputs as binary LiteralMaps, when small enough to keep inline. */
+  inputs?: Uint8Array;
+  outputs?: Uint8Array;
   error?: ExecutionErrorRecord;
   /** For RECOVERED nodes: the execution whose outputs were reused. */
   recoveredFrom?: string;
@@ -144,6 +151,8 @@ export interface TaskExecutionRecord {
   phase: TaskPhase;
   error?: ExecutionErrorRecord;
   outputsUri?: string;
+  /** The attempt's outputs as a binary LiteralMap, when small enough to keep inline. */
+  outputs?: Uint8Array;
   /** The attempt's captured stdout, stderr and logger lines. */
   logsUri?: string;
   startedAt: number;
@@ -157,6 +166,8 @@ export interface CacheEntryRecord {
   taskName: string;
   cacheVersion: string;
   outputsUri: string;
+  /** The cached outputs as a binary LiteralMap, when small enough to keep inline. */
+  outputs?: Uint8Array;
   project: string;
   domain: string;
   executionName: string;
