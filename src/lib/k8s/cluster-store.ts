@@ -85,6 +85,9 @@ function shardObjectName(execution: string, index: number): string {
   return index === 0 ? executionObjectName(execution) : `${execution}.${index}`;
 }
 
+/** Rows to write, or a function that makes them from the current record (called again after a conflict). */
+type Writes = readonly StoreWrite[] | ((doc: ExecutionDoc) => readonly StoreWrite[]);
+
 const nodeRowKey = (r: NodeExecutionRecord) => `n/${r.nodeId}`;
 const taskRowKey = (r: TaskExecutionRecord) => `t/${r.nodeId}/${r.attempt}`;
 
@@ -140,6 +143,20 @@ export class ClusterStore implements ControlPlaneStore {
       if (isApiStatus(e, 409)) return false;
       throw this.failure(`creating execution ${record.name} in namespace ${namespace}`, e, namespace);
     }
+  }
+
+  /**
+   * Replaces the execution's row with what `change` makes of its current state, atomically (a conflict reads it again
+   * and asks again); `change` answering undefined writes nothing. True when written.
+   */
+  async updateExecution(key: ExecutionKey, change: (current: ExecutionRecord) => ExecutionRecord | undefined): Promise<boolean> {
+    let written = false;
+    await this.queueWrites(key, (doc) => {
+      const row = change(doc.execution);
+      written = row !== undefined;
+      return row ? [{ table: "execution", row }] : [];
+    });
+    return written;
   }
 
   /** The execution's row alone: one read of its ConfigMap, whatever the number of its shards. */
@@ -388,7 +405,7 @@ export class ClusterStore implements ControlPlaneStore {
     });
   }
 
-  private queueWrites(key: ExecutionKey, writes: readonly StoreWrite[]): Promise<void> {
+  private queueWrites(key: ExecutionKey, writes: Writes): Promise<void> {
     const id = this.docId(key);
     const previous = this.writeQueues.get(id) ?? Promise.resolve();
     const mine = previous.catch(() => undefined).then(() => this.applyWrites(key, writes));
@@ -405,7 +422,7 @@ export class ClusterStore implements ControlPlaneStore {
    * row that moves is never missing); on a conflict, reads the record again and reapplies. Rows are upserts, so a
    * shard that landed before another conflicted is rewritten the same.
    */
-  private async applyWrites(key: ExecutionKey, writes: readonly StoreWrite[]): Promise<void> {
+  private async applyWrites(key: ExecutionKey, writes: Writes): Promise<void> {
     const namespace = this.namespaceOf(key);
     const id = this.docId(key);
     for (let tries = 0; ; tries++) {
@@ -415,7 +432,12 @@ export class ClusterStore implements ControlPlaneStore {
       if (!doc) throw new UserError(`execution ${key.name} has no record in namespace ${namespace}: its ConfigMap was deleted while it ran`);
       // Applied in place: a write that fails drops this version, and the next starts from a fresh read.
       this.docs.delete(id);
-      const touched = applyRows(doc, writes);
+      const rows = typeof writes === "function" ? writes(doc) : writes;
+      if (rows.length === 0) {
+        this.docs.set(id, doc);
+        return;
+      }
+      const touched = applyRows(doc, rows);
       try {
         const created = [...touched].filter((s) => s.resourceVersion === undefined);
         const replaced = [...touched].filter((s) => s.resourceVersion !== undefined);
