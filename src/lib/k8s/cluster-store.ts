@@ -62,6 +62,9 @@ interface ExecutionDoc {
   shards: Shard[];
   /** Row key (`n/<nodeId>`, `t/<nodeId>/<attempt>`) → the shard holding it. */
   rowShard: Map<string, number>;
+  /** The rows in list order, made by the first list of this version. */
+  sortedNodes?: NodeExecutionRecord[];
+  sortedTasks?: TaskExecutionRecord[];
 }
 
 const executionKeys = { execution: "execution", nodes: "nodes", tasks: "tasks" } as const;
@@ -97,6 +100,8 @@ export class ClusterStore implements ControlPlaneStore {
   private readonly docs = new Map<string, ExecutionDoc>();
   /** Writes of one execution from this process go one at a time: each starts from the version the last one left. */
   private readonly writeQueues = new Map<string, Promise<void>>();
+  /** The rows of each record ConfigMap last parsed, by namespace/name, kept while its resourceVersion stays the same. */
+  private readonly parsedShards: ParsedShards = new Map();
   /** Reads in flight, shared by callers that came after they started (see `coalesced`). */
   private readonly reads = new Map<string, { current?: Promise<unknown>; next?: Promise<unknown> }>();
 
@@ -179,13 +184,16 @@ export class ClusterStore implements ControlPlaneStore {
   async listNodeExecutions(key: ExecutionKey): Promise<NodeExecutionRecord[]> {
     const doc = await this.readDoc(key);
     if (!doc) return [];
-    return rowsOf(doc, "nodes").sort((a, b) => a.createdAt - b.createdAt || compareText(a.nodeId, b.nodeId));
+    // Sorted once per read: the requests that share a read (a details view asks once per node) share the order too.
+    doc.sortedNodes ??= rowsOf(doc, "nodes").sort((a, b) => a.createdAt - b.createdAt || compareText(a.nodeId, b.nodeId));
+    return doc.sortedNodes.slice();
   }
 
   async listTaskExecutions(key: ExecutionKey): Promise<TaskExecutionRecord[]> {
     const doc = await this.readDoc(key);
     if (!doc) return [];
-    return rowsOf(doc, "tasks").sort((a, b) => compareText(a.nodeId, b.nodeId) || a.attempt - b.attempt);
+    doc.sortedTasks ??= rowsOf(doc, "tasks").sort((a, b) => compareText(a.nodeId, b.nodeId) || a.attempt - b.attempt);
+    return doc.sortedTasks.slice();
   }
 
   async listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionRecord>> {
@@ -399,7 +407,7 @@ export class ClusterStore implements ControlPlaneStore {
     return this.coalesced(`doc ${this.docId(key)}`, async () => {
       const namespace = this.namespaceOf(key);
       const maps = await this.listConfigMaps(namespace, `${labels.execution}=${labelValue(key.name)},${labels.role} in (execution,${shardRole})`);
-      const doc = parseExecutionDoc(namespace, key, maps);
+      const doc = parseExecutionDoc(namespace, key, maps, this.parsedShards);
       if (doc) this.docs.set(this.docId(key), doc);
       return doc;
     });
@@ -437,6 +445,7 @@ export class ClusterStore implements ControlPlaneStore {
         this.docs.set(id, doc);
         return;
       }
+      doc.sortedNodes = doc.sortedTasks = undefined;
       const touched = applyRows(doc, rows);
       try {
         const created = [...touched].filter((s) => s.resourceVersion === undefined);
@@ -673,8 +682,25 @@ function addShard(doc: ExecutionDoc): Shard {
   return shard;
 }
 
+type ParsedRows = { nodes: Map<string, NodeExecutionRecord>; tasks: Map<string, TaskExecutionRecord> };
+type ParsedShards = Map<string, { resourceVersion: string; rows: ParsedRows }>;
+
+/** A shard's rows as parsed, from `parsed` when its resourceVersion has not changed since (a details view reads often). */
+function shardRows(map: V1ConfigMap, parsed: ParsedShards): ParsedRows {
+  const id = `${map.metadata?.namespace}/${map.metadata?.name}`;
+  const version = map.metadata?.resourceVersion;
+  const known = parsed.get(id);
+  if (known && version !== undefined && known.resourceVersion === version) return known.rows;
+  const rows: ParsedRows = {
+    nodes: new Map(Object.entries(parseJson<Record<string, NodeExecutionRecord>>(map.data?.[executionKeys.nodes] ?? "{}", map))),
+    tasks: new Map(Object.entries(parseJson<Record<string, TaskExecutionRecord>>(map.data?.[executionKeys.tasks] ?? "{}", map))),
+  };
+  if (version !== undefined) parsed.set(id, { resourceVersion: version, rows });
+  return rows;
+}
+
 /** The record from the execution's ConfigMap and its shards; undefined when the execution's ConfigMap is not there. */
-function parseExecutionDoc(namespace: string, key: ExecutionKey, maps: readonly V1ConfigMap[]): ExecutionDoc | undefined {
+function parseExecutionDoc(namespace: string, key: ExecutionKey, maps: readonly V1ConfigMap[], parsed: ParsedShards): ExecutionDoc | undefined {
   const main = maps.find((m) => m.metadata?.labels?.[labels.role] === "execution" && m.metadata?.name === executionObjectName(key.name));
   if (!main) return undefined;
   const execution = parseJson<ExecutionRecord>(main.data?.[executionKeys.execution], main);
@@ -693,12 +719,12 @@ function parseExecutionDoc(namespace: string, key: ExecutionKey, maps: readonly 
     // A shard index no ConfigMap has (one that was never created) stays empty, and is created when used.
     if (!map) continue;
     shard.resourceVersion = map.metadata?.resourceVersion;
-    const nodesText = map.data?.[executionKeys.nodes] ?? "{}";
-    const tasksText = map.data?.[executionKeys.tasks] ?? "{}";
-    shard.bytes = nodesText.length + tasksText.length;
-    for (const [table, text, prefix] of [["nodes", nodesText, "n/"], ["tasks", tasksText, "t/"]] as const) {
+    shard.bytes = (map.data?.[executionKeys.nodes]?.length ?? 2) + (map.data?.[executionKeys.tasks]?.length ?? 2);
+    const known = shardRows(map, parsed);
+    for (const [table, prefix] of [["nodes", "n/"], ["tasks", "t/"]] as const) {
       const rows = shard[table] as Map<string, NodeExecutionRecord | TaskExecutionRecord>;
-      for (const [rowId, row] of Object.entries(parseJson<Record<string, NodeExecutionRecord | TaskExecutionRecord>>(text, map))) {
+      // Copied: a write applies its rows to the doc in place, and the parsed rows are kept for the next read.
+      for (const [rowId, row] of known[table] as Map<string, NodeExecutionRecord | TaskExecutionRecord>) {
         const rowKey = prefix + rowId;
         // A row that moved to a later shard while this one still held it: the later one is its current state.
         const earlier = doc.rowShard.get(rowKey);
@@ -779,10 +805,13 @@ function entityFromConfigMap(map: V1ConfigMap): EntityRecord {
   };
 }
 
-/** Byte order, as every store compares text. */
+/** Byte order (of UTF-8), as every store compares text; plain ASCII, the usual case, is compared without encoding. */
 function compareText(a: string, b: string): number {
+  if (ascii.test(a) && ascii.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
+
+const ascii = /^[\x00-\x7f]*$/;
 
 function paginate<T>(items: T[], limit: number, token: string | undefined): Page<T> {
   const offset = token ? Number.parseInt(token, 10) : 0;
