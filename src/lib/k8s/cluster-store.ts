@@ -805,13 +805,13 @@ function entityFromConfigMap(map: V1ConfigMap): EntityRecord {
   };
 }
 
-/** Byte order (of UTF-8), as every store compares text; plain ASCII, the usual case, is compared without encoding. */
+/** Byte order (of UTF-8), as every store compares text; printable ASCII, the usual case, is compared without encoding. */
 function compareText(a: string, b: string): number {
-  if (ascii.test(a) && ascii.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  if (!notPrintableAscii.test(a) && !notPrintableAscii.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-const ascii = /^[\x00-\x7f]*$/;
+const notPrintableAscii = /[^ -~]/;
 
 function paginate<T>(items: T[], limit: number, token: string | undefined): Page<T> {
   const offset = token ? Number.parseInt(token, 10) : 0;
