@@ -250,10 +250,9 @@ function componentCpu(): Map<string, number> {
 
 /** One workflow of `nodes` task nodes and a gather, end to end, with where the CPU went; then `get execution --details`. */
 async function wide(context: WideContext): Promise<void> {
-  const { nodes, parallelism, core, kubelet, seen } = context;
+  const { nodes, parallelism, core, kubelet } = context;
   const env = { ...context.env, BENCH_K8S_WIDTH: String(nodes) };
   const componentsBefore = componentCpu();
-  const selfBefore = cpuOf("self")!;
   const started = Date.now();
   const out = await cli(["run", "--remote", "--image", image, "bench/fixtures/k8s/wide.ts", "wide", "--x", "1", "--max-parallelism", String(parallelism)], env);
   const launchedMs = Date.now() - started;
@@ -287,7 +286,6 @@ async function wide(context: WideContext): Promise<void> {
   // Reaped children in the window: the task pods (the driver, still running, is not among them yet).
   const podCpu = selfAfter.children - windowSelf.children;
   const runMsPerPod = taskRuns.map((r) => (r.endedAt ?? 0) - r.startedAt);
-  void seen;
 
   // The record as the cluster keeps it.
   const maps = (await core.listNamespacedConfigMap({ namespace, labelSelector: `tsflyte.io/execution=${name}` })).items;
@@ -339,7 +337,6 @@ async function wide(context: WideContext): Promise<void> {
       ["get execution NAME --details -o json (CLI, wall), median", `${median(details)} ms`, "goal < 2000 ms"],
     ],
   );
-  void selfBefore;
 }
 
 /**
