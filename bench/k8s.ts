@@ -1,8 +1,11 @@
 // Benchmarks the Kubernetes target on the test-bed (real apiserver, controllers and scheduler; the test kubelet runs
 // pods as local processes; s3rver holds the blobs): from `run --remote` to the first task pod, from the execution's
-// Job to that pod, and the driver's overhead per task attempt beyond the pod's own run time. Never asserts timings.
+// Job to that pod, and the driver's overhead per task attempt beyond the pod's own run time. With `--nodes N`
+// (`npm run bench:k8s -- --nodes 10000`): one workflow of N task nodes plus a gather, end to end, where the CPU went
+// (pods, driver, API server and etcd, the kubelet double), the record's shards, and how long `get execution --details`
+// takes for it. Never asserts timings.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestbed } from "../test/support/k8s-testbed.js";
@@ -17,14 +20,23 @@ const baselinePods = 20;
 const goalFirstPodMs = 1_000;
 const goalOverheadMs = 50;
 
+/** `--nodes N`: the wide workflow's task nodes (the gather is one more); `--parallelism P`: its max parallelism. */
+function flag(name: string): number | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i === -1) return undefined;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isInteger(value) || value < 1) fail(`--${name} takes a whole number ≥ 1, not ${process.argv[i + 1]}`);
+  return value;
+}
+
 function fail(message: string): never {
   throw new Error(`benchmark check failed: ${message}`);
 }
 
 /** Runs the CLI to its end; resolves to stdout once it exits 0. */
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+function cli(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot, "bin/run.js"), ...args], { cwd: projectRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...nodeArgs, join(projectRoot, "bin/run.js"), ...args], { cwd: projectRoot, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
@@ -53,9 +65,16 @@ async function main(): Promise<void> {
       kubeconfig: testbed.kubeconfig,
       workDir: join(scratch, "kubelet"),
       images: (name) => name === image,
-      env: { PATH: `${bin}:${process.env.PATH}`, HOME: join(scratch, "pod-home"), TSFLYTE_HOME: join(scratch, "pod-home", ".tsflyte"), NO_COLOR: "1" },
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: join(scratch, "pod-home"),
+        TSFLYTE_HOME: join(scratch, "pod-home", ".tsflyte"),
+        NO_COLOR: "1",
+      },
     });
-    await kubelet.start();
+    // --record N: no node, so the driver never runs and the record is written here instead.
+    const recordOnly = flag("record");
+    if (recordOnly === undefined) await kubelet.start();
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await core.createNamespacedSecret({ namespace, body: { metadata: { name: "s3-credentials" }, stringData: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } } });
     const config = join(scratch, "config.yaml");
@@ -85,6 +104,16 @@ async function main(): Promise<void> {
     };
     const stops = await Promise.all([watchKind(`/api/v1/namespaces/${namespace}/pods`, "pod"), watchKind(`/apis/batch/v1/namespaces/${namespace}/jobs`, "job")]);
     stopWatch = () => stops.forEach((stop) => stop());
+
+    if (recordOnly !== undefined) {
+      await recordedOnly({ nodes: recordOnly, parallelism: 25, env, core, kubelet, seen, kubeconfig: testbed.kubeconfig });
+      return;
+    }
+    const nodes = flag("nodes");
+    if (nodes !== undefined) {
+      await wide({ nodes, parallelism: flag("parallelism") ?? 25, env, core, kubelet, seen, kubeconfig: testbed.kubeconfig });
+      return;
+    }
 
     const registered = Date.now();
     await cli(["register", "bench/fixtures/k8s/chain.ts", "--image", image], env);
@@ -176,6 +205,237 @@ async function main(): Promise<void> {
     if (!process.env.BENCH_KEEP) rmSync(scratch, { recursive: true, force: true });
     else console.log(scratch);
   }
+}
+
+interface WideContext {
+  nodes: number;
+  parallelism: number;
+  env: NodeJS.ProcessEnv;
+  core: import("@kubernetes/client-node").CoreV1Api;
+  kubelet: TestKubelet;
+  seen: Map<string, number>;
+  kubeconfig: string;
+}
+
+/** CPU seconds (user + system) of a process by pid, and of its reaped children; undefined once it is gone. */
+function cpuOf(pid: number | "self"): { own: number; children: number; name: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const tick = 100;
+    return { own: (Number(f[11]) + Number(f[12])) / tick, children: (Number(f[13]) + Number(f[14])) / tick, name };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The test-bed's processes (this process's children that outlive the run): name → CPU seconds. */
+function componentCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== process.pid) continue;
+      const cpu = cpuOf(Number(entry));
+      if (cpu && /^(etcd|kube-)/.test(cpu.name)) out.set(cpu.name, (out.get(cpu.name) ?? 0) + cpu.own);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/** One workflow of `nodes` task nodes and a gather, end to end, with where the CPU went; then `get execution --details`. */
+async function wide(context: WideContext): Promise<void> {
+  const { nodes, parallelism, core, kubelet } = context;
+  const env = { ...context.env, BENCH_K8S_WIDTH: String(nodes) };
+  const componentsBefore = componentCpu();
+  const started = Date.now();
+  const out = await cli(["run", "--remote", "--image", image, "bench/fixtures/k8s/wide.ts", "wide", "--x", "1", "--max-parallelism", String(parallelism)], env);
+  const launchedMs = Date.now() - started;
+  const name = /^Started execution ([a-z0-9-]+) /m.exec(out)?.[1] ?? fail(`no execution name in ${out}`);
+  const windowStart = Date.now();
+  const windowSelf = cpuOf("self")!;
+  const windowCpu = process.cpuUsage();
+  let driverCpu = 0;
+  let lastReport = 0;
+  for (;;) {
+    const map = await core.readNamespacedConfigMap({ name, namespace });
+    const phase = map.metadata?.labels?.["tsflyte.io/phase"];
+    const driver = kubelet.runs.find((r) => r.namespace === namespace && r.container === "driver" && r.pod.startsWith(`${name}-`) && r.endedAt === undefined);
+    if (driver) driverCpu = cpuOf(driver.pid)?.own ?? driverCpu;
+    if (phase === "SUCCEEDED") break;
+    if (phase === "FAILED" || phase === "ABORTED") fail(`execution ${name} ${phase}: ${map.data?.execution?.slice(0, 2000)}`);
+    if (Date.now() - lastReport > 30_000) {
+      lastReport = Date.now();
+      const done = kubelet.runs.filter((r) => r.pod.startsWith(`${name}-n`) && r.exitCode === 0).length;
+      console.log(`  … ${done}/${nodes + 1} task pods done after ${Math.round((Date.now() - windowStart) / 1000)} s (load ${loadAverage()})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const runMs = Date.now() - windowStart;
+  const totalMs = Date.now() - started;
+  const selfAfter = cpuOf("self")!;
+  const ownCpu = process.cpuUsage(windowCpu);
+  const componentsAfter = componentCpu();
+  const taskRuns = kubelet.runs.filter((r) => r.namespace === namespace && r.pod.startsWith(`${name}-n`));
+  if (taskRuns.length < nodes + 1) fail(`${taskRuns.length} task pods ran, not ${nodes + 1}`);
+  // Reaped children in the window: the task pods (the driver, still running, is not among them yet).
+  const podCpu = selfAfter.children - windowSelf.children;
+  const runMsPerPod = taskRuns.map((r) => (r.endedAt ?? 0) - r.startedAt);
+
+  // The record as the cluster keeps it.
+  const maps = (await core.listNamespacedConfigMap({ namespace, labelSelector: `tsflyte.io/execution=${name}` })).items;
+  const bytes = maps.reduce((sum, m) => sum + Object.values(m.data ?? {}).reduce((s, text) => s + text.length, 0), 0);
+
+  const details: number[] = [];
+  const plain: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    let t = Date.now();
+    const shown = await cli(["get", "execution", name, "--details", "-o", "json"], context.env);
+    details.push(Date.now() - t);
+    const parsed = JSON.parse(shown) as { nodes: unknown[] };
+    if (parsed.nodes.length < nodes + 1) fail(`get execution --details showed ${parsed.nodes.length} nodes, not ${nodes + 1}`);
+    t = Date.now();
+    await cli(["get", "execution", name], context.env);
+    plain.push(Date.now() - t);
+  }
+  const { connectCluster } = await import("../src/lib/k8s/cluster.js");
+  const { ClusterStore } = await import("../src/lib/k8s/cluster-store.js");
+  const store = new ClusterStore(await connectCluster({ kubeconfig: context.kubeconfig }), { namespaceFor: (p, d) => `${p}-${d}` });
+  const reads: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const t = Date.now();
+    const [rows, attempts] = await Promise.all([store.listNodeExecutions({ project: "flytesnacks", domain: "development", name }), store.listTaskExecutions({ project: "flytesnacks", domain: "development", name })]);
+    reads.push(Date.now() - t);
+    if (rows.length < nodes + 1 || attempts.length < nodes + 1) fail(`the store read ${rows.length} nodes and ${attempts.length} attempts`);
+  }
+  await store.close();
+
+  const components = [...componentsAfter].map(([component, cpu]) => [component, cpu - (componentsBefore.get(component) ?? 0)] as const);
+  const per = (seconds: number) => `${((seconds * 1000) / (nodes + 1)).toFixed(1)} ms`;
+  console.log(
+    `Kubernetes target on the test-bed (${describeMachine()}); one workflow of ${nodes} task nodes + a gather, max parallelism ${parallelism}; ` +
+      `run --remote took ${launchedMs} ms (register + create); load at end ${loadAverage()}`,
+  );
+  printTable(
+    ["measure", "value", "per task node"],
+    [
+      ["run --remote started → execution SUCCEEDED", `${(totalMs / 1000).toFixed(1)} s`, `${(totalMs / (nodes + 1)).toFixed(1)} ms`],
+      ["… of which the execution ran (created → SUCCEEDED)", `${(runMs / 1000).toFixed(1)} s`, `${(runMs / (nodes + 1)).toFixed(1)} ms`],
+      ["task pod process run (tsflyte-execute), median / p90", `${median(runMsPerPod)} / ${percentile(runMsPerPod, 90)} ms`, ""],
+      ["CPU: task pod processes", `${podCpu.toFixed(1)} s`, per(podCpu)],
+      ["CPU: the driver (sampled until it ended)", `${driverCpu.toFixed(1)} s`, per(driverCpu)],
+      ...components.map(([component, cpu]) => [`CPU: ${component}`, `${cpu.toFixed(1)} s`, per(cpu)]),
+      ["CPU: kubelet double + s3rver + watches (this process)", `${((ownCpu.user + ownCpu.system) / 1e6).toFixed(1)} s`, per((ownCpu.user + ownCpu.system) / 1e6)],
+      ["record: ConfigMaps (execution + shards) / JSON bytes", `${maps.length} / ${(bytes / 1024 / 1024).toFixed(1)} MiB`, `${Math.round(bytes / (nodes + 1))} B`],
+      ["ClusterStore: nodes + attempts read back (one list), median", `${median(reads)} ms`, ""],
+      ["get execution NAME (CLI, wall), median", `${median(plain)} ms`, ""],
+      ["get execution NAME --details -o json (CLI, wall), median", `${median(details)} ms`, "goal < 2000 ms"],
+    ],
+  );
+}
+
+/**
+ * `--record N`: the record a run of the wide workflow leaves (N + 1 nodes and attempts, SUCCEEDED), written through
+ * ClusterStore in the driver's batch sizes, without running a pod; then how long reading it back and
+ * `get execution --details` take. What a real run adds to the record (outputs) is not in these rows.
+ */
+async function recordedOnly(context: WideContext): Promise<void> {
+  const { nodes, core } = context;
+  const env = { ...context.env, BENCH_K8S_WIDTH: String(nodes) };
+  const out = await cli(["run", "--remote", "--image", image, "bench/fixtures/k8s/wide.ts", "wide", "--x", "1"], env);
+  const name = /^Started execution ([a-z0-9-]+) /m.exec(out)?.[1] ?? fail(`no execution name in ${out}`);
+  const { connectCluster } = await import("../src/lib/k8s/cluster.js");
+  const { ClusterStore } = await import("../src/lib/k8s/cluster-store.js");
+  const store = new ClusterStore(await connectCluster({ kubeconfig: context.kubeconfig }), { namespaceFor: (p, d) => `${p}-${d}` });
+  const key = { project: "flytesnacks", domain: "development", name };
+  const record = (await store.getExecution(key)) ?? fail(`execution ${name} has no record`);
+  const t0 = Date.now();
+  await store.write([{ table: "execution", row: { ...record, phase: "RUNNING", startedAt: t0, updatedAt: t0 } }]);
+  const ids = Array.from({ length: nodes + 1 }, (_, i) => `n${i}`);
+  const row = (nodeId: string, phase: "RUNNING" | "SUCCEEDED", t: number) => ({
+    project: key.project,
+    domain: key.domain,
+    executionName: name,
+    nodeId,
+    specNodeId: nodeId,
+    entityKind: "task" as const,
+    entityName: nodeId === `n${nodes}` ? "bench.fixtures.k8s.wide-tasks.sum" : "bench.fixtures.k8s.wide-tasks.inc",
+    isParent: false,
+    phase,
+    inputsUri: `s3://bench/metadata/flytesnacks-development-${name}/${nodeId}/data/inputs.pb`,
+    ...(phase === "SUCCEEDED" ? { outputsUri: `s3://bench/metadata/flytesnacks-development-${name}/${nodeId}/data/0/outputs.pb`, endedAt: t } : {}),
+    retries: 0,
+    createdAt: t,
+    startedAt: t,
+    updatedAt: t,
+  });
+  const attempt = (nodeId: string, phase: "RUNNING" | "SUCCEEDED", t: number) => ({
+    project: key.project,
+    domain: key.domain,
+    executionName: name,
+    nodeId,
+    attempt: 0,
+    taskName: nodeId === `n${nodes}` ? "bench.fixtures.k8s.wide-tasks.sum" : "bench.fixtures.k8s.wide-tasks.inc",
+    runner: "pod",
+    phase,
+    logsUri: `s3://bench/metadata/flytesnacks-development-${name}/${nodeId}/data/0/logs.txt`,
+    startedAt: t,
+    updatedAt: t,
+    ...(phase === "SUCCEEDED" ? { endedAt: t } : {}),
+  });
+  // As the driver writes: each node's start and end in batches of the ones that changed in one turn (here 25).
+  let writes = 0;
+  const writeStarted = Date.now();
+  for (let from = 0; from < ids.length; from += 25) {
+    const group = ids.slice(from, from + 25);
+    const t = Date.now();
+    await store.write(group.flatMap((id) => [{ table: "node" as const, row: row(id, "RUNNING", t) }, { table: "task" as const, row: attempt(id, "RUNNING", t) }]));
+    await store.write(group.flatMap((id) => [{ table: "node" as const, row: row(id, "SUCCEEDED", t) }, { table: "task" as const, row: attempt(id, "SUCCEEDED", t) }]));
+    writes += 2;
+  }
+  const writeMs = Date.now() - writeStarted;
+  const t1 = Date.now();
+  await store.write([{ table: "execution", row: { ...record, phase: "SUCCEEDED", startedAt: t0, endedAt: t1, updatedAt: t1 } }]);
+  await store.close();
+  const maps = (await core.listNamespacedConfigMap({ namespace, labelSelector: `tsflyte.io/execution=${name}` })).items;
+  const bytes = maps.reduce((sum, m) => sum + Object.values(m.data ?? {}).reduce((s, text) => s + text.length, 0), 0);
+  const reads: number[] = [];
+  const reader = new ClusterStore(await connectCluster({ kubeconfig: context.kubeconfig }), { namespaceFor: (p, d) => `${p}-${d}` });
+  for (let round = 0; round < 3; round++) {
+    const t = Date.now();
+    await Promise.all([reader.listNodeExecutions(key), reader.listTaskExecutions(key)]);
+    reads.push(Date.now() - t);
+  }
+  await reader.close();
+  const details: number[] = [];
+  const plain: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    let t = Date.now();
+    // BENCH_K8S_CPU_PROF=DIR: the details command writes a V8 CPU profile there.
+    const profile = process.env.BENCH_K8S_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_K8S_CPU_PROF}`] : [];
+    const shown = JSON.parse(await cli(["get", "execution", name, "--details", "-o", "json"], context.env, profile)) as { nodes: unknown[] };
+    details.push(Date.now() - t);
+    if (shown.nodes.length !== nodes + 1) fail(`get execution --details showed ${shown.nodes.length} nodes, not ${nodes + 1}`);
+    t = Date.now();
+    await cli(["get", "execution", name], context.env);
+    plain.push(Date.now() - t);
+  }
+  console.log(`Kubernetes target on the test-bed (${describeMachine()}); the record of a ${nodes}-node + gather run written without pods; load at end ${loadAverage()}`);
+  printTable(
+    ["measure", "value", "per write / node"],
+    [
+      [`ClusterStore: ${writes} batches of 25 nodes + 25 attempts`, `${(writeMs / 1000).toFixed(1)} s`, `${(writeMs / writes).toFixed(1)} ms / batch`],
+      ["record: ConfigMaps (execution + shards) / JSON bytes", `${maps.length} / ${(bytes / 1024 / 1024).toFixed(1)} MiB`, `${Math.round(bytes / (nodes + 1))} B / node`],
+      ["ClusterStore: nodes + attempts read back (one list), median", `${median(reads)} ms`, ""],
+      ["get execution NAME (CLI, wall), median", `${median(plain)} ms`, ""],
+      ["get execution NAME --details -o json (CLI, wall), median", `${median(details)} ms`, "goal < 2000 ms"],
+    ],
+  );
 }
 
 await main();

@@ -100,7 +100,9 @@ export function renderExecutionList(views: readonly ExecutionView[], format: Exe
 /** `get execution NAME`: one row in table mode; FlyteAdmin's Execution in JSON and YAML. */
 export function renderExecution(view: ExecutionView, format: ExecutionFormat, options: RenderOptions = {}): string {
   if (format !== "table") return serialize(view.execution, format);
-  return tableLines(listColumns(options), [view]).join("\n");
+  const lines = tableLines(listColumns(options), [view]);
+  if (view.pending) lines.push("", view.pending);
+  return lines.join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------------------

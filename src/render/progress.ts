@@ -16,6 +16,7 @@ export function progressLine(snapshot: ProgressSnapshot, width = 20): string {
   const parts = [snapshot.execution.phase.padEnd(9), bar, `${finished}/${nodes.length} nodes`];
   if (running.length) parts.push(`running ${running.join(", ")}`);
   if (bad.length) parts.push(`failed ${bad.join(", ")}`);
+  if (snapshot.execution.pending) parts.push(snapshot.execution.pending);
   return parts.join("  ");
 }
 
@@ -26,6 +27,8 @@ export function progressChanges(previous: ProgressSnapshot | undefined, next: Pr
   const executionLine = previous?.execution.phase !== next.execution.phase ? `execution ${next.execution.phase}` : undefined;
   // The execution's start comes before its nodes', its end after them.
   if (executionLine && !finished) lines.push(executionLine);
+  const pending = next.execution.pending;
+  if (pending && pending !== previous?.execution.pending) lines.push(pending);
   const before = new Map((previous?.nodes ?? []).map((n) => [n.nodeId, n.phase] as const));
   for (const n of next.nodes) if (before.get(n.nodeId) !== n.phase) lines.push(`${n.nodeId} ${n.phase}`);
   if (executionLine && finished) lines.push(executionLine);

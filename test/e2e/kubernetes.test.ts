@@ -362,6 +362,51 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     });
   });
 
+  test("a driver that can never start fails the execution with its pod's reason; meanwhile --wait and get execution say why", async () => {
+    const missing = "registry.invalid/acme/absent:1";
+    // The image is missing: the driver pod goes ErrImagePull, then ImagePullBackOff, and after the 2 s grace the
+    // execution fails with that reason, although no driver ever ran to record it.
+    const waited = await cli.run(["run", "--remote", "--wait", "--image", missing, flows, "doubled", "--x", "1"]);
+    assertExit(waited, 1);
+    const pulled = startedName(waited);
+    assert.match(waited.stderr, new RegExp(`^driver pod ${pulled}-[a-z0-9]{5} waiting: (ErrImagePull|ImagePullBackOff) \\(image ${missing.replace(/[./]/g, "\\$&")}\\)`, "m"));
+    assert.match(waited.stderr, /^execution FAILED$/m);
+    const failed = await cli.json<ExecutionJson>(["get", "execution", pulled, "-o", "json"]);
+    assert.equal(failed.closure.phase, "FAILED");
+    assert.equal(failed.closure.error?.code, "ImagePullBackOff");
+    assert.match(failed.closure.error?.message ?? "", new RegExp(`driver could not start: pod ${pulled}-[a-z0-9]{5}: image "${missing.replace(/[./]/g, "\\$&")}" could not be pulled for 2s`));
+    await until("the driver Job to be deleted", async () => (await batch.listNamespacedJob({ namespace, labelSelector: `tsflyte.io/execution=${pulled}` })).items.length === 0 || undefined);
+
+    const dir = cli.tempDir("tsflyte-k8s-driver-");
+    const withSettings = (file: string, change: (text: string) => string) => {
+      const path = join(dir, file);
+      writeFileSync(path, change(readFileSync(config, "utf8")));
+      return path;
+    };
+    // A Secret the driver refers to is missing: CreateContainerConfigError is permanent, so it fails at once.
+    const noSecret = withSettings("no-secret.yaml", (text) => text.replace("credentialsSecret: s3-credentials", "credentialsSecret: absent-credentials"));
+    const configless = startedName(await ok(["run", "--remote", "-c", noSecret, "--image", image, flows, "doubled", "--x", "1"]));
+    const ended = await until(`execution ${configless} to fail`, async () => {
+      const e = await cli.json<ExecutionJson>(["get", "execution", configless, "-c", noSecret, "-o", "json"]);
+      return e.closure.phase === "QUEUED" ? undefined : e;
+    });
+    assert.equal(ended.closure.phase, "FAILED");
+    assert.equal(ended.closure.error?.code, "CreateContainerConfigError");
+    assert.match(ended.closure.error?.message ?? "", /secret "absent-credentials" not found/);
+
+    // Within a long grace the execution stays QUEUED, and `get execution` shows why.
+    const patient = withSettings("patient.yaml", (text) => text.replace("imagePullBackOffGrace: 2s", "imagePullBackOffGrace: 10m"));
+    const queued = startedName(await ok(["run", "--remote", "-c", patient, "--image", missing, flows, "doubled", "--x", "2"]));
+    const shown = await until("get execution to show the pull back-off", async () => {
+      const table = await ok(["get", "execution", queued, "-c", patient]);
+      return /ImagePullBackOff/.test(table.stdout) ? table.stdout : undefined;
+    });
+    assert.match(shown, new RegExp(`^${queued} .* QUEUED`, "m"));
+    assert.match(shown, new RegExp(`^driver pod ${queued}-[a-z0-9]{5} waiting: ImagePullBackOff \\(image ${missing.replace(/[./]/g, "\\$&")}\\): Back-off pulling image "${missing.replace(/[./]/g, "\\$&")}"; the execution fails after 600 s of it$`, "m"));
+    assert.equal((await cli.json<ExecutionJson>(["get", "execution", queued, "-c", patient, "-o", "json"])).closure.phase, "QUEUED");
+    await ok(["delete", "execution", queued, "-c", patient, "--cause", "no such image"]);
+  });
+
   test("a task that throws in its pod: the error trace names the .ts line, as a local run's does", async () => {
     const result = await cli.run(["run", "--remote", "--wait", "--image", image, flows, "refusing", "--x", "5"]);
     assertExit(result, 1);

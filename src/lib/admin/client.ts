@@ -13,6 +13,11 @@ export interface AdminConnection {
   from?: string;
   /** Per request; default 30 s. */
   timeoutMs?: number;
+  /**
+   * Why a QUEUED execution has not started, where the target can tell (Kubernetes: its driver pod's waiting reason);
+   * FlyteAdmin's Execution has no field for it. May end an execution that can never start.
+   */
+  pendingReason?: (key: { project: string; domain: string; name: string }) => Promise<string | undefined>;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;

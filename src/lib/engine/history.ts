@@ -285,6 +285,8 @@ export interface ExecutionView {
   /** Seconds, proto3 JSON style: "0.012s", "90s". */
   duration?: string;
   error?: ViewError;
+  /** Why a QUEUED execution has not started, where the target can tell (not part of FlyteAdmin's Execution). */
+  pending?: string;
   /** flyteidl.admin.Execution in proto3 JSON (`executionJson`): what `-o json|yaml` prints. */
   execution: JsonObject;
 }

@@ -1,6 +1,8 @@
 // The Kubernetes target's metadata store and registry, kept in the cluster itself so every user of a namespace sees
-// the same history: one ConfigMap per execution (its rows as JSON), per registered entity version and per cache entry.
-// Never keeps state only in this process: each write lands in the API server (optimistic concurrency) before it resolves.
+// the same history: per execution its ConfigMap (its row, and its first node and attempt rows) plus record shards
+// (further rows) under a size budget well below the 1 MiB a ConfigMap holds; one ConfigMap per registered entity version
+// and per cache entry. Never keeps state only in this process: each write lands in the API server (optimistic
+// concurrency on every ConfigMap it replaces) before it resolves.
 import { createHash } from "node:crypto";
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { UserError } from "../errors.js";
@@ -24,6 +26,7 @@ import {
   type TaskExecutionRecord,
 } from "../store/records.js";
 import { apiFailure, clusterError, isApiStatus, type Cluster } from "./cluster.js";
+import { decodeRecordJson, encodeRecordJson } from "./record-json.js";
 import { labels, labelValue } from "./task-pod.js";
 
 /** The fixed domains, as FlyteAdmin's default configuration has them. */
@@ -36,18 +39,43 @@ export interface ClusterStoreOptions {
   cacheNamespace?: string;
 }
 
-/** One execution's ConfigMap, parsed. */
+/**
+ * Where an execution's node and attempt rows live: shard 0 is the execution's own ConfigMap, shard i > 0 the ConfigMap
+ * `<name>.<i>` (execution names cannot hold a dot, so no execution's name is ever a shard's).
+ */
+interface Shard {
+  index: number;
+  resourceVersion?: string;
+  nodes: Map<string, NodeExecutionRecord>;
+  tasks: Map<string, TaskExecutionRecord>;
+  /** The JSON size of its rows, as written (approximately: the rows' own text). */
+  bytes: number;
+}
+
+/** One execution's record, parsed from its ConfigMap and shards. */
 interface ExecutionDoc {
   namespace: string;
-  resourceVersion?: string;
+  /** The execution ConfigMap's uid: its shards are owned by it, so deleting it deletes them. */
+  uid?: string;
   execution: ExecutionRecord;
-  nodes: Record<string, NodeExecutionRecord>;
-  tasks: Record<string, TaskExecutionRecord>;
+  /** By index; shards[0] is the execution's ConfigMap. */
+  shards: Shard[];
+  /** Row key (`n/<nodeId>`, `t/<nodeId>/<attempt>`) → the shard holding it. */
+  rowShard: Map<string, number>;
+  /** The rows in list order, made by the first list of this version. */
+  sortedNodes?: NodeExecutionRecord[];
+  sortedTasks?: TaskExecutionRecord[];
 }
 
 const executionKeys = { execution: "execution", nodes: "nodes", tasks: "tasks" } as const;
 const unfinishedPhases = ["UNDEFINED", "QUEUED", "RUNNING", "SUCCEEDING", "FAILING", "ABORTING"];
 const writeRetries = 8;
+/** A shard takes new rows while its rows' JSON is below this (and one row above it gets a shard of its own). */
+export const shardBudgetBytes = 128 * 1024;
+/** A shard whose rows grew past this moves the rows that grew to a new shard: the API server refuses 1 MiB. */
+const shardLimitBytes = 768 * 1024;
+const shardRole = "record-shard";
+const shardLabel = "tsflyte.io/shard";
 
 const hash = (text: string, length = 32) => createHash("sha256").update(text).digest("hex").slice(0, length);
 
@@ -56,10 +84,26 @@ export function executionObjectName(name: string): string {
   return name;
 }
 
+function shardObjectName(execution: string, index: number): string {
+  return index === 0 ? executionObjectName(execution) : `${execution}.${index}`;
+}
+
+/** Rows to write, or a function that makes them from the current record (called again after a conflict). */
+type Writes = readonly StoreWrite[] | ((doc: ExecutionDoc) => readonly StoreWrite[]);
+
+const nodeRowKey = (r: NodeExecutionRecord) => `n/${r.nodeId}`;
+const taskRowKey = (r: TaskExecutionRecord) => `t/${r.nodeId}/${r.attempt}`;
+
 export class ClusterStore implements ControlPlaneStore {
   readonly location: string;
-  /** The latest version of each execution this process read or wrote: writes start from it instead of a GET. */
+  /** The latest version of each execution this process read or wrote: writes start from it instead of a read. */
   private readonly docs = new Map<string, ExecutionDoc>();
+  /** Writes of one execution from this process go one at a time: each starts from the version the last one left. */
+  private readonly writeQueues = new Map<string, Promise<void>>();
+  /** The rows of each record ConfigMap last parsed, by namespace/name, kept while its resourceVersion stays the same. */
+  private readonly parsedShards: ParsedShards = new Map();
+  /** Reads in flight, shared by callers that came after they started (see `coalesced`). */
+  private readonly reads = new Map<string, { current?: Promise<unknown>; next?: Promise<unknown> }>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -88,15 +132,16 @@ export class ClusterStore implements ControlPlaneStore {
       if (group) group.writes.push(w);
       else byExecution.set(id, { key, writes: [w] });
     }
-    await Promise.all([...byExecution.values()].map(({ key, writes }) => this.applyWrites(key, writes)));
+    await Promise.all([...byExecution.values()].map(({ key, writes }) => this.queueWrites(key, writes)));
   }
 
   async createExecution(record: ExecutionRecord): Promise<boolean> {
     const namespace = this.namespaceOf(record);
-    const doc: ExecutionDoc = { namespace, execution: record, nodes: {}, tasks: {} };
+    const doc: ExecutionDoc = { namespace, execution: record, shards: [emptyShard(0)], rowShard: new Map() };
     try {
-      const created = await this.cluster.core.createNamespacedConfigMap({ namespace, body: this.executionConfigMap(doc) });
-      doc.resourceVersion = created.metadata?.resourceVersion;
+      const created = await this.cluster.core.createNamespacedConfigMap({ namespace, body: this.shardConfigMap(doc, doc.shards[0]) });
+      doc.shards[0].resourceVersion = created.metadata?.resourceVersion;
+      doc.uid = created.metadata?.uid;
       this.docs.set(this.docId(record), doc);
       return true;
     } catch (e) {
@@ -105,20 +150,50 @@ export class ClusterStore implements ControlPlaneStore {
     }
   }
 
+  /**
+   * Replaces the execution's row with what `change` makes of its current state, atomically (a conflict reads it again
+   * and asks again); `change` answering undefined writes nothing. True when written.
+   */
+  async updateExecution(key: ExecutionKey, change: (current: ExecutionRecord) => ExecutionRecord | undefined): Promise<boolean> {
+    let written = false;
+    await this.queueWrites(key, (doc) => {
+      const row = change(doc.execution);
+      written = row !== undefined;
+      return row ? [{ table: "execution", row }] : [];
+    });
+    return written;
+  }
+
+  /** The execution's row alone: one read of its ConfigMap, whatever the number of its shards. */
   async getExecution(key: ExecutionKey): Promise<ExecutionRecord | undefined> {
-    return (await this.readDoc(key))?.execution;
+    return this.coalesced(`get ${this.docId(key)}`, async () => {
+      const namespace = this.namespaceOf(key);
+      let map: V1ConfigMap;
+      try {
+        map = await this.cluster.core.readNamespacedConfigMap({ name: executionObjectName(key.name), namespace });
+      } catch (e) {
+        if (isApiStatus(e, 404)) return undefined;
+        throw this.failure(`reading execution ${key.name}`, e, namespace);
+      }
+      if (map.metadata?.labels?.[labels.role] !== "execution") return undefined;
+      const record = parseJson<ExecutionRecord>(map.data?.[executionKeys.execution], map);
+      return record.project === key.project && record.domain === key.domain ? record : undefined;
+    });
   }
 
   async listNodeExecutions(key: ExecutionKey): Promise<NodeExecutionRecord[]> {
     const doc = await this.readDoc(key);
     if (!doc) return [];
-    return Object.values(doc.nodes).sort((a, b) => a.createdAt - b.createdAt || compareText(a.nodeId, b.nodeId));
+    // Sorted once per read: the requests that share a read (a details view asks once per node) share the order too.
+    doc.sortedNodes ??= rowsOf(doc, "nodes").sort((a, b) => a.createdAt - b.createdAt || compareText(a.nodeId, b.nodeId));
+    return doc.sortedNodes.slice();
   }
 
   async listTaskExecutions(key: ExecutionKey): Promise<TaskExecutionRecord[]> {
     const doc = await this.readDoc(key);
     if (!doc) return [];
-    return Object.values(doc.tasks).sort((a, b) => compareText(a.nodeId, b.nodeId) || a.attempt - b.attempt);
+    doc.sortedTasks ??= rowsOf(doc, "tasks").sort((a, b) => compareText(a.nodeId, b.nodeId) || a.attempt - b.attempt);
+    return doc.sortedTasks.slice();
   }
 
   async listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionRecord>> {
@@ -301,48 +376,91 @@ export class ClusterStore implements ControlPlaneStore {
     return `${key.project}/${key.domain}/${key.name}`;
   }
 
-  private async readDoc(key: ExecutionKey): Promise<ExecutionDoc | undefined> {
-    const namespace = this.namespaceOf(key);
-    let map: V1ConfigMap;
-    try {
-      map = await this.cluster.core.readNamespacedConfigMap({ name: executionObjectName(key.name), namespace });
-    } catch (e) {
-      if (isApiStatus(e, 404)) return undefined;
-      throw this.failure(`reading execution ${key.name}`, e, namespace);
+  /**
+   * Runs `read` for `id`, or shares a read of the same id with others: one that is already running started before this
+   * caller asked, so it may miss a write the caller saw land; the caller joins the read that starts after it instead.
+   * So a thousand requests for one execution cost a few reads of it, and none answers older than when it was asked.
+   */
+  private coalesced<T>(id: string, read: () => Promise<T>): Promise<T> {
+    let slot = this.reads.get(id);
+    if (!slot) this.reads.set(id, (slot = {}));
+    const s = slot;
+    if (!s.current) {
+      const current = read().finally(() => {
+        if (s.current === current) s.current = undefined;
+        if (!s.current && !s.next) this.reads.delete(id);
+      });
+      s.current = current;
+      return current;
     }
-    if (map.metadata?.labels?.[labels.role] !== "execution") return undefined;
-    const doc = parseExecutionDoc(namespace, map);
-    if (doc.execution.project !== key.project || doc.execution.domain !== key.domain) return undefined;
-    this.docs.set(this.docId(key), doc);
-    return doc;
+    s.next ??= s.current
+      .catch(() => undefined)
+      .then(() => {
+        s.next = undefined;
+        return this.coalesced(id, read);
+      });
+    return s.next as Promise<T>;
   }
 
-  /** Applies rows to the latest version and replaces the ConfigMap; on a conflict, reads it again and reapplies. */
-  private async applyWrites(key: ExecutionKey, writes: readonly StoreWrite[]): Promise<void> {
+  /** The whole record: the execution's ConfigMap and its shards, in one labelled list. */
+  private readDoc(key: ExecutionKey): Promise<ExecutionDoc | undefined> {
+    return this.coalesced(`doc ${this.docId(key)}`, async () => {
+      const namespace = this.namespaceOf(key);
+      const maps = await this.listConfigMaps(namespace, `${labels.execution}=${labelValue(key.name)},${labels.role} in (execution,${shardRole})`);
+      const doc = parseExecutionDoc(namespace, key, maps, this.parsedShards);
+      if (doc) this.docs.set(this.docId(key), doc);
+      return doc;
+    });
+  }
+
+  private queueWrites(key: ExecutionKey, writes: Writes): Promise<void> {
+    const id = this.docId(key);
+    const previous = this.writeQueues.get(id) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(() => this.applyWrites(key, writes));
+    const tail = mine.catch(() => undefined);
+    this.writeQueues.set(id, tail);
+    void tail.then(() => {
+      if (this.writeQueues.get(id) === tail) this.writeQueues.delete(id);
+    });
+    return mine;
+  }
+
+  /**
+   * Applies rows to the latest version and replaces the ConfigMaps they touched (new shards are created first, so a
+   * row that moves is never missing); on a conflict, reads the record again and reapplies. Rows are upserts, so a
+   * shard that landed before another conflicted is rewritten the same.
+   */
+  private async applyWrites(key: ExecutionKey, writes: Writes): Promise<void> {
     const namespace = this.namespaceOf(key);
+    const id = this.docId(key);
     for (let tries = 0; ; tries++) {
-      let doc = tries === 0 ? this.docs.get(this.docId(key)) : undefined;
+      let doc = tries === 0 ? this.docs.get(id) : undefined;
       doc ??= await this.readDoc(key);
       // Never made again here: its ConfigMap was deleted, and with it (by its owner reference) the execution's Job.
       if (!doc) throw new UserError(`execution ${key.name} has no record in namespace ${namespace}: its ConfigMap was deleted while it ran`);
-      const next: ExecutionDoc = { ...doc, nodes: { ...doc.nodes }, tasks: { ...doc.tasks } };
-      for (const w of writes) applyRow(next, w);
+      // Applied in place: a write that fails drops this version, and the next starts from a fresh read.
+      this.docs.delete(id);
+      const rows = typeof writes === "function" ? writes(doc) : writes;
+      if (rows.length === 0) {
+        this.docs.set(id, doc);
+        return;
+      }
+      doc.sortedNodes = doc.sortedTasks = undefined;
+      const touched = applyRows(doc, rows);
       try {
-        const body = this.executionConfigMap(next);
-        const written = await this.cluster.core.replaceNamespacedConfigMap({ name: executionObjectName(key.name), namespace, body });
-        next.resourceVersion = written.metadata?.resourceVersion;
-        this.docs.set(this.docId(key), next);
+        const created = [...touched].filter((s) => s.resourceVersion === undefined);
+        const replaced = [...touched].filter((s) => s.resourceVersion !== undefined);
+        await Promise.all(created.map((s) => this.writeShard(doc, s)));
+        await Promise.all(replaced.map((s) => this.writeShard(doc, s)));
+        this.docs.set(id, doc);
         return;
       } catch (e) {
-        if (isApiStatus(e, 409) && tries < writeRetries) {
-          this.docs.delete(this.docId(key));
-          continue;
-        }
+        if ((isApiStatus(e, 409) || isApiStatus(e, 404)) && tries < writeRetries) continue;
         const f = apiFailure(e);
         if (f.code === 413 || (f.code === 422 && /too long|too large/i.test(f.message))) {
           throw new UserError(
-            `the record of execution ${key.name} (${Object.keys(next.nodes).length} nodes, ${Object.keys(next.tasks).length} attempts) no longer fits in one ConfigMap, whose limit is 1 MiB`,
-            "on Kubernetes an execution keeps all its nodes in one ConfigMap: run the work as several smaller executions",
+            `a row of execution ${key.name} is too large for a ConfigMap, whose limit is 1 MiB: ${f.message}`,
+            "large values belong in the blob store; report this as a bug in tsflyte",
           );
         }
         throw this.failure(`recording execution ${key.name}`, e, namespace);
@@ -350,31 +468,61 @@ export class ClusterStore implements ControlPlaneStore {
     }
   }
 
-  private executionConfigMap(doc: ExecutionDoc): V1ConfigMap {
+  /** Creates or replaces one ConfigMap of the record (with its resourceVersion: a conflict is a 409). */
+  private async writeShard(doc: ExecutionDoc, shard: Shard): Promise<void> {
+    const name = shardObjectName(doc.execution.name, shard.index);
+    const body = shard.index === 0 ? this.shardConfigMap(doc, shard) : this.extraShardConfigMap(doc, shard);
+    const written =
+      shard.resourceVersion === undefined
+        ? await this.cluster.core.createNamespacedConfigMap({ namespace: doc.namespace, body })
+        : await this.cluster.core.replaceNamespacedConfigMap({ name, namespace: doc.namespace, body });
+    shard.resourceVersion = written.metadata?.resourceVersion;
+  }
+
+  /** The execution's own ConfigMap: its row, and the rows of shard 0. */
+  private shardConfigMap(doc: ExecutionDoc, shard: Shard): V1ConfigMap {
     const e = doc.execution;
     return {
       metadata: {
         name: executionObjectName(e.name),
         namespace: doc.namespace,
-        resourceVersion: doc.resourceVersion,
+        resourceVersion: shard.resourceVersion,
         // The execution's own labels and annotations too, as Flyte puts them on its FlyteWorkflow object; ours win
         // (the API refuses theirs under tsflyte.io/).
         labels: {
           ...e.settings?.labels,
           [labels.managedBy]: "tsflyte",
           [labels.role]: "execution",
-          [labels.execution]: e.name,
+          [labels.execution]: labelValue(e.name),
           [labels.project]: labelValue(e.project),
           [labels.domain]: labelValue(e.domain),
           "tsflyte.io/phase": e.phase,
         },
         annotations: { ...e.settings?.annotations, "tsflyte.io/launched": e.launchName },
       },
-      data: {
-        [executionKeys.execution]: JSON.stringify(e),
-        [executionKeys.nodes]: JSON.stringify(doc.nodes),
-        [executionKeys.tasks]: JSON.stringify(doc.tasks),
+      data: { [executionKeys.execution]: encodeRecordJson(e), ...shardData(shard) },
+    };
+  }
+
+  /** A further shard: labelled with its execution (one list reads them all) and owned by the execution's ConfigMap. */
+  private extraShardConfigMap(doc: ExecutionDoc, shard: Shard): V1ConfigMap {
+    const e = doc.execution;
+    return {
+      metadata: {
+        name: shardObjectName(e.name, shard.index),
+        namespace: doc.namespace,
+        resourceVersion: shard.resourceVersion,
+        labels: {
+          [labels.managedBy]: "tsflyte",
+          [labels.role]: shardRole,
+          [labels.execution]: labelValue(e.name),
+          [labels.project]: labelValue(e.project),
+          [labels.domain]: labelValue(e.domain),
+          [shardLabel]: String(shard.index),
+        },
+        ...(doc.uid ? { ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: executionObjectName(e.name), uid: doc.uid }] } : {}),
       },
+      data: shardData(shard),
     };
   }
 
@@ -385,7 +533,7 @@ export class ClusterStore implements ControlPlaneStore {
         name: cacheObjectName(entry.key),
         labels: { [labels.managedBy]: "tsflyte", [labels.role]: "cache", [labels.task]: labelValue(entry.taskName) },
       },
-      data: { entry: JSON.stringify(entry) },
+      data: { entry: encodeRecordJson(entry) },
     };
     try {
       await this.cluster.core.createNamespacedConfigMap({ namespace, body });
@@ -453,33 +601,146 @@ export class ClusterStore implements ControlPlaneStore {
   }
 }
 
-function applyRow(doc: ExecutionDoc, w: StoreWrite): void {
-  if (w.table === "execution") {
-    // Once an execution has ended (e.g. terminated from the CLI), a driver still finishing cannot bring it back.
-    if (terminalExecutionPhases.has(doc.execution.phase) && !terminalExecutionPhases.has(w.row.phase)) return;
-    if (doc.execution.abort && terminalExecutionPhases.has(doc.execution.phase)) return;
-    doc.execution = w.row;
-  } else if (w.table === "node") {
-    doc.nodes[w.row.nodeId] = w.row;
-  } else if (w.table === "task") {
-    doc.tasks[`${w.row.nodeId}/${w.row.attempt}`] = w.row;
-  }
+function emptyShard(index: number): Shard {
+  return { index, nodes: new Map(), tasks: new Map(), bytes: 0 };
 }
 
-function parseExecutionDoc(namespace: string, map: V1ConfigMap): ExecutionDoc {
-  return {
-    namespace,
-    resourceVersion: map.metadata?.resourceVersion,
-    execution: parseJson<ExecutionRecord>(map.data?.[executionKeys.execution], map),
-    nodes: parseJson<Record<string, NodeExecutionRecord>>(map.data?.[executionKeys.nodes] ?? "{}", map),
-    tasks: parseJson<Record<string, TaskExecutionRecord>>(map.data?.[executionKeys.tasks] ?? "{}", map),
+function shardData(shard: Shard): Record<string, string> {
+  return { [executionKeys.nodes]: encodeRecordJson(Object.fromEntries(shard.nodes)), [executionKeys.tasks]: encodeRecordJson(Object.fromEntries(shard.tasks)) };
+}
+
+/** Every row of one table, each once (a row that moved is read from its newest shard). */
+function rowsOf<K extends "nodes" | "tasks">(doc: ExecutionDoc, table: K): Array<Shard[K] extends Map<string, infer R> ? R : never> {
+  const rows: unknown[] = [];
+  for (const shard of doc.shards) for (const row of shard[table].values()) rows.push(row);
+  return rows as Array<Shard[K] extends Map<string, infer R> ? R : never>;
+}
+
+/**
+ * Applies rows to the record in place and returns the shards they changed. A row stays in the shard that holds it; a
+ * new row goes to the last shard while it is under the budget, else to a new one; rows that grew a shard past its
+ * limit move to a new one.
+ */
+function applyRows(doc: ExecutionDoc, writes: readonly StoreWrite[]): Set<Shard> {
+  const touched = new Set<Shard>();
+  const placed = new Map<Shard, string[]>();
+  for (const w of writes) {
+    if (w.table === "execution") {
+      // Once an execution has ended (e.g. terminated from the CLI), a driver still finishing cannot bring it back.
+      if (terminalExecutionPhases.has(doc.execution.phase) && !terminalExecutionPhases.has(w.row.phase)) continue;
+      if (doc.execution.abort && terminalExecutionPhases.has(doc.execution.phase)) continue;
+      doc.execution = w.row;
+      touched.add(doc.shards[0]);
+      continue;
+    }
+    if (w.table !== "node" && w.table !== "task") continue;
+    const rowKey = w.table === "node" ? nodeRowKey(w.row) : taskRowKey(w.row);
+    const size = encodeRecordJson(w.row).length;
+    let index = doc.rowShard.get(rowKey);
+    if (index === undefined) {
+      const last = doc.shards[doc.shards.length - 1];
+      index = last.bytes === 0 || last.bytes + size <= shardBudgetBytes ? last.index : addShard(doc).index;
+      doc.rowShard.set(rowKey, index);
+    }
+    const shard = doc.shards[index];
+    const rows = (w.table === "node" ? shard.nodes : shard.tasks) as Map<string, NodeExecutionRecord | TaskExecutionRecord>;
+    const rowId = rowKey.slice(2);
+    const old = rows.get(rowId);
+    shard.bytes += size - (old ? encodeRecordJson(old).length : 0);
+    rows.set(rowId, w.row);
+    touched.add(shard);
+    const list = placed.get(shard) ?? [];
+    list.push(rowKey);
+    placed.set(shard, list);
+  }
+  for (const [shard, rowKeys] of placed) {
+    if (shard.bytes <= shardLimitBytes) continue;
+    // Rows that grew (larger errors, inline values) move on, newest first written, until the shard fits again.
+    let target = addShard(doc);
+    touched.add(target);
+    for (const rowKey of rowKeys) {
+      if (shard.bytes <= shardBudgetBytes) break;
+      const table = rowKey.startsWith("n/") ? "nodes" : "tasks";
+      const rowId = rowKey.slice(2);
+      const row = (shard[table] as Map<string, NodeExecutionRecord | TaskExecutionRecord>).get(rowId);
+      if (!row) continue;
+      const size = encodeRecordJson(row).length;
+      if (target.bytes > 0 && target.bytes + size > shardBudgetBytes) touched.add((target = addShard(doc)));
+      shard[table].delete(rowId);
+      shard.bytes -= size;
+      (target[table] as Map<string, NodeExecutionRecord | TaskExecutionRecord>).set(rowId, row);
+      target.bytes += size;
+      doc.rowShard.set(rowKey, target.index);
+    }
+  }
+  return touched;
+}
+
+function addShard(doc: ExecutionDoc): Shard {
+  const shard = emptyShard(doc.shards.length);
+  doc.shards.push(shard);
+  return shard;
+}
+
+type ParsedRows = { nodes: Map<string, NodeExecutionRecord>; tasks: Map<string, TaskExecutionRecord> };
+type ParsedShards = Map<string, { resourceVersion: string; rows: ParsedRows }>;
+
+/** A shard's rows as parsed, from `parsed` when its resourceVersion has not changed since (a details view reads often). */
+function shardRows(map: V1ConfigMap, parsed: ParsedShards): ParsedRows {
+  const id = `${map.metadata?.namespace}/${map.metadata?.name}`;
+  const version = map.metadata?.resourceVersion;
+  const known = parsed.get(id);
+  if (known && version !== undefined && known.resourceVersion === version) return known.rows;
+  const rows: ParsedRows = {
+    nodes: new Map(Object.entries(parseJson<Record<string, NodeExecutionRecord>>(map.data?.[executionKeys.nodes] ?? "{}", map))),
+    tasks: new Map(Object.entries(parseJson<Record<string, TaskExecutionRecord>>(map.data?.[executionKeys.tasks] ?? "{}", map))),
   };
+  if (version !== undefined) parsed.set(id, { resourceVersion: version, rows });
+  return rows;
+}
+
+/** The record from the execution's ConfigMap and its shards; undefined when the execution's ConfigMap is not there. */
+function parseExecutionDoc(namespace: string, key: ExecutionKey, maps: readonly V1ConfigMap[], parsed: ParsedShards): ExecutionDoc | undefined {
+  const main = maps.find((m) => m.metadata?.labels?.[labels.role] === "execution" && m.metadata?.name === executionObjectName(key.name));
+  if (!main) return undefined;
+  const execution = parseJson<ExecutionRecord>(main.data?.[executionKeys.execution], main);
+  if (execution.project !== key.project || execution.domain !== key.domain) return undefined;
+  const byIndex = new Map<number, V1ConfigMap>([[0, main]]);
+  for (const m of maps) {
+    const index = Number(m.metadata?.labels?.[shardLabel]);
+    if (m.metadata?.labels?.[labels.role] === shardRole && Number.isInteger(index) && index > 0 && m.metadata?.name === shardObjectName(key.name, index)) byIndex.set(index, m);
+  }
+  const doc: ExecutionDoc = { namespace, uid: main.metadata?.uid, execution, shards: [], rowShard: new Map() };
+  const count = Math.max(...byIndex.keys()) + 1;
+  for (let index = 0; index < count; index++) {
+    const map = byIndex.get(index);
+    const shard = emptyShard(index);
+    doc.shards.push(shard);
+    // A shard index no ConfigMap has (one that was never created) stays empty, and is created when used.
+    if (!map) continue;
+    shard.resourceVersion = map.metadata?.resourceVersion;
+    shard.bytes = (map.data?.[executionKeys.nodes]?.length ?? 2) + (map.data?.[executionKeys.tasks]?.length ?? 2);
+    const known = shardRows(map, parsed);
+    for (const [table, prefix] of [["nodes", "n/"], ["tasks", "t/"]] as const) {
+      const rows = shard[table] as Map<string, NodeExecutionRecord | TaskExecutionRecord>;
+      // Copied: a write applies its rows to the doc in place, and the parsed rows are kept for the next read.
+      for (const [rowId, row] of known[table] as Map<string, NodeExecutionRecord | TaskExecutionRecord>) {
+        const rowKey = prefix + rowId;
+        // A row that moved to a later shard while this one still held it: the later one is its current state.
+        const earlier = doc.rowShard.get(rowKey);
+        if (earlier !== undefined) (doc.shards[earlier][table] as Map<string, unknown>).delete(rowId);
+        rows.set(rowId, row);
+        doc.rowShard.set(rowKey, index);
+      }
+    }
+  }
+  return doc;
 }
 
 function parseJson<T>(text: string | undefined, map: V1ConfigMap): T {
   try {
     if (text === undefined) throw new Error("a key is missing");
-    return JSON.parse(text) as T;
+    return decodeRecordJson<T>(text);
   } catch (e) {
     throw new UserError(`ConfigMap ${map.metadata?.namespace}/${map.metadata?.name} is not a tsflyte record: ${(e as Error).message}`, "it was changed by hand; restore it or delete it");
   }
@@ -544,10 +805,13 @@ function entityFromConfigMap(map: V1ConfigMap): EntityRecord {
   };
 }
 
-/** Byte order, as every store compares text. */
+/** Byte order (of UTF-8), as every store compares text; printable ASCII, the usual case, is compared without encoding. */
 function compareText(a: string, b: string): number {
+  if (!notPrintableAscii.test(a) && !notPrintableAscii.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
+
+const notPrintableAscii = /[^ -~]/;
 
 function paginate<T>(items: T[], limit: number, token: string | undefined): Page<T> {
   const offset = token ? Number.parseInt(token, 10) : 0;

@@ -13,6 +13,7 @@ import { executionObjectName } from "./cluster-store.js";
 import { buildDriverJob, type DriverSettings } from "./driver-job.js";
 import { invalidArgument } from "../server/api/api-error.js";
 import { defaultIamRoleAnnotation } from "./task-pod.js";
+import { driverStatus, readDriverPods } from "./driver-status.js";
 
 export class KubernetesControl implements ExecutionControl {
   constructor(
@@ -101,6 +102,36 @@ export class KubernetesControl implements ExecutionControl {
     await this.store.write(writes);
     await this.deleteDriver(record);
     return true;
+  }
+
+  /**
+   * Why a QUEUED execution has not started, read from its driver pod: undefined when there is nothing to say. A driver
+   * that can never start (a missing Secret, an invalid image, an image still not pulled after the grace) fails the
+   * execution here with the pod's reason, and its Job is deleted: nothing else would ever end it.
+   */
+  async pendingReason(key: ExecutionKey): Promise<string | undefined> {
+    const record = await this.store.getExecution(key);
+    if (!record || record.phase !== "QUEUED") return undefined;
+    const namespace = this.store.namespaceOf(key);
+    let pods;
+    try {
+      pods = await readDriverPods(this.cluster, namespace, key.name);
+    } catch (e) {
+      // Someone who may read executions but not pods sees no reason, as before.
+      if (isApiStatus(e, 403)) return undefined;
+      throw clusterError(this.cluster, `reading the driver pod of execution ${key.name} in namespace ${namespace}`, e);
+    }
+    const status = driverStatus(pods, { now: Date.now(), imagePullGraceMs: this.settings.imagePullBackOffGraceMs });
+    if (status.state === "waiting") return status.message;
+    if (status.state !== "failed") return undefined;
+    const t = Date.now();
+    const error = { kind: status.error.kind, code: status.error.code, message: `the execution's driver could not start: ${status.error.message}` };
+    // Only while it is still QUEUED: a driver that started meanwhile owns the record.
+    const failed = await this.store.updateExecution(key, (current) =>
+      current.phase === "QUEUED" ? { ...current, phase: "FAILED", error, startedAt: current.startedAt ?? t, endedAt: t, updatedAt: t } : undefined,
+    );
+    if (failed) await this.deleteDriver(record);
+    return undefined;
   }
 
   /** Deletes the driver Job; Background propagation has the garbage collector delete its pods and task pods. */

@@ -53,7 +53,14 @@ export async function withKubernetesAdmin<T>(config: ResolvedConfig, command: st
     server.listen(0, "127.0.0.1", () => resolve());
   });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new AdminClient({ url, endpoint: `Kubernetes context ${cluster.context} (${cluster.server})`, authToken: token, from: settings.from });
+  const client = new AdminClient({
+    url,
+    endpoint: `Kubernetes context ${cluster.context} (${cluster.server})`,
+    authToken: token,
+    from: settings.from,
+    // The driver cannot say why it does not start: whoever looks at the execution reads its pod.
+    pendingReason: (key) => control.pendingReason(key),
+  });
   try {
     return await fn(client);
   } catch (e) {

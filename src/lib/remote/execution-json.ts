@@ -72,6 +72,8 @@ export function executionViewFromJson(execution: JsonObject): ExecutionView {
 
 /** One execution as `get execution NAME` shows it. */
 export async function getExecutionView(client: AdminClient, key: ExecutionKey): Promise<ExecutionView> {
+  // Asked first: a target that finds the execution can never start ends it, and the answer below says so.
+  const pending = await client.connection.pendingReason?.(key);
   let json: JsonValue;
   try {
     json = await client.get<JsonValue>(`/api/v1/executions/${path(key.project, key.domain, key.name)}`);
@@ -79,7 +81,9 @@ export async function getExecutionView(client: AdminClient, key: ExecutionKey): 
     if (e instanceof NotFoundError) throw new NotFoundError(`execution ${key.name} not found in project ${key.project}, domain ${key.domain}`, "tsflyte get execution lists them");
     throw e;
   }
-  return executionViewFromJson(toProtoJsonNames(json, "flyteidl.admin.Execution") as JsonObject);
+  const view = executionViewFromJson(toProtoJsonNames(json, "flyteidl.admin.Execution") as JsonObject);
+  if (pending && view.phase === "QUEUED") view.pending = pending;
+  return view;
 }
 
 export interface ListExecutionViews {

@@ -1,9 +1,10 @@
 // The Kubernetes target's store against a real kube-apiserver (test/support/k8s-testbed.ts): executions, nodes and
-// attempts in one ConfigMap per execution with optimistic concurrency, the registry, cache entries and projects.
+// attempts in the execution's ConfigMap and its record shards with optimistic concurrency, inline bytes, the
+// registry, cache entries and projects.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { connectCluster, type Cluster } from "../../../src/lib/k8s/cluster.js";
-import { ClusterStore } from "../../../src/lib/k8s/cluster-store.js";
+import { ClusterStore, shardBudgetBytes } from "../../../src/lib/k8s/cluster-store.js";
 import type { EntityRecord, ExecutionRecord, NodeExecutionRecord, TaskExecutionRecord } from "../../../src/lib/store/records.js";
 import { startTestbed, type Testbed } from "../../support/k8s-testbed.js";
 
@@ -124,6 +125,85 @@ describe("ClusterStore on a real API server", { timeout: 120_000 }, () => {
     const record = await store.getExecution({ project, domain, name: "e3" });
     assert.equal(record?.phase, "ABORTED");
     assert.equal(record?.abort?.cause, "wrong inputs");
+  });
+
+  test("a record larger than a ConfigMap holds is split into shards, read back whole in one list", async () => {
+    const key = { project, domain, name: "big" };
+    const inputs = new Uint8Array([10, 3, 0, 255, 7]);
+    assert.equal(await store.createExecution(execution("big", { inputs, phase: "RUNNING" })), true);
+    // 1,200 nodes and attempts of ~1.2 KB each: more than the 1 MiB one ConfigMap holds, written 100 rows a batch.
+    const detail = "x".repeat(1_000);
+    for (let from = 0; from < 600; from += 50) {
+      const batch = [];
+      for (let i = from; i < from + 50; i++) {
+        batch.push({ table: "node" as const, row: node("big", `n${i}`, { createdAt: 2_000 + i, error: { kind: "USER" as const, code: "Detail", message: detail } }) });
+        batch.push({ table: "task" as const, row: attempt("big", `n${i}`, 0, { error: { kind: "USER" as const, code: "Detail", message: detail } }) });
+      }
+      await store.write(batch);
+    }
+    const maps = (await cluster.core.listNamespacedConfigMap({ namespace, labelSelector: "tsflyte.io/execution=big" })).items;
+    assert.ok(maps.length >= 9, `${maps.length} ConfigMaps`);
+    const execMap = maps.find((m) => m.metadata?.name === "big")!;
+    for (const m of maps) {
+      const size = Object.values(m.data ?? {}).reduce((sum, text) => sum + text.length, 0);
+      assert.ok(size < shardBudgetBytes + 8_000, `${m.metadata?.name} holds ${size} bytes`);
+      if (m !== execMap) {
+        assert.equal(m.metadata?.labels?.["tsflyte.io/role"], "record-shard");
+        assert.deepEqual(m.metadata?.ownerReferences?.map((o) => [o.kind, o.name, o.uid]), [["ConfigMap", "big", execMap.metadata?.uid]]);
+      }
+    }
+    // Not listed as executions.
+    assert.deepEqual((await store.listExecutions({ project, domain, filters: [{ field: "name", op: "contains", value: "big" }] })).items.map((e) => e.name), ["big"]);
+
+    // Rows keep their shard when they change; an inline value round-trips as bytes.
+    const outputs = new Uint8Array(Buffer.from("outputs of n0 and n599"));
+    await store.write([
+      { table: "node", row: node("big", "n0", { createdAt: 2_000, phase: "SUCCEEDED", outputs }) },
+      { table: "node", row: node("big", "n599", { createdAt: 2_599, phase: "SUCCEEDED", outputs }) },
+      { table: "task", row: attempt("big", "n599", 1, { phase: "SUCCEEDED", outputs }) },
+    ]);
+    // A row that grows its shard past the limit moves to a shard of its own, and is still read once.
+    const long = "y".repeat(700 * 1024);
+    await store.write([{ table: "node", row: node("big", "n300", { createdAt: 2_300, phase: "FAILED", error: { kind: "USER", code: "Long", message: long } }) }]);
+
+    const other = new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}` });
+    assert.deepEqual((await other.getExecution(key))?.inputs, inputs);
+    const nodes = await other.listNodeExecutions(key);
+    assert.equal(nodes.length, 600);
+    assert.deepEqual(nodes.slice(0, 3).map((n) => n.nodeId), ["n0", "n1", "n2"]);
+    assert.deepEqual(nodes[0].outputs, outputs);
+    assert.ok(nodes[0].outputs instanceof Uint8Array);
+    assert.deepEqual([nodes[599].nodeId, nodes[599].phase, nodes[599].outputs], ["n599", "SUCCEEDED", outputs]);
+    assert.equal(nodes[300].error?.message.length, long.length);
+    const attempts = await other.listTaskExecutions(key);
+    assert.equal(attempts.length, 601);
+    assert.deepEqual(attempts.find((a) => a.nodeId === "n599" && a.attempt === 1)?.outputs, outputs);
+    const holders = (await cluster.core.listNamespacedConfigMap({ namespace, labelSelector: "tsflyte.io/execution=big" })).items.filter((m) =>
+      Object.keys(JSON.parse(m.data?.nodes ?? "{}")).includes("n300"),
+    );
+    assert.equal(holders.length, 1, "n300 is in one shard");
+    assert.ok(Object.values(holders[0].data ?? {}).join("").length < 1024 * 1024);
+
+    // A second writer with an older view conflicts on the shard it shares and lands after reading again.
+    const stale = new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}` });
+    await stale.listNodeExecutions(key);
+    await other.write([{ table: "node", row: node("big", "n450", { createdAt: 2_450, phase: "SUCCEEDED" }) }]);
+    await stale.write([{ table: "node", row: node("big", "n451", { createdAt: 2_451, phase: "SUCCEEDED" }) }]);
+    const after = await store.listNodeExecutions(key);
+    assert.deepEqual(after.filter((n) => n.nodeId === "n450" || n.nodeId === "n451").map((n) => n.phase), ["SUCCEEDED", "SUCCEEDED"]);
+  });
+
+  test("inline bytes round-trip on every record that has them, and user keys that look like the tag stay data", async () => {
+    const bytes = new Uint8Array([0, 1, 2, 250]);
+    const launched = execution("e-bytes", { inputs: bytes, outputs: Buffer.from([9, 9]), settings: { envs: { $bytes: "not bytes", $$x: "y" }, labels: { team: "a" } } });
+    assert.equal(await store.createExecution(launched), true);
+    const read = await new ClusterStore(cluster, { namespaceFor: (p, d) => `${p}-${d}` }).getExecution({ project, domain, name: "e-bytes" });
+    assert.deepEqual(read?.inputs, bytes);
+    assert.deepEqual(read?.outputs, new Uint8Array([9, 9]));
+    assert.deepEqual(read?.settings?.envs, { $bytes: "not bytes", $$x: "y" });
+    const entry = { key: "k/bytes", taskName: "flows.double", cacheVersion: "1", outputsUri: "", outputs: bytes, project, domain, executionName: "e1", nodeId: "n0", createdAt: 1 };
+    await store.write([{ table: "cache", row: entry }]);
+    assert.deepEqual(await store.getCacheEntry("k/bytes"), entry);
   });
 
   test("list executions: newest first, filters, sort keys and pages", async () => {
