@@ -209,9 +209,24 @@ interface WorkflowClosure {
   tasks: TaskTemplate[];
   /** Retries of tasks outside the closure (a task launched alone, a launch plan node's), read once each by id. */
   fetched?: Map<string, Promise<number | undefined>>;
+  /** The templates' nodes by id, made on first use. */
+  nodesById?: Map<string, Node[]>;
 }
 
 /** The workflow the execution ran, to name what each node ran and read its retries; empty for a task. */
+/** The template nodes with this id, in the workflow and its subworkflows; indexed once, as every node of the execution asks. */
+function nodesWithId(workflow: WorkflowClosure, specNodeId: string): Node[] {
+  if (!workflow.nodesById) {
+    workflow.nodesById = new Map();
+    for (const n of workflow.templates.flatMap((t) => t.nodes)) {
+      const same = workflow.nodesById.get(n.id);
+      if (same) same.push(n);
+      else workflow.nodesById.set(n.id, [n]);
+    }
+  }
+  return workflow.nodesById.get(specNodeId) ?? [];
+}
+
 async function workflowClosure(client: AdminClient, id: EntityIdParts | undefined): Promise<WorkflowClosure> {
   if (!id?.name) return { templates: [], tasks: [] };
   try {
@@ -237,9 +252,9 @@ async function retriesOfNode(client: AdminClient, workflow: WorkflowClosure, spe
   const same = (id: { project: string; domain: string; name: string; version: string } | undefined) =>
     id?.name === taskId.name && id.version === taskId.version && id.project === taskId.project && id.domain === taskId.domain;
   // Spec node ids repeat across a workflow and its subworkflows; the node that ran this task is the one meant.
-  const node = workflow.templates
-    .flatMap((t) => t.nodes)
-    .find((n) => n.id === specNodeId && n.target.case === "taskNode" && n.target.value.reference.case === "referenceId" && same(n.target.value.reference.value));
+  const node = nodesWithId(workflow, specNodeId).find(
+    (n) => n.target.case === "taskNode" && n.target.value.reference.case === "referenceId" && same(n.target.value.reference.value),
+  );
   if (node?.metadata?.retries) return node.metadata.retries.retries;
   const known = workflow.tasks.find((t) => same(t.id));
   if (known) return known.metadata?.retries?.retries ?? 0;
@@ -263,13 +278,11 @@ async function retriesOfNode(client: AdminClient, workflow: WorkflowClosure, spe
 }
 
 /** What a node ran, by its spec node id, looked up in the workflow and its subworkflows. */
-function entityOfNode(templates: WorkflowTemplate[], specNodeId: string, attempts: TaskExecution[]): NodeView["entity"] {
+function entityOfNode(workflow: WorkflowClosure, specNodeId: string, attempts: TaskExecution[]): NodeView["entity"] {
   const taskName = attempts[0]?.id?.taskId?.name;
   if (taskName) return { kind: "task", name: taskName };
-  for (const template of templates) {
-    const node = template.nodes.find((n: Node) => n.id === specNodeId);
-    if (!node) continue;
-    const target = node.target;
+  // In template order (the workflow's own, then its subworkflows'), the first node of this id that runs something.
+  for (const { target } of nodesWithId(workflow, specNodeId)) {
     if (target.case === "taskNode" && target.value.reference.case === "referenceId") return { kind: "task", name: target.value.reference.value.name };
     if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") return { kind: "launchPlan", name: target.value.reference.value.name };
     if (target.case === "workflowNode" && target.value.reference.case === "subWorkflowRef") return { kind: "workflow", name: target.value.reference.value.name };
@@ -297,7 +310,7 @@ async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNo
   const view = {
     nodeId,
     specNodeId,
-    entity: entityOfNode(workflow.templates, specNodeId, attempts),
+    entity: entityOfNode(workflow, specNodeId, attempts),
     phase: phaseName(NodeExecution_Phase, closure?.phase ?? 0) as NodePhase,
   } as NodeView;
   if (closure?.targetMetadata.case === "taskNodeMetadata") {
