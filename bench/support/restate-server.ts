@@ -1,11 +1,11 @@
 // A throwaway Restate server for benchmarks: the binary of the npm package @restatedev/restate-server-<os>-<cpu>, its
 // data in a new folder under a given parent, on free loopback ports. Never leaves its process or its folder behind.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform, tmpdir } from "node:os";
 import { join } from "node:path";
-import { findOnPath, freeLoopbackPort, stopServer } from "../../test/support/postgres.js";
+import { findOnPath, freeLoopbackPort, removedOnExit, stopServer } from "../../test/support/postgres.js";
 
 export interface RestateServer {
   /** The admin API, where deployments are registered. */
@@ -40,17 +40,7 @@ export async function startRestateServer(options: { parent?: string } = {}): Pro
   const dir = mkdtempSync(join(options.parent ?? tmpdir(), "tsflyte-bench-restate-"));
   const dataDir = join(dir, "data");
   let server: ChildProcess | undefined;
-  const removeAll = () => {
-    if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
-      try {
-        process.kill(server.pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-  };
-  process.on("exit", removeAll);
+  const removeAll = removedOnExit(dir, () => server);
   try {
     let admin = 0;
     let ingress = 0;
@@ -89,7 +79,6 @@ export async function startRestateServer(options: { parent?: string } = {}): Pro
     };
     return { adminUrl, ingressUrl, dataDir, register, stop };
   } catch (err) {
-    process.off("exit", removeAll);
     removeAll();
     throw err;
   }

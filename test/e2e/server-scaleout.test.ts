@@ -135,11 +135,14 @@ describe("one server per SQLite file", () => {
   });
 });
 
-describe("three servers on one PostgreSQL", () => {
-  const work = tempDir("tsflyte-scaleout-pg-");
-  const storage = pathToFileURL(join(work.path, "data")).href;
-  let postgres: TestPostgres;
+/**
+ * What the multi-server describe blocks share: a throwaway PostgreSQL (started before their tests), one blob folder,
+ * and the servers they start, all killed and removed after them.
+ */
+function serversOnOnePostgres(prefix: string): { work: ReturnType<typeof tempDir>; storage: string; servers: ServeProcess[]; postgres: () => TestPostgres } {
+  const work = tempDir(prefix);
   const servers: ServeProcess[] = [];
+  let postgres: TestPostgres | undefined;
   before(async () => {
     postgres = await startPostgres();
   });
@@ -148,11 +151,16 @@ describe("three servers on one PostgreSQL", () => {
     await postgres?.stop();
     work.remove();
   });
+  return { work, storage: pathToFileURL(join(work.path, "data")).href, servers, postgres: () => postgres! };
+}
+
+describe("three servers on one PostgreSQL", () => {
+  const { work, storage, servers, postgres } = serversOnOnePostgres("tsflyte-scaleout-pg-");
 
   test("kill -9 of one server and then another under load: every execution succeeds, no task node succeeds twice, takeovers only after the lease ran out", async () => {
     const leaseMs = 3000;
     for (const name of ["a", "b", "c"]) {
-      servers.push(await startServe(["--db", postgres.url, "--storage", storage, "--workers", "2", "--lease", "3s"], { TSFLYTE_HOME: join(work.path, `home-${name}`) }));
+      servers.push(await startServe(["--db", postgres().url, "--storage", storage, "--workers", "2", "--lease", "3s"], { TSFLYTE_HOME: join(work.path, `home-${name}`) }));
     }
     const apis = servers.map((s) => new Api(s.url));
     const { version } = await registerProject(apis[0], [flows]);
@@ -183,7 +191,7 @@ describe("three servers on one PostgreSQL", () => {
       const execution = await survivor.waitForExecution(project, domain, name, 180_000);
       assert.equal(execution.closure.phase, "SUCCEEDED", `${name}: ${JSON.stringify(execution.closure.error)}`);
     }
-    const { lostEnds, attempts } = await assertEachNodeSucceededOnce(postgres.url, names, ledger);
+    const { lostEnds, attempts } = await assertEachNodeSucceededOnce(postgres().url, names, ledger);
 
     // Every takeover is logged with the lease it took over; each came after that lease had run out, and only from a dead server.
     const takeovers = [servers[1], servers[2]].flatMap((s) =>
@@ -220,23 +228,12 @@ describe("three servers on one PostgreSQL", () => {
 });
 
 describe("two servers on one PostgreSQL: terminate", () => {
-  const work = tempDir("tsflyte-scaleout-pair-");
-  const storage = pathToFileURL(join(work.path, "data")).href;
-  let postgres: TestPostgres;
-  const servers: ServeProcess[] = [];
-  before(async () => {
-    postgres = await startPostgres();
-  });
-  after(async () => {
-    for (const server of servers) await server.stop("SIGKILL");
-    await postgres?.stop();
-    work.remove();
-  });
+  const { work, storage, servers, postgres } = serversOnOnePostgres("tsflyte-scaleout-pair-");
 
   test("terminate through the server that does not run it: the owner stops it and records it ABORTED with the cause", async () => {
     // The default lease: the termination reaches the owner at a renewal (every 10 s), not through a takeover.
     for (const name of ["a", "b"]) {
-      servers.push(await startServe(["--db", postgres.url, "--storage", storage, "--workers", "2"], { TSFLYTE_HOME: join(work.path, `home-${name}`) }));
+      servers.push(await startServe(["--db", postgres().url, "--storage", storage, "--workers", "2"], { TSFLYTE_HOME: join(work.path, `home-${name}`) }));
     }
     const apis = servers.map((s) => new Api(s.url));
     const { version } = await registerProject(apis[0], [flows]);

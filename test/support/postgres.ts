@@ -38,18 +38,8 @@ export async function startPostgres(options: { parent?: string } = {}): Promise<
   const runAs = serverUser();
   const dir = mkdtempSync(join(options.parent ?? tmpdir(), "tsflyte-pg-"));
   let server: ChildProcess | undefined;
-  const removeAll = () => {
-    if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
-      try {
-        process.kill(server.pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-  };
   // A test file that ends without calling stop() still takes its server down with it.
-  process.on("exit", removeAll);
+  const removeAll = removedOnExit(dir, () => server);
   try {
     if (runAs) chownSync(dir, runAs.uid, runAs.gid);
     const password = randomBytes(16).toString("hex");
@@ -102,7 +92,6 @@ export async function startPostgres(options: { parent?: string } = {}): Promise<
     };
     return { url, password, port, createDatabase, halt, restart, stop };
   } catch (err) {
-    process.off("exit", removeAll);
     removeAll();
     throw err;
   }
@@ -128,6 +117,27 @@ function findPostgresBinaries(): PostgresBinaries {
     "These tests run a real, throwaway PostgreSQL server, but its programs (initdb and postgres) are not in " +
       `${debianRoot}/<version>/bin or on PATH. Install them: \`apt-get install postgresql\` on Debian or Ubuntu.`,
   );
+}
+
+/**
+ * Kills the server `current()` names, if it still runs, and removes `dir`: at this process's exit unless called first.
+ * Call the returned function to do it now (it then no longer waits for the exit).
+ */
+export function removedOnExit(dir: string, current: () => ChildProcess | undefined): () => void {
+  const removeAll = () => {
+    process.off("exit", removeAll);
+    const server = current();
+    if (server?.pid !== undefined && server.exitCode === null && server.signalCode === null) {
+      try {
+        process.kill(server.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  };
+  process.on("exit", removeAll);
+  return removeAll;
 }
 
 export function findOnPath(program: string): string | undefined {

@@ -225,7 +225,12 @@ async function loadSource(home: LocalHome, key: ExecutionKey): Promise<{ record:
   if (!record.source) throw new UserError(`execution ${key.name} was not started from a local module, so its code cannot be loaded here`);
   const loaded = await loadEntity(record.source.file, record.source.exportName);
   const stored = await readRecordedLiteralMap(home.blobs, recordedInputs(record));
-  if (!stored) throw new UserError(`the inputs of execution ${key.name} are missing${record.inputsUri ? ` from ${record.inputsUri}` : ""}, so it cannot be started again`);
+  if (!stored) {
+    throw new UserError(
+      `the inputs of execution ${key.name} are missing${record.inputsUri ? ` from ${record.inputsUri}` : " from its record"}, so it cannot be started again`,
+      "Run the entity again with tsflyte run and its inputs.",
+    );
+  }
   // Stored inputs include a launch plan's fixed inputs, which callers may not pass again.
   const literals = Object.fromEntries(Object.entries(stored.literals).filter(([k]) => k in loaded.definition.inputs));
   return { record, loaded, inputs: create(LiteralMapSchema, { literals }) };

@@ -172,7 +172,10 @@ async function sourceOf(ctx: ApiContext, id: { project: string; domain: string; 
   await requireProjectAndDomain(ctx, key.project, key.domain);
   const source = await getExecutionOr404(ctx, key);
   const inputs = await readRecordedBytes(ctx.deps.blobs, recordedInputs(source));
-  if (!inputs) throw failedPrecondition(`the inputs of execution ${key.name} (${source.inputsUri}) are missing from the blob store, so it cannot be started again`);
+  if (!inputs) {
+    const where = source.inputsUri ? `from the blob store (${source.inputsUri})` : "from its record";
+    throw failedPrecondition(`the inputs of execution ${key.name} are missing ${where}, so it cannot be started again; create a new execution with its inputs instead`);
+  }
   return { source, inputs };
 }
 
