@@ -96,6 +96,13 @@ describe("a project with several folders", () => {
     const name = /^Started execution ([a-z0-9]+) /m.exec(result.stdout)![1];
     const details = await remote.json<DetailsJson>(["get", "execution", name, "--details", "-o", "json"]);
     assert.deepEqual(details.outputs, { net: 30, gross: 36, planned: 36 });
+    // The same nodes as the local run, the subworkflow's own under it.
+    assert.deepEqual(
+      details.nodes.map((n) => `${n.nodeId} ${n.entity.kind} ${n.entity.name} ${n.phase}`),
+      ["n0 task flows.orders.total SUCCEEDED", "n1 workflow reports.totals.grossTotal SUCCEEDED", "n2 launchPlan euro_total SUCCEEDED"],
+    );
+    const inner = details.nodes[1].children ?? [];
+    assert.ok(inner.length > 0 && inner.every((n) => n.entity.kind === "task" && n.phase === "SUCCEEDED" && n.attempts.length === 1), JSON.stringify(inner));
   });
 
   test("a callee its module does not export is still refused, naming where it is declared", async () => {

@@ -302,15 +302,18 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.match(table.stdout, /^Phase +SUCCEEDED$/m);
       assert.match(table.stdout, new RegExp(`^├─ n0 +${wf("double").replace(/\./g, "\\.")} +SUCCEEDED`, "m"));
       assert.match(table.stdout, /^Outputs +o0: "result: 8"$/m);
-      // A FlyteAdmin has no tsflyte details route: through a proxy that answers it 404, --details reads the same from
-      // FlyteAdmin's per-node routes as from the route that answers every node at once.
-      const bulk = await cli.json<unknown>(["get", "execution", ok2, "--details", "-o", "json"]);
+      // A FlyteAdmin has no tsflyte node views route: through a proxy that answers it 404, --details reads the same
+      // from FlyteAdmin's per-node routes as from the route that answers every node at once — failed attempts,
+      // retries and log links included.
       const flyteAdminLike = await proxyWithout(server.url, "/api/v1/tsflyte/");
       try {
-        const perNode = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: flyteAdminLike.url }, ["get", "execution", ok2, "--details", "-o", "json"]);
-        assertExit(perNode, 0);
-        assert.deepEqual(JSON.parse(perNode.stdout), bulk);
-        assert.ok(flyteAdminLike.refused > 0, "the details route was asked for and refused");
+        for (const args of [[ok2, "--details"], [failed, "--details"], [failed, "--nodeID", "n0"]]) {
+          const bulk = await cli.json<unknown>(["get", "execution", ...args, "-o", "json"]);
+          const perNode = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: flyteAdminLike.url }, ["get", "execution", ...args, "-o", "json"]);
+          assertExit(perNode, 0);
+          assert.deepEqual(JSON.parse(perNode.stdout), bulk, `get execution ${args.join(" ")}`);
+        }
+        assert.ok(flyteAdminLike.refused > 0, "the node views route was asked for and refused");
       } finally {
         await flyteAdminLike.close();
       }

@@ -1,20 +1,18 @@
 // Executions on a control plane: create, read back as the same views local runs give (list, one, details with
 // nodes, attempts, values and log links), wait with progress, terminate, relaunch and recover. Never prints.
-import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
-import { NodeExecutionListSchema, NodeExecutionSchema, type NodeExecution } from "../idl/gen/flyteidl/admin/node_execution_pb.js";
-import { TaskExecutionListSchema, type TaskExecution } from "../idl/gen/flyteidl/admin/task_execution_pb.js";
+import { fromBinary, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { NodeExecutionListSchema, type NodeExecution } from "../idl/gen/flyteidl/admin/node_execution_pb.js";
+import { TaskExecutionListSchema } from "../idl/gen/flyteidl/admin/task_execution_pb.js";
 import { TaskSchema } from "../idl/gen/flyteidl/admin/task_pb.js";
 import { WorkflowSchema } from "../idl/gen/flyteidl/admin/workflow_pb.js";
 import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
-import { NodeExecution_Phase, TaskExecution_Phase, ExecutionError_ErrorKind } from "../idl/gen/flyteidl/core/execution_pb.js";
-import { CatalogCacheStatus } from "../idl/gen/flyteidl/core/catalog_pb.js";
-import type { Node, WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
-import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
+import { NodeExecution_Phase } from "../idl/gen/flyteidl/core/execution_pb.js";
+import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import { NotFoundError, UserError } from "../errors.js";
-import { formatSeconds, sortByNodeId, subtreeOf, type AttemptView, type EntityIdParts, type ExecutionDetailsView, type ExecutionView, type NodeView } from "../engine/history.js";
-import type { CacheStatus, ExecutionKey, ExecutionPhase, NodePhase, TaskPhase } from "../store/records.js";
+import { sortByNodeId, subtreeOf, type EntityIdParts, type ExecutionDetailsView, type ExecutionView, type NodeView } from "../engine/history.js";
+import { nodeViewOf, withValues, workflowClosureOf, type WorkflowClosure } from "../engine/node-views.js";
+import type { ExecutionKey, ExecutionPhase, NodePhase } from "../store/records.js";
 import { getExecutionView } from "./execution-json.js";
-import { splitErrorText } from "../engine/error-text.js";
 import { literalMapToPlain } from "../types/plain.js";
 import type { AdminClient } from "../admin/client.js";
 import type { RunResult } from "../local/commands.js";
@@ -113,23 +111,20 @@ export interface DescribeRemote {
 export async function describeRemoteExecution(client: AdminClient, key: ExecutionKey, options: DescribeRemote): Promise<ExecutionView | ExecutionDetailsView> {
   const execution = await getExecutionView(client, key);
   if (!options.details && options.nodeId === undefined) return execution;
-  const [data, nodes, workflow] = await Promise.all([
+  const [data, nodes] = await Promise.all([
     client.get<Record<string, JsonValue>>(`/api/v1/data/executions/${path(key.project, key.domain, key.name)}`),
-    nodesInBulk(client, key).then((bulk) => bulk ?? listAllNodes(client, key)),
-    workflowClosure(client, (execution.execution.closure as { workflowId?: EntityIdParts } | undefined)?.workflowId),
+    nodeViewsInBulk(client, key).then((bulk) => bulk ?? nodeViewsOneByOne(client, key, execution, options.nodeId)),
   ]);
-  if (options.nodeId !== undefined && !nodes.some((n) => n.execution.id?.nodeId === options.nodeId)) {
-    const ids = nodes.map((n) => n.execution.id?.nodeId ?? "").sort(nodeIdOrder.compare);
-    throw new NotFoundError(`node ${options.nodeId} not found in execution ${key.name}; ${ids.length ? `its nodes are: ${ids.join(", ")}` : "it has no nodes yet"}`);
+  if (options.nodeId !== undefined && !nodes.some((n) => n.view.nodeId === options.nodeId)) {
+    throw missingNode(key, options.nodeId, nodes.map((n) => n.view.nodeId));
   }
-  const selected = options.nodeId === undefined ? nodes : subtreeOf(nodes, options.nodeId, (n) => n.execution.id?.nodeId ?? "", (n) => n.parent);
-  const views = await Promise.all(selected.map((n) => nodeView(client, key, n, workflow)));
-  const byId = new Map(views.map((v) => [v.nodeId, v] as const));
+  const selected = options.nodeId === undefined ? nodes : subtreeOf(nodes, options.nodeId, (n) => n.view.nodeId, (n) => n.parent);
+  const byId = new Map(selected.map((n) => [n.view.nodeId, n.view] as const));
   const roots: NodeView[] = [];
-  for (const [i, n] of selected.entries()) {
-    const parent = n.parent !== undefined && views[i].nodeId !== options.nodeId ? byId.get(n.parent) : undefined;
-    if (parent) (parent.children ??= []).push(views[i]);
-    else roots.push(views[i]);
+  for (const n of selected) {
+    const parent = n.parent !== undefined && n.view.nodeId !== options.nodeId ? byId.get(n.parent) : undefined;
+    if (parent) (parent.children ??= []).push(n.view);
+    else roots.push(n.view);
   }
   sortByNodeId(roots);
   const view: ExecutionDetailsView = { execution: execution.execution, inputs: plainMap(data.full_inputs ?? data.fullInputs) ?? {}, nodes: roots };
@@ -138,54 +133,74 @@ export async function describeRemoteExecution(client: AdminClient, key: Executio
   return view;
 }
 
+/** A node's view with its values, and the id of the node it runs under. */
 interface ListedNode {
-  execution: NodeExecution;
+  view: NodeView;
   parent?: string;
-  /** What tsflyte's details route already answered for the node: its attempts and its data. */
-  fetched?: { attempts: JsonValue; data: Record<string, JsonValue> };
 }
 
 /**
- * Every node with its attempts and data from tsflyte's own details route, a few requests for the whole execution;
- * undefined from a FlyteAdmin, which has no such route (404), so its per-node routes are used instead.
+ * Every node's view from tsflyte's own node views route, made by the server from its records as below and sent in a
+ * few requests; undefined from a FlyteAdmin, which has no such route (404), so its per-node routes are used instead.
  */
-async function nodesInBulk(client: AdminClient, key: ExecutionKey): Promise<ListedNode[] | undefined> {
+async function nodeViewsInBulk(client: AdminClient, key: ExecutionKey): Promise<ListedNode[] | undefined> {
   const out: ListedNode[] = [];
   let token: string | undefined;
   do {
-    let answer: { nodes?: BulkNode[]; token?: string };
+    let answer: NodeViewsAnswer;
     try {
-      answer = await client.get(`/api/v1/tsflyte/execution_details/${path(key.project, key.domain, key.name)}`, { token });
+      answer = await client.get(`/api/v1/tsflyte/node_views/${path(key.project, key.domain, key.name)}`, { token });
     } catch (e) {
       if (e instanceof NotFoundError && out.length === 0) return undefined;
       throw e;
     }
     for (const n of answer.nodes ?? []) {
-      out.push({
-        execution: fromJson(NodeExecutionSchema, n.node_execution, lenient),
-        ...(n.parent_node_id ? { parent: n.parent_node_id } : {}),
-        fetched: { attempts: { task_executions: n.task_executions }, data: { full_inputs: n.full_inputs, full_outputs: n.full_outputs } },
-      });
+      out.push({ view: withValues(n.view, plainBytes(n.inputs), plainBytes(n.outputs)), ...(n.parent_node_id ? { parent: n.parent_node_id } : {}) });
     }
     token = answer.token || undefined;
   } while (token);
   return out;
 }
 
-/** One node as tsflyte's details route answers it. */
-interface BulkNode {
-  node_execution: JsonValue;
-  parent_node_id?: string;
-  full_inputs: JsonValue;
-  full_outputs: JsonValue;
-  task_executions: JsonValue[];
+/** A LiteralMap's bytes, base64 (as the node views route sends values), as plain values; undefined if unreadable. */
+function plainBytes(base64: string | undefined): Record<string, unknown> | undefined {
+  if (base64 === undefined) return undefined;
+  try {
+    return literalMapToPlain(fromBinary(LiteralMapSchema, Buffer.from(base64, "base64")));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every node's view from FlyteAdmin's routes: the node lists, then each selected node's attempts and data. */
+async function nodeViewsOneByOne(client: AdminClient, key: ExecutionKey, execution: ExecutionView, nodeId: string | undefined): Promise<ListedNode[]> {
+  const [nodes, workflow] = await Promise.all([
+    listAllNodes(client, key),
+    workflowClosure(client, (execution.execution.closure as { workflowId?: EntityIdParts } | undefined)?.workflowId),
+  ]);
+  if (nodeId !== undefined && !nodes.some((n) => n.execution.id?.nodeId === nodeId)) {
+    throw missingNode(key, nodeId, nodes.map((n) => n.execution.id?.nodeId ?? ""));
+  }
+  const selected = nodeId === undefined ? nodes : subtreeOf(nodes, nodeId, (n) => n.execution.id?.nodeId ?? "", (n) => n.parent);
+  return Promise.all(selected.map(async (n) => ({ view: await nodeView(client, key, n.execution, workflow), ...(n.parent !== undefined ? { parent: n.parent } : {}) })));
+}
+
+function missingNode(key: ExecutionKey, nodeId: string, ids: string[]): NotFoundError {
+  const known = [...ids].sort(nodeIdOrder.compare);
+  return new NotFoundError(`node ${nodeId} not found in execution ${key.name}; ${known.length ? `its nodes are: ${known.join(", ")}` : "it has no nodes yet"}`);
+}
+
+/** One node of tsflyte's node views route. */
+interface NodeViewsAnswer {
+  nodes?: { view: NodeView; parent_node_id?: string; inputs?: string; outputs?: string }[];
+  token?: string;
 }
 
 const nodeIdOrder = new Intl.Collator("en", { numeric: true });
 
 /** Every node execution, children of parent nodes included (FlyteAdmin lists them per `unique_parent_id`). */
-async function listAllNodes(client: AdminClient, key: ExecutionKey): Promise<ListedNode[]> {
-  const out: ListedNode[] = [];
+async function listAllNodes(client: AdminClient, key: ExecutionKey): Promise<{ execution: NodeExecution; parent?: string }[]> {
+  const out: { execution: NodeExecution; parent?: string }[] = [];
   const visit = async (parent: string | undefined): Promise<void> => {
     let token: string | undefined;
     do {
@@ -203,157 +218,39 @@ async function listAllNodes(client: AdminClient, key: ExecutionKey): Promise<Lis
   return out;
 }
 
-/** The workflow an execution ran, compiled: its own and its subworkflows' templates, and its tasks' templates. */
-interface WorkflowClosure {
-  templates: WorkflowTemplate[];
-  tasks: TaskTemplate[];
-  /** Retries of tasks outside the closure (a task launched alone, a launch plan node's), read once each by id. */
-  fetched?: Map<string, Promise<number | undefined>>;
-  /** The templates' nodes by id, made on first use. */
-  nodesById?: Map<string, Node[]>;
-}
-
 /** The workflow the execution ran, to name what each node ran and read its retries; empty for a task. */
-/** The template nodes with this id, in the workflow and its subworkflows; indexed once, as every node of the execution asks. */
-function nodesWithId(workflow: WorkflowClosure, specNodeId: string): Node[] {
-  if (!workflow.nodesById) {
-    workflow.nodesById = new Map();
-    for (const n of workflow.templates.flatMap((t) => t.nodes)) {
-      const same = workflow.nodesById.get(n.id);
-      if (same) same.push(n);
-      else workflow.nodesById.set(n.id, [n]);
-    }
-  }
-  return workflow.nodesById.get(specNodeId) ?? [];
-}
-
 async function workflowClosure(client: AdminClient, id: EntityIdParts | undefined): Promise<WorkflowClosure> {
-  if (!id?.name) return { templates: [], tasks: [] };
+  const retriesOfTask = async (taskId: Identifier): Promise<number | undefined> => {
+    try {
+      const json = await client.get<JsonValue>(`/api/v1/tasks/${path(taskId.project, taskId.domain, taskId.name, taskId.version)}`);
+      const template = fromJson(TaskSchema, json, lenient).closure?.compiledTask?.template;
+      return template ? (template.metadata?.retries?.retries ?? 0) : undefined;
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  };
+  if (!id?.name) return workflowClosureOf(undefined, retriesOfTask);
   try {
     const answer = fromJson(WorkflowSchema, await client.get<JsonValue>(`/api/v1/workflows/${path(id.project, id.domain, id.name, id.version)}`), lenient);
-    const compiled = answer.closure?.compiledWorkflow;
-    return {
-      templates: [compiled?.primary?.template, ...(compiled?.subWorkflows ?? []).map((s) => s.template)].filter((t): t is WorkflowTemplate => t !== undefined),
-      tasks: (compiled?.tasks ?? []).map((t) => t.template).filter((t): t is TaskTemplate => t !== undefined),
-    };
+    return workflowClosureOf(answer.closure?.compiledWorkflow, retriesOfTask);
   } catch (e) {
-    if (e instanceof NotFoundError) return { templates: [], tasks: [] };
+    if (e instanceof NotFoundError) return workflowClosureOf(undefined, retriesOfTask);
     throw e;
   }
 }
 
-/**
- * The retries a task node allows: the node's own (Node.metadata.retries) beat its task's, as in FlytePropeller. A task
- * launched on its own has no workflow closure: its template is read from the control plane.
- */
-async function retriesOfNode(client: AdminClient, workflow: WorkflowClosure, specNodeId: string, attempts: TaskExecution[]): Promise<number | undefined> {
-  const taskId = attempts[0]?.id?.taskId;
-  if (!taskId?.name) return undefined;
-  const same = (id: { project: string; domain: string; name: string; version: string } | undefined) =>
-    id?.name === taskId.name && id.version === taskId.version && id.project === taskId.project && id.domain === taskId.domain;
-  // Spec node ids repeat across a workflow and its subworkflows; the node that ran this task is the one meant.
-  const node = nodesWithId(workflow, specNodeId).find(
-    (n) => n.target.case === "taskNode" && n.target.value.reference.case === "referenceId" && same(n.target.value.reference.value),
-  );
-  if (node?.metadata?.retries) return node.metadata.retries.retries;
-  const known = workflow.tasks.find((t) => same(t.id));
-  if (known) return known.metadata?.retries?.retries ?? 0;
-  const url = `/api/v1/tasks/${path(taskId.project, taskId.domain, taskId.name, taskId.version)}`;
-  workflow.fetched ??= new Map();
-  let retries = workflow.fetched.get(url);
-  if (!retries) {
-    retries = client.get<JsonValue>(url).then(
-      (json) => {
-        const template = fromJson(TaskSchema, json, lenient).closure?.compiledTask?.template;
-        return template ? (template.metadata?.retries?.retries ?? 0) : undefined;
-      },
-      (e: unknown) => {
-        if (e instanceof NotFoundError) return undefined;
-        throw e;
-      },
-    );
-    workflow.fetched.set(url, retries);
-  }
-  return retries;
-}
-
-/** What a node ran, by its spec node id, looked up in the workflow and its subworkflows. */
-function entityOfNode(workflow: WorkflowClosure, specNodeId: string, attempts: TaskExecution[]): NodeView["entity"] {
-  const taskName = attempts[0]?.id?.taskId?.name;
-  if (taskName) return { kind: "task", name: taskName };
-  // In template order (the workflow's own, then its subworkflows'), the first node of this id that runs something.
-  for (const { target } of nodesWithId(workflow, specNodeId)) {
-    if (target.case === "taskNode" && target.value.reference.case === "referenceId") return { kind: "task", name: target.value.reference.value.name };
-    if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") return { kind: "launchPlan", name: target.value.reference.value.name };
-    if (target.case === "workflowNode" && target.value.reference.case === "subWorkflowRef") return { kind: "workflow", name: target.value.reference.value.name };
-  }
-  return { kind: "task", name: "" };
-}
-
-async function nodeView(client: AdminClient, key: ExecutionKey, listed: ListedNode, workflow: WorkflowClosure): Promise<NodeView> {
-  const n = listed.execution;
-  const nodeId = n.id?.nodeId ?? "";
-  const nodePath = path(key.project, key.domain, key.name, nodeId);
-  const [attemptsAnswer, data] = listed.fetched
-    ? [listed.fetched.attempts, listed.fetched.data]
-    : await Promise.all([
-        client.get<JsonValue>(`/api/v1/task_executions/${nodePath}`, { limit: 1000 }),
-        client.get<Record<string, JsonValue>>(`/api/v1/data/node_executions/${nodePath}`).catch((e: unknown) => {
-          if (e instanceof NotFoundError) return {} as Record<string, JsonValue>;
-          throw e;
-        }),
-      ]);
-  const attempts = fromJson(TaskExecutionListSchema, attemptsAnswer, lenient).taskExecutions.sort((a, b) => (a.id?.retryAttempt ?? 0) - (b.id?.retryAttempt ?? 0));
-  const closure = n.closure;
-  const specNodeId = n.metadata?.specNodeId || nodeId;
-  // Fields in the order the local history writes them (attempts last), so YAML from either target reads the same.
-  const view = {
-    nodeId,
-    specNodeId,
-    entity: entityOfNode(workflow, specNodeId, attempts),
-    phase: phaseName(NodeExecution_Phase, closure?.phase ?? 0) as NodePhase,
-  } as NodeView;
-  if (closure?.targetMetadata.case === "taskNodeMetadata") {
-    view.cacheStatus = phaseName(CatalogCacheStatus, closure.targetMetadata.value.cacheStatus) as CacheStatus;
-  }
-  const started = isoOf(closure?.startedAt);
-  if (started) view.startedAt = started;
-  if (closure?.duration && started) view.duration = durationText(closure.duration);
-  const inputs = plainMap(data.full_inputs ?? data.fullInputs);
-  if (inputs) view.inputs = inputs;
-  const outputs = plainMap(data.full_outputs ?? data.fullOutputs);
-  if (outputs) view.outputs = outputs;
-  if (closure?.outputResult.case === "error") {
-    const e = closure.outputResult.value;
-    view.error = { kind: errorKind(e.kind), code: e.code, message: splitErrorText(e.message, e.code).message };
-  }
-  if (attempts.length) {
-    const retries = await retriesOfNode(client, workflow, specNodeId, attempts);
-    if (retries !== undefined) view.retries = retries;
-  }
-  view.attempts = attempts.map(attemptView);
-  return view;
-}
-
-function attemptView(a: TaskExecution): AttemptView {
-  const closure = a.closure;
-  const view: AttemptView = {
-    attempt: (a.id?.retryAttempt ?? 0) + 1,
-    phase: phaseName(TaskExecution_Phase, closure?.phase ?? 0) as TaskPhase,
-    startedAt: isoOf(closure?.startedAt) ?? isoOf(closure?.createdAt) ?? "",
-  };
-  if (closure?.duration && closure.startedAt) view.duration = durationText(closure.duration);
-  if (closure?.outputResult.case === "error") {
-    const e = closure.outputResult.value;
-    const kind = errorKind(e.kind);
-    // FlyteAdmin does not carry ContainerError's recoverable flag; a RETRYABLE_FAILED attempt was retried. The
-    // message carries the user's stack, as flytekit's tracebacks do.
-    const { message, stack } = splitErrorText(e.message, e.code);
-    view.error = { kind, code: e.code, message, recoverable: view.phase === "RETRYABLE_FAILED", ...(stack ? { stack } : {}) };
-  }
-  const links = (closure?.logs ?? []).filter((l) => l.uri).map((l) => ({ name: l.name || "logs", uri: l.uri }));
-  if (links.length) view.logLinks = links;
-  return view;
+async function nodeView(client: AdminClient, key: ExecutionKey, n: NodeExecution, workflow: WorkflowClosure): Promise<NodeView> {
+  const nodePath = path(key.project, key.domain, key.name, n.id?.nodeId ?? "");
+  const [attempts, data] = await Promise.all([
+    client.get<JsonValue>(`/api/v1/task_executions/${nodePath}`, { limit: 1000 }),
+    client.get<Record<string, JsonValue>>(`/api/v1/data/node_executions/${nodePath}`).catch((e: unknown) => {
+      if (e instanceof NotFoundError) return {} as Record<string, JsonValue>;
+      throw e;
+    }),
+  ]);
+  const view = await nodeViewOf(n, fromJson(TaskExecutionListSchema, attempts, lenient).taskExecutions, workflow);
+  return withValues(view, plainMap(data.full_inputs ?? data.fullInputs), plainMap(data.full_outputs ?? data.fullOutputs));
 }
 
 function plainMap(json: JsonValue | undefined): Record<string, unknown> | undefined {
@@ -363,19 +260,6 @@ function plainMap(json: JsonValue | undefined): Record<string, unknown> | undefi
 
 function phaseName(enumObject: Record<number, string>, value: number): string {
   return enumObject[value] ?? "UNDEFINED";
-}
-
-function errorKind(kind: ExecutionError_ErrorKind): "USER" | "SYSTEM" | "UNKNOWN" {
-  return kind === ExecutionError_ErrorKind.USER ? "USER" : kind === ExecutionError_ErrorKind.SYSTEM ? "SYSTEM" : "UNKNOWN";
-}
-
-function isoOf(ts: { seconds: bigint; nanos: number } | undefined): string | undefined {
-  if (!ts || (ts.seconds === 0n && ts.nanos === 0)) return undefined;
-  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)).toISOString();
-}
-
-function durationText(d: { seconds: bigint; nanos: number }): string {
-  return formatSeconds(Number(d.seconds) * 1000 + d.nanos / 1e6);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -394,20 +278,47 @@ export async function waitForRemoteExecution(
   onSnapshot: (snapshot: ProgressSnapshot) => void,
   options: { intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<ExecutionView> {
+  const phases = new Map<string, NodePhase>();
+  // After the first full listing, only nodes updated since (by the server's clock, with a margin for writes that
+  // land out of order): a poll of a 10,000-node execution stays a page or two.
+  let since: number | undefined;
   for (;;) {
-    const [view, nodes] = await Promise.all([
-      getExecutionView(client, key),
-      client.get<JsonValue>(`/api/v1/node_executions/${path(key.project, key.domain, key.name)}`, { limit: 1000 }),
-    ]);
-    const nodeList = fromJson(NodeExecutionListSchema, nodes, lenient)
-      .nodeExecutions.map((n) => ({ nodeId: n.id?.nodeId ?? "", phase: phaseName(NodeExecution_Phase, n.closure?.phase ?? 0) as NodePhase }))
-      .filter((n) => n.nodeId !== "start-node" && n.nodeId !== "end-node")
-      .sort((a, b) => nodeIdOrder.compare(a.nodeId, b.nodeId));
-    onSnapshot({ execution: view, nodes: nodeList });
+    const [view, updated] = await Promise.all([getExecutionView(client, key), listTopNodes(client, key, since)]);
+    for (const n of updated.nodes) phases.set(n.nodeId, n.phase);
+    if (updated.latest !== undefined) since = Math.max(since ?? 0, updated.latest - progressMarginMs);
+    const nodes = [...phases].map(([nodeId, phase]) => ({ nodeId, phase })).sort((a, b) => nodeIdOrder.compare(a.nodeId, b.nodeId));
+    onSnapshot({ execution: view, nodes });
     if (isTerminal(view.phase)) return view;
     if (options.signal?.aborted) throw options.signal.reason;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
   }
+}
+
+/** Node updates a poll may see late: a write stamped before another one can be committed after it. */
+const progressMarginMs = 10_000;
+
+/** The top-level nodes updated at or after `since` (ms), every page of them; `latest` is the newest update seen. */
+async function listTopNodes(client: AdminClient, key: ExecutionKey, since: number | undefined): Promise<{ nodes: { nodeId: string; phase: NodePhase }[]; latest?: number }> {
+  const nodes: { nodeId: string; phase: NodePhase }[] = [];
+  let latest: number | undefined;
+  let token: string | undefined;
+  do {
+    const filters = since === undefined ? undefined : `gte(updated_at,${new Date(since).toISOString()})`;
+    const answer = fromJson(
+      NodeExecutionListSchema,
+      await client.get<JsonValue>(`/api/v1/node_executions/${path(key.project, key.domain, key.name)}`, { limit: 1000, token, filters }),
+      lenient,
+    );
+    for (const n of answer.nodeExecutions) {
+      const nodeId = n.id?.nodeId ?? "";
+      if (nodeId === "start-node" || nodeId === "end-node") continue;
+      nodes.push({ nodeId, phase: phaseName(NodeExecution_Phase, n.closure?.phase ?? 0) as NodePhase });
+      const at = n.closure?.updatedAt;
+      if (at) latest = Math.max(latest ?? 0, Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6));
+    }
+    token = answer.token || undefined;
+  } while (token);
+  return { nodes, latest };
 }
 
 /** Terminates a running execution with a cause, which the control plane records. */

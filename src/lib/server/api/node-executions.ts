@@ -4,19 +4,21 @@
 import { create } from "@bufbuild/protobuf";
 import { NodeExecutionGetDataResponseSchema, NodeExecutionListSchema, NodeExecutionSchema } from "../../idl/gen/flyteidl/admin/node_execution_pb.js";
 import { TaskExecutionGetDataResponseSchema, TaskExecutionListSchema, TaskExecutionSchema } from "../../idl/gen/flyteidl/admin/task_execution_pb.js";
-import { LiteralMapSchema } from "../../idl/gen/flyteidl/core/literals_pb.js";
 import { nodeExecutionToAdmin, taskExecutionToAdmin, type EntityIdParts } from "../../engine/history.js";
 import type { ExecutionKey, ExecutionRecord, NodeExecutionRecord, TaskExecutionRecord } from "../../store/records.js";
 import type { ApiContext } from "./api-context.js";
 import { invalidArgument, notFound } from "./api-error.js";
 import { executionKeyOf, getExecutionOr404 } from "./executions.js";
-import { launchedTaskIds } from "./launched-entities.js";
+import { launchedTaskIds, launchedWorkflowId } from "./launched-entities.js";
+import { buildClosure, resolveReferences } from "./compiled-closure.js";
 import { nodeFilters, parseFilters } from "./list-filters.js";
 import { pageByOffset, pagingParams, readLimit, readSortBy, readToken } from "./list-params.js";
 import type { RequestContext, Route } from "./router.js";
-import { recordedInputs, recordedOutputs } from "../../engine/recorded-values.js";
+import { readRecordedBytes, recordedInputs, recordedOutputs, type RecordedValue } from "../../engine/recorded-values.js";
+import { nodeViewOf, workflowClosureOf, type WorkflowClosure } from "../../engine/node-views.js";
+import type { Identifier } from "../../idl/gen/flyteidl/core/identifier_pb.js";
 import { readStoredBytes, readStoredLiteralMap } from "./stored-data.js";
-import { messageJson, send, sendJson, sendMessage } from "./wire-format.js";
+import { send, sendJson, sendMessage } from "./wire-format.js";
 
 async function nodesOf(ctx: ApiContext, key: ExecutionKey): Promise<{ execution: ExecutionRecord; nodes: NodeExecutionRecord[] }> {
   const execution = await getExecutionOr404(ctx, key);
@@ -93,45 +95,65 @@ async function listNodes(ctx: ApiContext, { req, res, params, query }: RequestCo
 }
 
 /**
- * tsflyte's own route, outside FlyteAdmin's surface: every node of an execution (at every level) with its inputs,
- * outputs and attempts in one answer, paged, so `get execution --details` of 10,000 nodes is a few requests instead of
- * two per node. Clients fall back to FlyteAdmin's per-node routes where it answers 404.
+ * tsflyte's own route, outside FlyteAdmin's surface: every node of an execution (at every level) as the view `get
+ * execution --details` shows, made here from the records through the same FlyteAdmin messages a client would read,
+ * with its values as LiteralMap bytes (base64) — so the details of 10,000 nodes are a request or two and no protobuf
+ * JSON either side. Clients fall back to FlyteAdmin's per-node routes where it answers 404.
  */
-async function executionDetails(ctx: ApiContext, { res, params, query }: RequestContext): Promise<void> {
+async function nodeViews(ctx: ApiContext, { res, params, query }: RequestContext): Promise<void> {
   query.allowOnly(["limit", "token"]);
   const key = executionKeyOf(params);
   const { execution, nodes } = await nodesOf(ctx, key);
-  const [attempts, taskIds] = await Promise.all([ctx.deps.store.listTaskExecutions(key), launchedTaskIds(ctx, execution)]);
+  const [attempts, taskIds, workflow] = await Promise.all([
+    ctx.deps.store.listTaskExecutions(key),
+    launchedTaskIds(ctx, execution),
+    launchedWorkflowClosure(ctx, execution),
+  ]);
   const attemptsOf = new Map<string, TaskExecutionRecord[]>();
   for (const a of attempts) {
     const list = attemptsOf.get(a.nodeId);
     if (list) list.push(a);
     else attemptsOf.set(a.nodeId, [a]);
   }
-  // A page is as large as FlyteAdmin's lists allow when a limit is given, else a whole execution of up to maxDetailsPage nodes.
-  const page = pageByOffset(nodes, query.get("limit") ? readLimit(query) : maxDetailsPage, readToken(query));
+  // A page is as large as FlyteAdmin's lists allow when a limit is given, else a whole execution of up to maxViewsPage nodes.
+  const page = pageByOffset(nodes, query.get("limit") ? readLimit(query) : maxViewsPage, readToken(query));
   const items = await Promise.all(
     page.items.map(async (node) => {
-      const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, recordedInputs(node)), readStoredLiteralMap(ctx, recordedOutputs(node))]);
-      const mine = (attemptsOf.get(node.nodeId) ?? []).sort((a, b) => a.attempt - b.attempt);
-      return {
-        node_execution: messageJson(NodeExecutionSchema, nodeExecutionToAdmin(node)),
-        parent_node_id: node.parentNodeId ?? "",
-        full_inputs: inputs?.map ? messageJson(LiteralMapSchema, inputs.map) : null,
-        full_outputs: outputs?.map ? messageJson(LiteralMapSchema, outputs.map) : null,
-        task_executions: mine.map((a) => messageJson(TaskExecutionSchema, taskMessage(ctx, a, node, taskIds))),
-      };
+      const mine = (attemptsOf.get(node.nodeId) ?? []).map((a) => taskMessage(ctx, a, node, taskIds));
+      const [view, inputs, outputs] = await Promise.all([
+        nodeViewOf(nodeExecutionToAdmin(node), mine, workflow),
+        readShownBytes(ctx, recordedInputs(node)),
+        readShownBytes(ctx, recordedOutputs(node)),
+      ]);
+      return { view, ...(node.parentNodeId ? { parent_node_id: node.parentNodeId } : {}), ...(inputs ? { inputs } : {}), ...(outputs ? { outputs } : {}) };
     }),
   );
   sendJson(res, 200, { nodes: items, token: page.token });
 }
 
-/** Nodes per page of the details route by default: 10,000 nodes of small values are about 20 MB of JSON. */
-const maxDetailsPage = 10_000;
+/** A value's LiteralMap bytes in base64, when the data routes would show it (up to the inline data limit). */
+async function readShownBytes(ctx: ApiContext, value: RecordedValue): Promise<string | undefined> {
+  const bytes = await readRecordedBytes(ctx.deps.blobs, value);
+  return bytes && bytes.byteLength <= ctx.limits.inlineDataBytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64") : undefined;
+}
+
+/** The compiled workflow an execution ran, as `GET /api/v1/workflows/…` answers its closure; empty for a task. */
+async function launchedWorkflowClosure(ctx: ApiContext, execution: ExecutionRecord): Promise<WorkflowClosure> {
+  const retriesOfTask = async (id: Identifier) => {
+    const spec = await ctx.registry.taskSpec(id);
+    return spec?.template ? (spec.template.metadata?.retries?.retries ?? 0) : undefined;
+  };
+  const id = await launchedWorkflowId(ctx, execution);
+  const spec = id ? await ctx.registry.workflowSpec(id) : undefined;
+  return workflowClosureOf(spec ? buildClosure(spec, await resolveReferences(spec, ctx.registry)) : undefined, retriesOfTask);
+}
+
+/** Nodes per page of the node views route by default: 10,000 nodes of small values are about 10 MB of JSON. */
+const maxViewsPage = 10_000;
 
 export function nodeExecutionRoutes(ctx: ApiContext): Route[] {
   return [
-    { method: "GET", path: "/api/v1/tsflyte/execution_details/:project/:domain/:name", handle: (rc) => executionDetails(ctx, rc) },
+    { method: "GET", path: "/api/v1/tsflyte/node_views/:project/:domain/:name", handle: (rc) => nodeViews(ctx, rc) },
     { method: "GET", path: "/api/v1/node_executions/:project/:domain/:name", handle: (rc) => listNodes(ctx, rc) },
     {
       method: "GET",
