@@ -4,6 +4,7 @@
 // and per cache entry. Never keeps state only in this process: each write lands in the API server (optimistic
 // concurrency on every ConfigMap it replaces) before it resolves.
 import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { UserError } from "../errors.js";
 import {
@@ -251,8 +252,9 @@ export class ClusterStore implements ControlPlaneStore {
 
   async registerEntity(record: EntityRecord): Promise<RegisterOutcome> {
     const namespace = this.namespaceOf(record);
+    const body = entityConfigMap(record);
     try {
-      await this.cluster.core.createNamespacedConfigMap({ namespace, body: entityConfigMap(record) });
+      await this.cluster.core.createNamespacedConfigMap({ namespace, body });
     } catch (e) {
       if (!isApiStatus(e, 409)) throw this.failure(`registering ${record.resource} ${record.name} version ${record.version}`, e, namespace);
       const existing = await this.getEntity(record.resource, record);
@@ -778,14 +780,36 @@ function entityConfigMap(record: EntityRecord): V1ConfigMap {
         "tsflyte.io/created-at": String(record.createdAt),
       },
     },
-    binaryData: { spec: Buffer.from(record.spec).toString("base64") },
+    // Gzipped: a workflow's nodes repeat themselves, and a 10,000-node workflow's spec (about 1.5 MB) would not fit.
+    binaryData: { [compressedSpecKey]: specData(record) },
   };
+}
+
+const compressedSpecKey = "spec.gz";
+/** A spec unpacked is never larger than this (a registered one is far smaller): a ConfigMap edited by hand cannot fill memory. */
+const maxSpecOutputBytes = 256 * 1024 * 1024;
+/** The API server refuses a ConfigMap over 1 MiB; this leaves room for its metadata. */
+const maxSpecBytes = 1_000_000;
+
+/** The entity's spec gzipped, in base64; a spec too large even so is refused before anything is created. */
+function specData(record: EntityRecord): string {
+  const packed = gzipSync(record.spec);
+  if (packed.byteLength * 4 / 3 > maxSpecBytes) {
+    throw new UserError(
+      `${record.resource} ${record.name} version ${record.version} is too large to register on Kubernetes: its spec is ${record.spec.byteLength} bytes, ` +
+        `${packed.byteLength} gzipped, and a ConfigMap holds at most 1 MiB`,
+      "split it into subworkflows or launch plans, or register it on a control plane (tsflyte serve)",
+    );
+  }
+  return packed.toString("base64");
 }
 
 function entityFromConfigMap(map: V1ConfigMap): EntityRecord {
   const a = map.metadata?.annotations ?? {};
   const l = map.metadata?.labels ?? {};
-  const spec = map.binaryData?.spec;
+  // Entities registered before their specs were gzipped hold them as they are.
+  const packed = map.binaryData?.[compressedSpecKey];
+  const spec = packed !== undefined ? gunzipSync(Buffer.from(packed, "base64"), { maxOutputLength: maxSpecOutputBytes }) : map.binaryData?.spec !== undefined ? Buffer.from(map.binaryData.spec, "base64") : undefined;
   if (!a["tsflyte.io/name"] || !a["tsflyte.io/version"] || spec === undefined) {
     throw new UserError(`ConfigMap ${map.metadata?.namespace}/${map.metadata?.name} is not a tsflyte entity`, "it was changed by hand; delete it and register again");
   }
@@ -797,7 +821,7 @@ function entityFromConfigMap(map: V1ConfigMap): EntityRecord {
     domain: a["tsflyte.io/domain"],
     name: a["tsflyte.io/name"],
     version: a["tsflyte.io/version"],
-    spec: new Uint8Array(Buffer.from(spec, "base64")),
+    spec: new Uint8Array(spec.buffer, spec.byteOffset, spec.byteLength),
     digest: a["tsflyte.io/digest"] ?? "",
     ...(state === "ACTIVE" || state === "INACTIVE" ? { state } : {}),
     createdAt: Number(a["tsflyte.io/created-at"] ?? 0),

@@ -2,6 +2,7 @@
 // attempts in the execution's ConfigMap and its record shards with optimistic concurrency, inline bytes, the
 // registry, cache entries and projects.
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { connectCluster, type Cluster } from "../../../src/lib/k8s/cluster.js";
 import { ClusterStore, shardBudgetBytes } from "../../../src/lib/k8s/cluster-store.js";
@@ -245,6 +246,37 @@ describe("ClusterStore on a real API server", { timeout: 120_000 }, () => {
     assert.equal(await store.setLaunchPlanState({ project, domain, name: "flows.lp", version: "v1" }, "ACTIVE", 9_000), true);
     assert.equal((await store.getActiveLaunchPlan(project, domain, "flows.lp"))?.version, "v1");
     assert.equal(await store.setLaunchPlanState({ project, domain, name: "flows.lp", version: "v9" }, "ACTIVE", 9_000), false);
+  });
+
+  test("a 10,000-node workflow's spec registers (gzipped); one too large even so is refused before anything is created", async () => {
+    const nodes = Array.from({ length: 10_000 }, (_, i) => `{"id":"n${i}","metadata":{"name":"flows.inc","retries":{}},"task":{"project":"flytesnacks","name":"flows.inc"},"inputs":{"x":{"promise":"start-node.x"}}}`).join(",");
+    const big = entity("workflow", "flows.wide", "v1", { spec: new Uint8Array(Buffer.from(`[${nodes}]`)) });
+    assert.ok(big.spec.byteLength > 1024 * 1024, "more than a ConfigMap holds as it is");
+    assert.deepEqual(await store.registerEntity(big), { created: true });
+    const got = await store.getEntity("workflow", big);
+    assert.ok(got && Buffer.from(got.spec).equals(Buffer.from(big.spec)), "the spec reads back byte for byte");
+
+    const noise = entity("workflow", "flows.noise", "v1", { spec: new Uint8Array(randomBytes(1024 * 1024)) });
+    await assert.rejects(store.registerEntity(noise), (e: Error) => {
+      assert.match(e.message, /workflow flows\.noise version v1 is too large to register on Kubernetes: its spec is 1048576 bytes, \d+ gzipped, and a ConfigMap holds at most 1 MiB/);
+      return true;
+    });
+    assert.equal(await store.getEntity("workflow", noise), undefined);
+
+    // Registered by an earlier tsflyte, before specs were gzipped: read as it is.
+    const old = entity("task", "flows.old", "v1");
+    await cluster.core.createNamespacedConfigMap({
+      namespace,
+      body: {
+        metadata: {
+          name: `tsflyte-task-${createHash("sha256").update("flows.old\0v1").digest("hex").slice(0, 32)}`,
+          labels: { "app.kubernetes.io/managed-by": "tsflyte", "tsflyte.io/role": "entity", "tsflyte.io/resource": "task" },
+          annotations: { "tsflyte.io/name": "flows.old", "tsflyte.io/version": "v1", "tsflyte.io/project": project, "tsflyte.io/domain": domain, "tsflyte.io/created-at": "1" },
+        },
+        binaryData: { spec: Buffer.from(old.spec).toString("base64") },
+      },
+    });
+    assert.deepEqual(Array.from((await store.getEntity("task", old))?.spec ?? []), Array.from(old.spec));
   });
 
   test("cache entries are found from the driver's namespace", async () => {
