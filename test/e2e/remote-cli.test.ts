@@ -182,6 +182,15 @@ describe("the remote CLI against tsflyte serve", () => {
       assert.match(result.stderr, /^execution SUCCEEDED$/m);
     });
 
+    test("--wait reports every node of an execution wider than a page of node lists, each change once", async () => {
+      const result = await ok(["run", "--remote", "--wait", "test/fixtures/server/wide.ts", "wide", "--x", "1"]);
+      assert.match(result.stdout, /^ {2}o0: 2100$/m);
+      const done = result.stderr.match(/^n\d+ SUCCEEDED$/gm) ?? [];
+      assert.equal(done.length, 1_051, "1,050 incs and the sum, each once");
+      assert.equal(new Set(done).size, 1_051);
+      assert.match(result.stderr, /^n1050 SUCCEEDED$/m);
+    });
+
     test("--max-parallelism reaches the execution's spec; -q keeps the progress lines off stderr", async () => {
       const result = await ok(["run", "--remote", "--wait", "-q", "--max-parallelism", "3", flows, "doubled", "--x", "1"]);
       assert.doesNotMatch(result.stderr, /SUCCEEDED/);
