@@ -177,6 +177,9 @@ export class SqliteStore implements ControlPlaneStore {
     });
   }
 
+  /** Each reading statement's maker of row objects from raw arrays, made once. */
+  readonly #rowMakers = new WeakMap<Database.Statement<unknown[]>, (values: unknown[]) => Record<string, unknown>>();
+
   #statement(fragment: SqlFragment): { statement: Database.Statement<unknown[]>; values: unknown[] } {
     const { text, values } = renderSql(fragment, "sqlite");
     let statement = this.#statements.get(text);
@@ -190,7 +193,17 @@ export class SqliteStore implements ControlPlaneStore {
 
   #all<Row>(fragment: SqlFragment): Row[] {
     const { statement, values } = this.#statement(fragment);
-    return statement.all(...values) as Row[];
+    // better-sqlite3 makes each row object a property at a time through V8's API, slowly for wide rows (node and task
+    // executions have about 30 columns): raw arrays made into objects by a function of the statement's own columns
+    // take half the time, which is most of what reading 10,000 nodes costs.
+    let toRow = this.#rowMakers.get(statement);
+    if (!toRow) {
+      toRow = rowMaker(statement.columns().map((c) => c.name));
+      this.#rowMakers.set(statement, toRow);
+    }
+    const arrays = statement.raw(true).all(...values) as unknown[][];
+    statement.raw(false);
+    return arrays.map(toRow) as Row[];
   }
 
   #get<Row>(fragment: SqlFragment): Row | undefined {
@@ -370,4 +383,13 @@ function openError(location: string, err: unknown): unknown {
     );
   }
   return err;
+}
+
+/**
+ * A function making a row object from a raw row of these columns: one object literal of a fixed shape, which V8 makes
+ * fast. The names are the statement's columns (from tsflyte's own schema and queries), quoted as JSON.
+ */
+function rowMaker(columns: string[]): (values: unknown[]) => Record<string, unknown> {
+  const fields = columns.map((name, i) => `${JSON.stringify(name)}: values[${i}]`).join(", ");
+  return new Function("values", `return { ${fields} };`) as (values: unknown[]) => Record<string, unknown>;
 }
