@@ -91,7 +91,8 @@ export interface CreatedFromFile {
 
 /** `--envs NAME=VALUE` flags as a map; the value may hold "=" and be empty. */
 export function parseEnvsFlags(flags: readonly string[]): Record<string, string> {
-  const envs: Record<string, string> = {};
+  // No prototype: `--envs __proto__=x` is a name like any other, kept, not a prototype set and dropped.
+  const envs = Object.create(null) as Record<string, string>;
   for (const flag of flags) {
     const eq = flag.indexOf("=");
     if (eq <= 0) throw new UserError(`--envs ${JSON.stringify(flag)} is not NAME=VALUE`, "write it as e.g. --envs LOG_LEVEL=debug (repeat --envs for more)");
@@ -106,6 +107,7 @@ export function parseEnvsFlags(flags: readonly string[]): Record<string, string>
 /** The file's settings with the flags laid over them: a flag beats its key, `--envs` each name it gives. */
 function executionOptions(spec: { envs: Record<string, string> } & Omit<ExecutionOptions, "envs">, request: CreateFromFileRequest): ExecutionOptions {
   const options: ExecutionOptions = {};
+  // Spread defines each name as its own key, `__proto__` included.
   const envs = { ...spec.envs, ...parseEnvsFlags(request.envs ?? []) };
   if (Object.keys(envs).length) options.envs = envs;
   for (const key of ["kubeServiceAcct", "iamRoleARN", "clusterPool", "targetExecutionCluster"] as const) {
