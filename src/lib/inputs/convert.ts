@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { parseDuration } from "../types/duration.js";
 import type { AnyType } from "../types/types.js";
 import { FlyteDirectory, FlyteFile, StructuredDataset } from "../types/values.js";
+import { maxNestingDepth } from "../user-file.js";
 import { findJsonError, lineColumn } from "./json-syntax.js";
 import { InputValueError, showGiven, showText } from "./problems.js";
 import { shapeOf, type TypeShape } from "./shape.js";
@@ -171,6 +172,11 @@ function convertContainer(
 }
 
 function parseJson(text: string, shape: TypeShape, fail: (reason: string) => InputValueError): unknown {
+  const tooDeep = nestedTooDeep(text);
+  if (tooDeep !== undefined) {
+    const { line, column } = lineColumn(text, tooDeep);
+    throw fail(`lists and objects nest more than ${maxNestingDepth} levels deep at ${line > 1 ? `line ${line}, ` : ""}column ${column}; tsflyte reads at most ${maxNestingDepth} levels`);
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -183,6 +189,23 @@ function parseJson(text: string, shape: TypeShape, fail: (reason: string) => Inp
     const example = shape.kind === "list" ? `'[1, 2]'` : `'{"key": "value"}'`;
     throw fail(`not valid JSON: ${what}; quote the whole value for the shell, e.g. ${example}`);
   }
+}
+
+/** Where a JSON text opens its list or object past maxNestingDepth levels, without parsing it; undefined when it never does. */
+function nestedTooDeep(text: string): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxNestingDepth) return i;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return undefined;
 }
 
 const isoDatetime =

@@ -267,6 +267,11 @@ describe("convertInputValue", () => {
       `not valid JSON: expected a "quoted" property name, found "n" at column 3; quote the whole value for the shell, e.g. '[1, 2]'`,
     );
     assert.equal(reason(t.list(t.int()), '{"a": 1}'), "a mapping, where a list is needed");
+    // Nested past what tsflyte reads (a struct of 20,000 levels overflowed the stack: "This is a bug"); brackets in
+    // strings do not count.
+    const deep = `{"a": ${'{"a": '.repeat(20_000)}1${"}".repeat(20_001)}`;
+    assert.equal(reason(t.struct(Employee), deep), "lists and objects nest more than 100 levels deep at column 601; tsflyte reads at most 100 levels");
+    assert.deepEqual(convert(t.list(t.string()), `["${"[".repeat(500)}"]`), ["[".repeat(500)]);
     const nested = thrown(() => convert(t.list(t.int()), "[1, 2.5]"), InputValueError);
     assert.equal(nested, "x[1]: expected int, got 2.5; not a whole number; this input takes an int such as 3 or -4");
   });
