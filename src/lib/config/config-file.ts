@@ -80,60 +80,39 @@ interface Locator {
  */
 export async function parseConfigFile(text: string, file: string): Promise<ConfigFileSettings> {
   checkFileSize(Buffer.byteLength(text), `the config file ${file}`);
-  const { parseDocument, LineCounter, isMap, isSeq, isScalar, isAlias } = await import("yaml");
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  // tsflyte's own YAML reader: linear in the file's size (the YAML library's duplicate-key check compares every key with
+  // every other), with the nesting and alias limits of every file a user writes. It throws YamlFileError, a UserError.
+  const { parseUserYaml } = await import("../user-yaml.js");
+  const yaml = parseUserYaml(text, file);
   const at = (offset: number | undefined): string => {
-    const pos = lines.linePos(offset ?? 0);
+    const pos = yaml.lines.linePos(offset ?? 0);
     return `${file}:${pos.line}:${pos.col}`;
   };
-  const syntax = doc.errors[0];
+  const syntax = yaml.errors[0];
   if (syntax) {
-    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more problem${doc.errors.length === 2 ? "" : "s"})` : "";
+    const more = yaml.errors.length > 1 ? ` (and ${yaml.errors.length - 1} more problem${yaml.errors.length === 2 ? "" : "s"})` : "";
     throw new UserError(`${at(syntax.pos[0])}: ${syntax.message}${more}`, "fix the YAML at that line and column");
   }
-  let data: unknown;
-  try {
-    data = doc.toJS();
-  } catch (e) {
-    // toJS refuses alias bombs and other resolution problems; the message says which.
-    throw new UserError(`${file}: ${(e as Error).message}`, "simplify the YAML anchors and aliases in it");
-  }
+  const data = yaml.value;
   if (data === null || data === undefined) return {};
 
-  // The node at a path, through aliases, so a problem can point at the line that holds it.
-  const resolved = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
-  const nodeAt = (path: Path): unknown => {
-    let node: unknown = doc.contents;
-    for (const step of path) {
-      node = resolved(node);
-      if (isMap(node) && typeof step === "string") node = node.get(step, true);
-      else if (isSeq(node) && typeof step === "number") node = node.get(step, true);
-      else return undefined;
-    }
-    return node;
-  };
-  const rangeOf = (node: unknown): number | undefined => (node as { range?: [number, number, number] | null } | undefined)?.range?.[0];
+  // Paths as the reader names them: `kubernetes.tolerations[0].key`.
+  const pathKey = (path: Path): string => path.reduce<string>((key, step) => (typeof step === "number" ? `${key}[${step}]` : key ? `${key}.${step}` : step), "");
   const locate: Locator = {
     value(path) {
       for (let n = path.length; n > 0; n--) {
-        const start = rangeOf(nodeAt(path.slice(0, n)));
+        const start = yaml.values.get(pathKey(path.slice(0, n)));
         if (start !== undefined) return at(start);
       }
-      return at(0);
+      return at(yaml.start);
     },
     key(path) {
-      const parent = resolved(nodeAt(path.slice(0, -1)));
-      if (isMap(parent)) {
-        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(path[path.length - 1]));
-        const start = rangeOf(pair?.key);
-        if (start !== undefined) return at(start);
-      }
-      return this.value(path);
+      const start = yaml.keys.get(pathKey(path));
+      return start !== undefined ? at(start) : this.value(path);
     },
   };
 
-  if (!isPlainObject(data)) throw new UserError(`${at(doc.contents?.range?.[0])}: expected a mapping at the top level, found ${describeValue(data)}`, "start the file with admin: and its keys below it");
+  if (!isPlainObject(data)) throw new UserError(`${at(yaml.start)}: expected a mapping at the top level, found ${describeValue(data)}`, "start the file with admin: and its keys below it");
   for (const section of ["admin", "console", "task"]) {
     const value = data[section];
     if (value !== null && value !== undefined && !isPlainObject(value)) throw typeError(locate, [section], "a mapping", value);

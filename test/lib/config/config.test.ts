@@ -180,11 +180,11 @@ test("a config file someone named must exist; the default one need not", async (
   assert.equal((await s.resolve()).file, undefined);
 });
 
-test("a YAML syntax error is reported as file:line:col", async (t) => {
+test("a YAML syntax error or a key written twice is reported as file:line:col", async (t) => {
   const s = sandbox(t);
   const file = s.write("home/.flyte/config.yaml", "admin:\n  endpoint: dns:///h:1\n  insecure: true\nadmin: {}\n");
   const dup = await userError(s.resolve());
-  assert.equal(dup.message, `${file}:4:1: Map keys must be unique`);
+  assert.equal(dup.message, `${file}:4:1: the key admin is written twice; keep one`);
   s.write("home/.flyte/config.yaml", "admin:\n  endpoint: [dns:///h:1\ntask:\n  project: p\n");
   assert.match((await userError(s.resolve())).message, new RegExp(`^${escape(file)}:\\d+:\\d+: `));
   s.write("home/.flyte/config.yaml", "admin:\n  endpoint: \"dns:///h:1\n");
