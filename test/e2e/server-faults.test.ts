@@ -242,10 +242,24 @@ describe("tsflyte serve on a full disk", () => {
       assert.equal(spilled.closure.phase, "FAILED");
       assert.match(spilled.closure.error.message, /could not write \S+\/flytesnacks-development-spill0\/n0\/\S+\/logs\.txt: ENOSPC/);
 
+      // A new execution whose inputs are too large for its row (they go to the blob store) is refused while the disk
+      // is full, as a store that is down for now: 503 with Retry-After, and nothing of it is left behind.
+      const bigBody = (name: string) => {
+        const body = createExecutionBody(project, domain, { name: "test.fixtures.server.fault-flows.work", version }, { ms: literal.int(1), ledger: literal.str(ledger), tag: literal.str("t".repeat(768 * 1024)) }, name) as any;
+        body.spec.launchPlan.resourceType = "TASK";
+        return body;
+      };
+      const refused = await api.request("POST", "/api/v1/executions", bigBody("big0"));
+      assert.equal(refused.status, 503, refused.text);
+      assert.equal(refused.headers.get("retry-after"), "5");
+      assert.match(refused.json.message, /the blob store is full right now, so nothing was created/);
+      assert.equal((await api.request("GET", `/api/v1/executions/${project}/${domain}/big0`)).status, 404);
+
       rmSync(filler);
+      await api.ok("POST", "/api/v1/executions", bigBody("big0"));
       await api.ok("POST", "/api/v1/executions", spillBody("spill1"));
       await api.ok("POST", "/api/v1/executions", workBody("later"));
-      for (const name of ["spill1", "later"]) {
+      for (const name of ["big0", "spill1", "later"]) {
         const execution = await api.waitForExecution(project, domain, name);
         assert.equal(execution.closure.phase, "SUCCEEDED", `${name} once there is room: ${JSON.stringify(execution.closure.error)}`);
       }

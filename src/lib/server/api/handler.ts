@@ -115,6 +115,10 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         // Not this request's fault, and not for good: the client may send it again shortly.
         deps.log?.(`the database is unavailable answering ${method} ${loggedPath(pathname)}: ${(e as Error).message}`);
         sendError(res, storeUnavailable());
+      } else if (isStorageFull(e)) {
+        // The blob store's disk (or quota) is full: nothing was created, and the same request may succeed once there is room.
+        deps.log?.(`the blob store is full answering ${method} ${loggedPath(pathname)}: ${(e as Error).message}`);
+        sendError(res, storageFull());
       } else {
         deps.onInternalError?.(e);
         deps.log?.(`internal error answering ${method} ${loggedPath(pathname)}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -132,6 +136,18 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
 
 /** Seconds a client should wait before it asks again while the database is down (Retry-After). */
 export const storeRetryAfterSeconds = 5;
+
+/** A write that failed for want of room: ENOSPC (the disk is full), EDQUOT (a quota is used up). */
+function isStorageFull(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+function storageFull(): ApiError {
+  return new ApiError("Unavailable", `the blob store is full right now, so nothing was created; try again in ${storeRetryAfterSeconds} seconds, once there is room.`, {
+    headers: { "Retry-After": String(storeRetryAfterSeconds) },
+  });
+}
 
 function storeUnavailable(): ApiError {
   return new ApiError("Unavailable", `the database is unavailable right now; executions resume by themselves once it is back. Try again in ${storeRetryAfterSeconds} seconds.`, {
