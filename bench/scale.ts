@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { describeMachine, loadAverage, median, projectRoot } from "./support/child-timing.js";
+import { onThrowawayPostgres } from "./support/postgres-round.js";
 import { startServe, type ServeProcess } from "../test/fixtures/server/harness.js";
 
 const nodes = Number(process.env.TSFLYTE_BENCH_NODES ?? "10000");
@@ -93,21 +94,8 @@ async function main(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
   }
   rows.push(await onServe("serve on SQLite", () => undefined));
-  let postgres: { url: string; stop: () => Promise<void> } | undefined;
-  try {
-    const { startPostgres } = await import("../test/support/postgres.js");
-    postgres = await startPostgres();
-  } catch (e) {
-    rows.push({ target: "serve on PostgreSQL", skipped: `no PostgreSQL could be started (${(e as Error).message.split("\n")[0]})` });
-  }
-  if (postgres) {
-    try {
-      const url = postgres.url;
-      rows.push(await onServe("serve on PostgreSQL", () => url));
-    } finally {
-      await postgres.stop();
-    }
-  }
+  const pg = await onThrowawayPostgres((url) => onServe("serve on PostgreSQL", () => url));
+  rows.push("target" in pg ? pg : { target: "serve on PostgreSQL", skipped: pg.skipped });
   for (const r of rows) {
     if (r.skipped) {
       console.log(`${r.target.padEnd(24)} skipped: ${r.skipped}`);

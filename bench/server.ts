@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { RunningServer } from "../src/lib/server/server.js";
 import { loadAverage, percentile } from "./support/child-timing.js";
+import { onThrowawayPostgres } from "./support/postgres-round.js";
 
 const goalCreateP99Ms = { SQLite: 20, PostgreSQL: 40 } as Record<string, number>;
 const goalAnchorRatio = 1.5;
@@ -315,21 +316,8 @@ async function main(): Promise<void> {
   const anchor = await measureAnchor();
   const rows: Row[] = [anchor, await measure("SQLite", (dir) => `sqlite:${join(dir, "tsflyte.db")}`)];
 
-  let postgres: { url: string; stop: () => Promise<void> } | undefined;
-  try {
-    const { startPostgres } = await import("../test/support/postgres.js");
-    postgres = await startPostgres();
-  } catch (e) {
-    rows.push({ database: "PostgreSQL", skipped: `no PostgreSQL could be started (${(e as Error).message.split("\n")[0]})` });
-  }
-  if (postgres) {
-    try {
-      const url = postgres.url;
-      rows.push(await measure("PostgreSQL", () => url));
-    } finally {
-      await postgres.stop();
-    }
-  }
+  const pg = await onThrowawayPostgres((url) => measure("PostgreSQL", () => url));
+  rows.push("database" in pg ? pg : { database: "PostgreSQL", skipped: pg.skipped });
 
   printTable(rows);
   console.log("");

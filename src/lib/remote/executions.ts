@@ -283,7 +283,9 @@ export async function waitForRemoteExecution(
   // land out of order): a poll of a 10,000-node execution stays a page or two.
   let since: number | undefined;
   for (;;) {
-    const [view, updated] = await Promise.all([getExecutionView(client, key), listTopNodes(client, key, since)]);
+    // The execution first, its nodes after: once it reads terminal, the nodes read after it are final too.
+    const view = await getExecutionView(client, key);
+    const updated = await listTopNodes(client, key, since);
     for (const n of updated.nodes) phases.set(n.nodeId, n.phase);
     if (updated.latest !== undefined) since = Math.max(since ?? 0, updated.latest - progressMarginMs);
     const nodes = [...phases].map(([nodeId, phase]) => ({ nodeId, phase })).sort((a, b) => nodeIdOrder.compare(a.nodeId, b.nodeId));
