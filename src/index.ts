@@ -1,6 +1,10 @@
 // The package entry users import: the authoring API (`task`, `workflow`, `launchPlan`, `t`) and its types.
 // Never imports the CLI, the compiler or anything heavy, so importing tsflyte stays fast.
 export { task, workflow, launchPlan } from "./lib/sdk/declare.js";
+export { conditional, map, after } from "./lib/sdk/control-flow.js";
+export type { Conditional, Cases, MapInputs, MapOutputs } from "./lib/sdk/control-flow.js";
+export type { Condition, NodeOverrides, MapOptions } from "./lib/sdk/trace.js";
+export type { FlyteErrorValue } from "./lib/types/types.js";
 export type { Task, Workflow, LaunchPlan, LaunchPlanOptions, LaunchPlanInputs } from "./lib/sdk/declare.js";
 export { t } from "./lib/types/types.js";
 export type { AnyType, ValueOf, StructOptions, DataFrameOptions } from "./lib/types/types.js";
@@ -17,5 +21,5 @@ export type {
   OutputsDecl,
   NodeHandle,
 } from "./lib/sdk/interface.js";
-export type { TaskOptions, WorkflowOptions, TaskContext, TaskPlugin, Resources, CacheOptions, Schedule } from "./lib/sdk/options.js";
+export type { TaskOptions, WorkflowOptions, FailurePolicy, TaskContext, TaskPlugin, Resources, CacheOptions, Schedule } from "./lib/sdk/options.js";
 export { UserError, CompileError, TypeMismatchError, NonRetryableError, ExecutionFailedError } from "./lib/errors.js";

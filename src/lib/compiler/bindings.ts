@@ -13,6 +13,8 @@ export interface BindingScope {
   describeNode(nodeId: string): string;
   /** Whether the reference was made in this workflow's trace. */
   ownsRef(ref: OutputRef): boolean;
+  /** Why a reference this workflow made may not be bound here (e.g. it is a case's output), as `is bound to …`. */
+  notOwned?(ref: OutputRef): string | undefined;
   /** Nodes the binding reads from, collected as bindings are made. */
   upstream: Set<string>;
 }
@@ -66,6 +68,8 @@ function refsIn(value: unknown, path: string, scope: BindingScope, depth = 0): s
 export function bindValue(value: unknown, type: AnyType, at: string, scope: BindingScope, path = at): BindingData {
   if (isOutputRef(value)) {
     if (!scope.ownsRef(value)) {
+      const why = scope.notOwned?.(value);
+      if (why) throw new BindingProblem(`${at} ${why}`);
       throw new BindingProblem(`${at} is bound to a reference from another workflow; pass values into this workflow through its inputs`);
     }
     const from = value.type.literalType();

@@ -46,9 +46,6 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
     ids.add(node.id);
   }
 
-  if (template.failureNode) {
-    problems.push(`the workflow has a failure node (${template.failureNode.id || "no id"}), which tsflyte does not run yet`);
-  }
   const callees = new Map<string, CalleeInterface>();
   const opaque = new Set<string>();
   for (const node of template.nodes) {
@@ -64,6 +61,9 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
     } else if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") {
       refText = `launch plan ${idText(target.value.reference.value)}`;
       callee = lookup("launchPlan", target.value.reference.value);
+    } else if (target.case === "branchNode" || target.case === "arrayNode") {
+      opaque.add(node.id);
+      continue;
     } else {
       const kind = target.case ? unrunNodeKinds[target.case] : undefined;
       problems.push(kind ? `node ${node.id} is ${kind}, which tsflyte does not run yet` : `node ${node.id} has no task, workflow or launch plan to run`);

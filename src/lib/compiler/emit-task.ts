@@ -89,7 +89,7 @@ const resourceNames: Record<keyof Resources, Resources_ResourceName> = {
   ephemeralStorage: Resources_ResourceName.EPHEMERAL_STORAGE,
 };
 
-function resourceEntries(resources: Resources | undefined, what: string, problems: string[]): Resources_ResourceEntry[] {
+export function resourceEntries(resources: Resources | undefined, what: string, problems: string[]): Resources_ResourceEntry[] {
   if (!resources) return [];
   const entries: Resources_ResourceEntry[] = [];
   for (const [key, raw] of Object.entries(resources)) {

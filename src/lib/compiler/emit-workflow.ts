@@ -2,19 +2,14 @@
 // outputs, with every wiring mistake reported with the node, the input, both types and the user's line.
 import { create } from "@bufbuild/protobuf";
 import { ResourceType } from "../idl/gen/flyteidl/core/identifier_pb.js";
-import {
-  WorkflowMetadata_OnFailurePolicy,
-  WorkflowTemplateSchema,
-  type Node,
-  type WorkflowTemplate,
-} from "../idl/gen/flyteidl/core/workflow_pb.js";
+import { WorkflowMetadata_OnFailurePolicy, WorkflowTemplateSchema, type WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
 import type { Binding } from "../idl/gen/flyteidl/core/literals_pb.js";
-import { userLocation, type Entity, type WorkflowDefinition } from "../sdk/entity.js";
+import { definitionOf, isEntity, userLocation, type Entity, type WorkflowDefinition } from "../sdk/entity.js";
 import { isOutputRef, startNodeId, traceWorkflow, type OutputRef, type TracedWorkflow } from "../sdk/trace.js";
 import { BindingProblem, bindValue, type BindingScope } from "./bindings.js";
+import { emitFailureNode, emitNodes, type NodeEmitContext } from "./emit-nodes.js";
 import { identifier, typedInterface, type EmitSettings } from "./emit-task.js";
 import { relativeLocation, type DiscoveredEntity } from "./names.js";
-import { acceptsNone } from "../types/types.js";
 import { UserError, type CompileProblem } from "../errors.js";
 
 export interface WorkflowEmitContext {
@@ -54,91 +49,56 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
   }
 
   const ownRefs = traced.refs;
+  const subworkflows: DiscoveredEntity[] = [];
+  const nodeCtx: NodeEmitContext = {
+    traced,
+    label: ctx.label,
+    problem,
+    nodeName: (entity) => {
+      const callee = ctx.lookup(entity);
+      return callee ? shortName(callee) : ctx.label(entity);
+    },
+    idOf: (entity, calleeDefinition, site, where) => {
+      const callee = ctx.lookup(entity);
+      if (!callee) {
+        const declared = relativeLocation(ctx.projectRoot, userLocation(calleeDefinition.definedAt));
+        const kind = calleeDefinition.kind === "launchPlan" ? "launch plan" : calleeDefinition.kind;
+        problem(`${where} calls a ${kind} that is not exported${declared ? ` (declared at ${declared})` : ""}; export it from its module so it can be registered and run`, site);
+        return undefined;
+      }
+      if (callee.kind === "workflow" && !subworkflows.includes(callee)) subworkflows.push(callee);
+      return identifier(
+        callee.kind === "task" ? ResourceType.TASK : callee.kind === "workflow" ? ResourceType.WORKFLOW : ResourceType.LAUNCH_PLAN,
+        callee.name,
+        ctx.settings,
+      );
+    },
+  };
+  const nodes = emitNodes(nodeCtx);
+  const failureEntity = isEntity(definition.options.onFailure) ? definition.options.onFailure : undefined;
+  const failureNode = failureEntity
+    ? emitFailureNode(nodeCtx, failureEntity, definitionOf(failureEntity)!, definition.inputs, definition.definedAt)
+    : undefined;
   const nodeLabels = new Map<string, string>();
-  for (const node of traced.nodes) nodeLabels.set(node.id, `${node.id} (${ctx.label(node.entity)})`);
+  for (const node of traced.nodes) nodeLabels.set(node.id, `${node.id} (${node.kind === "branch" ? `conditional "${node.name}"` : ctx.label(node.entity)})`);
   const describeNode = (nodeId: string) => nodeLabels.get(nodeId) ?? nodeId;
   const describeRef = (ref: OutputRef) =>
     ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${nodeLabels.get(ref.nodeId)}`;
-
-  const nodes: Node[] = [];
-  const subworkflows: DiscoveredEntity[] = [];
-  for (const node of traced.nodes) {
-    const callee = ctx.lookup(node.entity);
-    const where = `node ${node.id} (${ctx.label(node.entity)})`;
-    if (!callee) {
-      const declared = relativeLocation(ctx.projectRoot, userLocation(node.definition.definedAt));
-      problem(`${where} calls a ${node.definition.kind === "launchPlan" ? "launch plan" : node.definition.kind} that is not exported${declared ? ` (declared at ${declared})` : ""}; export it from its module so it can be registered and run`, node.site);
-      continue;
-    }
-    const scope: BindingScope = { describeRef, describeNode, ownsRef: (r) => ownRefs.has(r), upstream: new Set() };
-    const inputs: Binding[] = [];
-    const calleeInputs = node.definition.inputs;
-    for (const name of Object.keys(node.args)) {
-      if (name in calleeInputs) continue;
-      if (node.definition.kind === "launchPlan" && name in node.definition.fixedInputs) {
-        problem(`${where} is given input "${name}", which the launch plan fixes; leave it out or call the workflow instead`, node.site);
-      } else {
-        problem(`${where} has no input "${name}"; its inputs are ${Object.keys(calleeInputs).join(", ") || "none"}`, node.site);
-      }
-    }
-    for (const [name, type] of Object.entries(calleeInputs)) {
-      const at = `input "${name}" of ${where}`;
-      let value = node.args[name];
-      if (value === undefined) {
-        if (node.definition.kind === "launchPlan" && type.hasDefault) continue; // the launch plan applies its default
-        if (type.hasDefault) value = type.defaultValue;
-        else if (!acceptsNone(type)) {
-          problem(`${where} is missing input "${name}" (${type.name})`, node.site);
-          continue;
-        }
-      }
-      try {
-        inputs.push({ $typeName: "flyteidl.core.Binding", var: name, binding: bindValue(value ?? null, type, at, scope, name) });
-      } catch (e) {
-        if (!(e instanceof BindingProblem)) throw e;
-        problem(e.message, node.site);
-      }
-    }
-    const id = identifier(
-      callee.kind === "task" ? ResourceType.TASK : callee.kind === "workflow" ? ResourceType.WORKFLOW : ResourceType.LAUNCH_PLAN,
-      callee.name,
-      ctx.settings,
-    );
-    let target: Node["target"];
-    if (callee.kind === "task") target = { case: "taskNode", value: { $typeName: "flyteidl.core.TaskNode", reference: { case: "referenceId", value: id } } };
-    else if (callee.kind === "workflow") {
-      subworkflows.push(callee);
-      target = { case: "workflowNode", value: { $typeName: "flyteidl.core.WorkflowNode", reference: { case: "subWorkflowRef", value: id } } };
-    } else target = { case: "workflowNode", value: { $typeName: "flyteidl.core.WorkflowNode", reference: { case: "launchplanRef", value: id } } };
-    nodes.push({
-      $typeName: "flyteidl.core.Node",
-      id: node.id,
-      metadata: {
-        $typeName: "flyteidl.core.NodeMetadata",
-        name: shortName(callee),
-        interruptibleValue: { case: undefined },
-        cacheableValue: { case: undefined },
-        cacheVersionValue: { case: undefined },
-        cacheSerializableValue: { case: undefined },
-        config: {},
-      },
-      inputs,
-      upstreamNodeIds: [...scope.upstream],
-      outputAliases: [],
-      target,
-    });
-  }
+  const notOwned = (ref: OutputRef) =>
+    traced.caseRefs.has(ref)
+      ? `is bound to output "${ref.varName}" of node ${ref.nodeId}, which runs inside a conditional; return the conditional's result instead`
+      : undefined;
 
   const outputs = bindWorkflowOutputs(
     definition,
     traced,
-    { describeRef, describeNode, ownsRef: (r) => ownRefs.has(r), upstream: new Set() },
+    { describeRef, describeNode, ownsRef: (r) => ownRefs.has(r), notOwned, upstream: new Set() },
     (m) => problem(m, definition.definedAt),
   );
   if (problems.length) return { subworkflows, problems };
 
   const onFailure =
-    definition.options.onFailure === "fail-after-executable-nodes-complete"
+    (definition.options.failurePolicy ?? definition.options.onFailure) === "fail-after-executable-nodes-complete"
       ? WorkflowMetadata_OnFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
       : WorkflowMetadata_OnFailurePolicy.FAIL_IMMEDIATELY;
   const template = create(WorkflowTemplateSchema, {
@@ -148,6 +108,7 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
     interface: typedInterface(definition.inputs, definition.outputs),
     nodes,
     outputs,
+    ...(failureNode ? { failureNode } : {}),
   });
   return { template, subworkflows, problems };
 }

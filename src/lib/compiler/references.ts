@@ -5,7 +5,7 @@
 import { relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { definitionOf, userLocation, type Definition } from "../sdk/entity.js";
-import { traceWorkflow } from "../sdk/trace.js";
+import { calledDefinitions, traceWorkflow } from "../sdk/trace.js";
 import { isInsideProject } from "./bundle.js";
 import type { LoadResult, LoadedModule } from "./load.js";
 
@@ -60,7 +60,9 @@ function calleesOf(definition: Definition): Definition[] {
   if (definition.kind === "launchPlan") return [definitionOf(definition.workflow)].filter((d): d is Definition => d !== undefined);
   if (definition.kind !== "workflow") return [];
   try {
-    return traceWorkflow(definition, (entity) => definitionOf(entity)?.explicitName ?? "an entity").nodes.map((node) => node.definition);
+    const called = calledDefinitions(traceWorkflow(definition, (entity) => definitionOf(entity)?.explicitName ?? "an entity").nodes);
+    const onFailure = definitionOf(definition.options.onFailure);
+    return onFailure ? [...called, onFailure] : called;
   } catch {
     // A body that cannot be traced is reported when the workflow is compiled.
     return [];

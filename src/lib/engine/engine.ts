@@ -25,7 +25,19 @@ import type {
   TaskExecutionRecord,
 } from "../store/records.js";
 import { cacheKey } from "./cache-key.js";
-import { workflowOf, type ExecTask, type ExecWorkflow, type Executable, type PlannedNode } from "./executable.js";
+import { create } from "@bufbuild/protobuf";
+import { LiteralSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
+import { evaluateCondition, MalformedCondition } from "./conditions.js";
+import {
+  workflowOf,
+  type ExecLaunchPlan,
+  type ExecTask,
+  type ExecWorkflow,
+  type Executable,
+  type PlannedArray,
+  type PlannedBranch,
+  type PlannedNode,
+} from "./executable.js";
 import { executableOf } from "./from-sdk.js";
 import { resolveBinding } from "./plan.js";
 import { encodeLiteralMap, literalMapOf } from "./literal-bytes.js";
@@ -231,13 +243,14 @@ export async function runExecution(request: ExecutionRequest, env: EngineEnv): P
   let outputs: LiteralMap | undefined;
   try {
     if (executable.kind === "task") {
-      const node: PlannedNode = { id: "n0", target: executable, inputs: {}, upstream: [] };
-      outputs = await runNode(run, node, "n0", undefined, inputs);
+      const node: PlannedNode = { kind: "call", id: "n0", target: executable, inputs: {}, upstream: [] };
+      outputs = await runNode(run, node, "n0", undefined, inputs, new Map());
     } else {
       outputs = await runWorkflow(run, workflowOf(executable), inputs, "", undefined);
     }
   } catch (e) {
-    if (!(e instanceof NodeFailed) && !(e instanceof Aborted)) throw e;
+    if (e instanceof NodeFailed) run.firstFailure ??= e.failure;
+    else if (!(e instanceof Aborted)) throw e;
   }
   request.signal?.removeEventListener("abort", onTerminate);
   if (interrupted(run) && !run.firstFailure) {
@@ -292,13 +305,14 @@ async function runWorkflow(
       if (upstream.length === 1) await upstream[0];
       else if (upstream.length) await Promise.all(upstream);
       if (run.abort.signal.aborted) throw new Aborted();
-      const nodeInputs: Record<string, Literal> = {};
-      for (const input in node.inputs) nodeInputs[input] = resolveBinding(node.inputs[input], outputs);
       const uniqueId = prefix + node.id;
       try {
-        outputs.set(node.id, await runNode(run, node, uniqueId, parentNodeId, literalMapOf(nodeInputs)));
+        outputs.set(node.id, await runNode(run, node, uniqueId, parentNodeId, resolveInputs(node, outputs), outputs));
       } catch (e) {
-        if (e instanceof NodeFailed && failFast) abortRun(run);
+        if (e instanceof NodeFailed) {
+          run.firstFailure ??= e.failure;
+          if (failFast) abortRun(run);
+        }
         throw e;
       }
     })();
@@ -307,7 +321,10 @@ async function runWorkflow(
   }
   const settled = await Promise.allSettled(done.values());
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected" && s.reason instanceof NodeFailed);
-  if (failed) throw failed.reason;
+  if (failed) {
+    if (plan.failureNode) await runFailureNode(run, plan.failureNode, prefix, parentNodeId, outputs, (failed.reason as NodeFailed).failure);
+    throw failed.reason;
+  }
   const bug = settled.find((s): s is PromiseRejectedResult => s.status === "rejected" && !(s.reason instanceof Aborted));
   if (bug) throw bug.reason;
   if (settled.some((s) => s.status === "rejected")) throw new Aborted();
@@ -316,7 +333,51 @@ async function runWorkflow(
   return literalMapOf(literals);
 }
 
-function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId: string | undefined): NodeExecutionRecord {
+function resolveInputs(node: PlannedNode, outputs: ReadonlyMap<string, LiteralMap>): LiteralMap {
+  const literals: Record<string, Literal> = {};
+  for (const input in node.inputs) literals[input] = resolveBinding(node.inputs[input], outputs);
+  return literalMapOf(literals);
+}
+
+/**
+ * A failed workflow's failure node (WorkflowTemplate.failure_node): runs once, with the workflow's inputs and, when it
+ * declares one, the error as `err`. Its own failure is recorded on it; the workflow's error stays the first one.
+ */
+async function runFailureNode(
+  run: Run,
+  node: PlannedNode,
+  prefix: string,
+  parentNodeId: string | undefined,
+  outputs: Map<string, LiteralMap>,
+  failure: NodeFailure,
+): Promise<void> {
+  // The user's stop or the server's is not a failure: nothing runs after it.
+  if (run.request.signal?.aborted) return;
+  const errorLiteral: Literal = create(LiteralSchema, {
+    value: {
+      case: "scalar",
+      value: { value: { case: "error", value: { failedNodeId: failure.nodeId, message: `${failure.error.code}: ${failure.error.message}` } } },
+    },
+  });
+  const inputs = resolveInputs({ ...node, inputs: Object.fromEntries(Object.entries(node.inputs).filter(([name]) => name !== failureInput)) }, outputs);
+  if (failureInput in node.inputs || failureInputDeclared(node)) inputs.literals[failureInput] = errorLiteral;
+  // The workflow's abort (fail-immediately) must not stop its own clean-up: the failure node gets a run of its own.
+  const cleanup: Run = { ...run, abort: new AbortController(), running: new Set() };
+  try {
+    await runNode(cleanup, node, prefix + node.id, parentNodeId, inputs, outputs);
+  } catch (e) {
+    if (!(e instanceof NodeFailed) && !(e instanceof Aborted)) throw e;
+  }
+}
+
+/** The input a failure node receives the workflow's error on, as flytekit names it. */
+const failureInput = "err";
+
+function failureInputDeclared(node: PlannedNode): boolean {
+  return node.kind === "call" && node.target.inputNames.includes(failureInput);
+}
+
+function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId: string | undefined, specNodeId = node.id): NodeExecutionRecord {
   const t = now();
   // One literal with every field, in one order: records of one shape stay fast to make, copy and write.
   const record: NodeExecutionRecord = {
@@ -324,18 +385,18 @@ function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId:
     domain: run.key.domain,
     executionName: run.key.name,
     nodeId: uniqueId,
-    specNodeId: node.id,
+    specNodeId,
     parentNodeId,
-    entityKind: node.target.kind,
-    entityName: node.target.name,
-    isParent: node.target.kind !== "task",
+    entityKind: node.kind === "call" ? node.target.kind : node.kind,
+    entityName: node.kind === "call" ? node.target.name : node.kind === "array" ? node.node.target.name : node.name,
+    isParent: node.kind !== "call" || node.target.kind !== "task",
     retries: undefined,
     phase: "RUNNING",
     createdAt: t,
     startedAt: t,
     updatedAt: t,
   };
-  if (node.target.kind === "task") record.retries = node.target.retries;
+  if (node.kind === "call" && node.target.kind === "task") record.retries = node.target.retries;
   return record;
 }
 
@@ -349,12 +410,18 @@ function finishNode(run: Run, record: NodeExecutionRecord, phase: NodePhase, ext
   run.recorder.record({ table: "node", row: record });
 }
 
+/**
+ * Runs one node: finished ones of a resumed execution and recovered ones give their recorded outputs; the rest run by
+ * kind. `scope` holds the outputs of the enclosing workflow's nodes, which a branch's cases read.
+ */
 async function runNode(
   run: Run,
   node: PlannedNode,
   uniqueId: string,
   parentNodeId: string | undefined,
   inputs: LiteralMap,
+  scope: ReadonlyMap<string, LiteralMap>,
+  specNodeId?: string,
 ): Promise<LiteralMap> {
   const { blobs } = run.env;
   const earlier = run.request.resume?.nodes.get(uniqueId);
@@ -362,7 +429,7 @@ async function runNode(
     const finished = await finishedOutputs(run, earlier);
     if (finished) return finished;
   }
-  const record = nodeRecord(run, node, uniqueId, parentNodeId);
+  const record = nodeRecord(run, node, uniqueId, parentNodeId, specNodeId);
   if (earlier) {
     record.createdAt = earlier.createdAt;
     record.startedAt = earlier.startedAt ?? record.startedAt;
@@ -370,7 +437,7 @@ async function runNode(
   if (run.env.store) {
     const bytes = encodeLiteralMap(inputs);
     const uri = nodeInputsUri(blobs.baseUri, run.key, uniqueId);
-    if (node.target.kind === "task" && run.env.runner.isolated) {
+    if (node.kind === "call" && node.target.kind === "task" && run.env.runner.isolated) {
       // A worker outside this process reads the node's inputs.pb, so that file is written; the row keeps a copy when small.
       blobs.put(uri, bytes);
       record.inputsUri = uri;
@@ -385,21 +452,109 @@ async function runNode(
     return recovered.outputs;
   }
   run.recorder.record({ table: "node", row: record });
-  const target = node.target;
-  if (target.kind === "task") return runTaskNode(run, target, record, inputs);
-  const childInputs = target.completeInputs(inputs);
+  if (node.kind === "call" && node.target.kind === "task") return runTaskNode(run, node.target, record, inputs);
   try {
-    const outputs = await runWorkflow(run, workflowOf(target), childInputs, `${uniqueId}-0-`, uniqueId);
+    let outputs: LiteralMap;
+    if (node.kind === "branch") outputs = await runBranch(run, node, record, inputs, scope);
+    else if (node.kind === "array") outputs = await runArray(run, node, record, inputs);
+    else outputs = await runWorkflow(run, workflowOf(node.target as ExecWorkflow | ExecLaunchPlan), node.target.completeInputs(inputs), `${uniqueId}-0-`, uniqueId);
     const extra = run.env.store
       ? outputsFields(placeValue(encodeLiteralMap(outputs), `${attemptOutputPrefix(blobs.baseUri, run.key, uniqueId, 0)}/outputs.pb`, blobs))
       : {};
     finishNode(run, record, "SUCCEEDED", extra);
     return outputs;
   } catch (e) {
-    if (e instanceof NodeFailed) finishNode(run, record, "FAILED", { error: e.failure.error });
-    else if (e instanceof Aborted && !interrupted(run)) finishNode(run, record, "ABORTED");
+    if (e instanceof NodeFailed) {
+      // The node's own failure (a branch with no case, a map short of successes) is recorded by whoever threw it.
+      if (record.phase === "RUNNING") finishNode(run, record, "FAILED", { error: e.failure.error });
+    } else if (e instanceof Aborted && !interrupted(run)) finishNode(run, record, "ABORTED");
     throw e;
   }
+}
+
+/**
+ * A branch: the first case whose condition holds runs as the branch's child (its node id, `n3-n0`); the cases not
+ * taken are recorded SKIPPED. No case holding fails the branch with its else's message, as Flyte's does.
+ */
+async function runBranch(run: Run, node: PlannedBranch, record: NodeExecutionRecord, inputs: LiteralMap, scope: ReadonlyMap<string, LiteralMap>): Promise<LiteralMap> {
+  let chosen: PlannedNode | undefined;
+  try {
+    chosen = node.cases.find((c) => evaluateCondition(c.condition, inputs.literals))?.node ?? node.otherwise;
+  } catch (e) {
+    if (!(e instanceof MalformedCondition)) throw e;
+    return failNode(run, record, { kind: "USER", code: "MalformedBranch", message: `branch ${node.name}: ${e.message}`, recoverable: false });
+  }
+  // A case node's id already names its branch (`n3-n0`): it runs under the enclosing workflow's prefix.
+  const prefix = record.nodeId.slice(0, record.nodeId.length - node.id.length);
+  for (const other of [...node.cases.map((c) => c.node), ...(node.otherwise ? [node.otherwise] : [])]) {
+    if (other === chosen) continue;
+    const skipped = nodeRecord(run, other, prefix + other.id, record.nodeId);
+    if (run.request.resume?.nodes.get(skipped.nodeId)?.phase === "SKIPPED") continue;
+    finishNode(run, skipped, "SKIPPED");
+  }
+  if (!chosen) {
+    return failNode(run, record, { kind: "USER", code: "BranchFailure", message: node.error ?? `no case of branch ${node.name} held, and it has no else`, recoverable: false });
+  }
+  return runNode(run, chosen, prefix + chosen.id, record.nodeId, resolveInputs(chosen, scope), scope);
+}
+
+/**
+ * A map (ArrayNode): the inner node once per element of the mapped inputs, each item a child node
+ * (`<map>-0-<index>`) with its own attempts, cache entry and phase. Outputs are lists in item order; a failed item's
+ * element is none when the success criteria allow failures. Items run at most `parallelism` at once.
+ */
+async function runArray(run: Run, node: PlannedArray, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
+  const name = node.node.target.name;
+  const fail = (code: string, message: string) => failNode(run, record, { kind: "USER", code, message: `map over ${name}: ${message}`, recoverable: false });
+  const mapped: [string, Literal[]][] = [];
+  for (const [input, literal] of Object.entries(inputs.literals)) {
+    if (node.boundInputs.has(input)) continue;
+    if (literal.value.case !== "collection") return fail("MappedInputNotAList", `input "${input}" is mapped, so it must be a list; pass it whole with a bound input instead`);
+    mapped.push([input, literal.value.value.literals]);
+  }
+  if (mapped.length === 0) return fail("NothingMapped", "no input is a list to map over");
+  const count = mapped[0][1].length;
+  const uneven = mapped.find(([, items]) => items.length !== count);
+  if (uneven) return fail("MappedLengthsDiffer", `the mapped inputs differ in length: ${mapped.map(([n, items]) => `${n} has ${items.length}`).join(", ")}`);
+  const required = node.minSuccesses !== undefined ? Math.min(node.minSuccesses, count) : Math.ceil(count * (node.minSuccessRatio ?? 1));
+  const allowedFailures = count - required;
+  const results: (LiteralMap | undefined)[] = new Array(count);
+  let failures = 0;
+  let firstItemFailure: NodeFailure | undefined;
+  const limit = node.parallelism && node.parallelism > 0 ? node.parallelism : count;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      if (run.abort.signal.aborted || failures > allowedFailures) return;
+      const literals: Record<string, Literal> = {};
+      for (const input in inputs.literals) literals[input] = inputs.literals[input];
+      for (const [input, items] of mapped) literals[input] = items[i];
+      try {
+        results[i] = await runNode(run, node.node, `${record.nodeId}-0-${i}`, record.nodeId, literalMapOf(literals), new Map(), String(i));
+      } catch (e) {
+        if (!(e instanceof NodeFailed)) throw e;
+        failures++;
+        firstItemFailure ??= e.failure;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+  if (run.abort.signal.aborted && failures <= allowedFailures) throw new Aborted();
+  if (failures > allowedFailures) {
+    const first = firstItemFailure!;
+    return failNode(run, record, {
+      ...first.error,
+      message: `${failures} of ${count} items failed, more than the ${allowedFailures} allowed; the first, ${first.nodeId}: ${first.error.message}`,
+    });
+  }
+  const none = create(LiteralSchema, { value: { case: "scalar", value: { value: { case: "noneType", value: {} } } } });
+  const outputs: Record<string, Literal> = {};
+  for (const output of node.node.target.outputNames) {
+    const literals = results.map((r) => r?.literals[output] ?? none);
+    outputs[output] = create(LiteralSchema, { value: { case: "collection", value: { literals } } });
+  }
+  return literalMapOf(outputs);
 }
 
 /** A resumed execution's node that finished before the process stopped: its outputs, when they were recorded. */
@@ -597,7 +752,6 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
 
 function failNode(run: Run, record: NodeExecutionRecord, error: ExecutionErrorRecord, thrown?: unknown): never {
   const failure: NodeFailure = { nodeId: record.nodeId, entityName: record.entityName, error, thrown };
-  run.firstFailure ??= failure;
   finishNode(run, record, error.code === "Timeout" || error.code.endsWith("|Timeout") ? "TIMED_OUT" : "FAILED", { error });
   throw new NodeFailed(failure);
 }

@@ -1,5 +1,6 @@
 // What the engine executes: tasks, workflows and launch plans reduced to the few facts scheduling needs (retries,
 // timeout, cache, bindings), built from SDK entities in this process or from registered Flyte IR. Never runs them.
+import type { BooleanExpression } from "../idl/gen/flyteidl/core/condition_pb.js";
 import type { BindingData, LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { RunnableTask } from "./runner.js";
 
@@ -17,6 +18,10 @@ interface ExecutableBase {
    * fixed inputs and NONE for optional ones. A missing or unknown input is the caller's UserError.
    */
   completeInputs(given: LiteralMap): LiteralMap;
+  /** Its input names: a failure node gets the workflow's error as `err` when it has that input. */
+  inputNames: readonly string[];
+  /** Its output names, in declaration order: a map over it has these outputs, as lists. */
+  outputNames: readonly string[];
 }
 
 export interface ExecTask extends ExecutableBase {
@@ -49,18 +54,51 @@ export interface ExecLaunchPlan extends ExecutableBase {
 
 export type Executable = ExecTask | ExecWorkflow | ExecLaunchPlan;
 
-export interface PlannedNode {
+interface PlannedBase {
   /** The node id in the workflow (`n0`). */
   id: string;
-  target: Executable;
   inputs: Record<string, BindingData>;
   /** Nodes whose outputs or completion this node waits for (never `start-node`). */
   upstream: string[];
 }
 
+/** A node that runs a task, a subworkflow or a launch plan. */
+export interface PlannedCall extends PlannedBase {
+  kind: "call";
+  target: Executable;
+}
+
+/** A branch: the first case whose condition holds runs; the others are skipped. Its outputs are the chosen case's. */
+export interface PlannedBranch extends PlannedBase {
+  kind: "branch";
+  /** The branch's name (NodeMetadata.name), for records and messages. */
+  name: string;
+  /** Conditions read the branch node's own inputs by their `var` names. */
+  cases: { condition: BooleanExpression; node: PlannedNode }[];
+  otherwise?: PlannedNode;
+  /** `else().fail(message)`: no case held, and the branch fails with this message. */
+  error?: string;
+}
+
+/** A map (Flyte's ArrayNode): the inner node once per element of the mapped inputs, the others passed whole. */
+export interface PlannedArray extends PlannedBase {
+  kind: "array";
+  node: PlannedCall;
+  /** Items running at once; undefined inherits the execution's parallelism, 0 is unbounded. */
+  parallelism?: number;
+  minSuccesses?: number;
+  minSuccessRatio?: number;
+  /** Inputs passed whole to every item (flytekit's partial); the others are lists mapped element by element. */
+  boundInputs: ReadonlySet<string>;
+}
+
+export type PlannedNode = PlannedCall | PlannedBranch | PlannedArray;
+
 export interface WorkflowPlan {
   nodes: PlannedNode[];
   outputs: Record<string, BindingData>;
+  /** Runs once when the workflow fails, with the workflow's inputs (and the error as `err` when it declares one). */
+  failureNode?: PlannedCall;
 }
 
 /** The workflow a workflow or launch plan runs. */

@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import type { TypedInterface } from "../idl/gen/flyteidl/core/interface_pb.js";
 import { LiteralMapSchema, type BindingData, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
-import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
+import type { Container, Resources_ResourceEntry, TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import { WorkflowMetadata_OnFailurePolicy, type Node, type WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
 import type { LaunchPlanSpec } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
 import { UserError } from "../errors.js";
@@ -56,10 +56,23 @@ export function executableFromIr(root: IrRoot, closure: IrClosure): Executable {
     if (e.kind === "task" || planned.has(e)) return;
     planned.add(e);
     const workflow = e.kind === "launchPlan" ? e.workflow : e;
-    for (const node of workflow.plan().nodes) planAll(node.target);
+    const plan = workflow.plan();
+    for (const node of [...plan.nodes, ...(plan.failureNode ? [plan.failureNode] : [])]) for (const target of targetsOf(node)) planAll(target);
   };
   planAll(executable);
   return executable;
+}
+
+/** The executables a planned node may run: its own, its cases', its inner node's. */
+export function targetsOf(node: PlannedNode): Executable[] {
+  switch (node.kind) {
+    case "call":
+      return [node.target];
+    case "array":
+      return [node.node.target];
+    case "branch":
+      return [...node.cases.flatMap((c) => targetsOf(c.node)), ...(node.otherwise ? targetsOf(node.otherwise) : [])];
+  }
 }
 
 function build(ref: IrRoot, closure: IrClosure, get: (ref: IrRoot) => Executable): Executable {
@@ -101,6 +114,8 @@ function taskExecutable(id: Identifier, template: TaskTemplate): ExecTask {
     runnable: { name: id.name, template },
     id: { project: id.project, domain: id.domain, name: id.name, version: id.version },
     completeInputs: (given) => completeFromInterface(id.name, template.interface, given, {}, {}),
+    inputNames: Object.keys(template.interface?.inputs?.variables ?? {}),
+    outputNames: Object.keys(template.interface?.outputs?.variables ?? {}),
   };
 }
 
@@ -112,6 +127,8 @@ function workflowExecutable(id: Identifier, template: WorkflowTemplate, get: (re
     failFast: (template.metadata?.onFailure ?? WorkflowMetadata_OnFailurePolicy.FAIL_IMMEDIATELY) === WorkflowMetadata_OnFailurePolicy.FAIL_IMMEDIATELY,
     plan: () => (plan ??= planTemplate(id, template, get)),
     completeInputs: (given) => completeFromInterface(id.name, template.interface, given, {}, {}),
+    inputNames: Object.keys(template.interface?.inputs?.variables ?? {}),
+    outputNames: Object.keys(template.interface?.outputs?.variables ?? {}),
   };
 }
 
@@ -128,6 +145,8 @@ function launchPlanExecutable(id: Identifier, spec: LaunchPlanSpec, workflow: Ex
     name: id.name,
     workflow,
     completeInputs: (given) => completeInputs(id.name, declared, given, defaults, fixed),
+    inputNames: Object.keys(declared),
+    outputNames: workflow.outputNames,
   };
 }
 
@@ -158,23 +177,118 @@ function completeInputs(name: string, declared: Record<string, true>, given: Lit
 /** The template's nodes in an order where each follows its upstream nodes, with their bindings. */
 function planTemplate(id: Identifier, template: WorkflowTemplate, get: (ref: IrRoot) => Executable): WorkflowPlan {
   const planned = new Map<string, PlannedNode>();
-  for (const node of template.nodes) {
-    const ref = nodeReference(node);
-    if (!ref) {
-      throw new UserError(`workflow ${id.name}: node ${node.id} is a ${node.target.case ?? "node without a target"}, which this control plane does not run`);
-    }
-    const inputs: Record<string, BindingData> = {};
-    const upstream = new Set(node.upstreamNodeIds.filter((n) => n !== startNodeId && n !== ""));
-    for (const binding of node.inputs) {
-      if (!binding.binding) continue;
-      inputs[binding.var] = normalizeStart(binding.binding);
-      for (const promised of promisedNodes(binding.binding)) upstream.add(promised);
-    }
-    planned.set(node.id, { id: node.id, target: get(ref), inputs, upstream: [...upstream] });
-  }
+  for (const node of template.nodes) planned.set(node.id, planNode(id.name, node, get));
   const outputs: Record<string, BindingData> = {};
   for (const binding of template.outputs) if (binding.binding) outputs[binding.var] = normalizeStart(binding.binding);
-  return { nodes: topologicalOrder(id.name, planned), outputs };
+  const failureNode = template.failureNode ? planNode(id.name, template.failureNode, get) : undefined;
+  if (failureNode && failureNode.kind !== "call") {
+    throw new UserError(`workflow ${id.name}: its failure node ${failureNode.id} must run a task, workflow or launch plan, not a ${failureNode.kind}`);
+  }
+  return { nodes: topologicalOrder(id.name, planned), outputs, ...(failureNode ? { failureNode } : {}) };
+}
+
+/** One node of a template as the engine runs it: a call, a branch with its cases, or an array node with its inner node. */
+export function planNode(workflow: string, node: Node, get: (ref: IrRoot) => Executable): PlannedNode {
+  const inputs: Record<string, BindingData> = {};
+  const upstream = new Set(node.upstreamNodeIds.filter((n) => n !== startNodeId && n !== ""));
+  for (const binding of node.inputs) {
+    if (!binding.binding) continue;
+    inputs[binding.var] = normalizeStart(binding.binding);
+    for (const promised of promisedNodes(binding.binding)) upstream.add(promised);
+  }
+  const base = { id: node.id, inputs, upstream: [...upstream] };
+  const target = node.target;
+  if (target.case === "branchNode") {
+    const ifElse = target.value.ifElse;
+    if (!ifElse?.case?.condition || !ifElse.case.thenNode) throw new UserError(`workflow ${workflow}: branch node ${node.id} has no first case`);
+    // A case's node may read outputs of nodes outside the branch: the branch waits for them, its cases for nothing more.
+    const caseNode = (thenNode: Node): PlannedNode => {
+      const planned = planNode(workflow, thenNode, get);
+      for (const u of planned.upstream) upstream.add(u);
+      return { ...planned, upstream: [] };
+    };
+    const cases = [ifElse.case, ...ifElse.other].map((block, i) => {
+      if (!block.condition || !block.thenNode) throw new UserError(`workflow ${workflow}: case ${i + 1} of branch node ${node.id} lacks a condition or a node`);
+      return { condition: block.condition, node: caseNode(block.thenNode) };
+    });
+    const otherwise = ifElse.default.case === "elseNode" ? caseNode(ifElse.default.value) : undefined;
+    const error = ifElse.default.case === "error" ? ifElse.default.value.message || "no case of the branch held" : undefined;
+    return { ...base, upstream: [...upstream], kind: "branch", name: node.metadata?.name || node.id, cases, ...(otherwise ? { otherwise } : {}), ...(error !== undefined ? { error } : {}) };
+  }
+  if (target.case === "arrayNode") {
+    const array = target.value;
+    if (!array.node) throw new UserError(`workflow ${workflow}: array node ${node.id} has no node to map`);
+    const inner = planNode(workflow, array.node, get);
+    if (inner.kind !== "call") throw new UserError(`workflow ${workflow}: array node ${node.id} maps a ${inner.kind}; it can map a task, a subworkflow or a launch plan`);
+    // flytekit binds the inputs on the array node and again on its inner node; either place is read.
+    const arrayInputs = Object.keys(inputs).length ? inputs : inner.inputs;
+    for (const u of inner.upstream) upstream.add(u);
+    const criteria = array.successCriteria;
+    return {
+      ...base,
+      inputs: arrayInputs,
+      upstream: [...upstream],
+      kind: "array",
+      node: inner,
+      ...(array.parallelismOption.case === "parallelism" ? { parallelism: array.parallelismOption.value } : {}),
+      ...(criteria.case === "minSuccesses" ? { minSuccesses: criteria.value } : {}),
+      ...(criteria.case === "minSuccessRatio" ? { minSuccessRatio: criteria.value } : {}),
+      boundInputs: new Set(array.boundInputs),
+    };
+  }
+  const ref = nodeReference(node);
+  if (!ref) throw new UserError(`workflow ${workflow}: node ${node.id} is a ${node.target.case ?? "node without a target"}, which this control plane does not run`);
+  const executable = get(ref);
+  return { ...base, kind: "call", target: executable.kind === "task" ? withNodeOverrides(executable, node) : executable };
+}
+
+/**
+ * A task as one node runs it: NodeMetadata's retries, timeout, interruptible and cache settings and TaskNodeOverrides'
+ * resources over the task's own (flytekit's with_overrides). Without overrides, the task itself.
+ */
+export function withNodeOverrides(task: ExecTask, node: Node): ExecTask {
+  const metadata = node.metadata;
+  const resources = node.target.case === "taskNode" ? node.target.value.overrides?.resources : undefined;
+  const retries = metadata?.retries ? metadata.retries.retries : undefined;
+  const timeoutMs = metadata?.timeout ? durationMs(metadata.timeout) : undefined;
+  const interruptible = metadata?.interruptibleValue.case === "interruptible" ? metadata.interruptibleValue.value : undefined;
+  const cacheable = metadata?.cacheableValue.case === "cacheable" ? metadata.cacheableValue.value : undefined;
+  const cacheVersion = metadata?.cacheVersionValue.case === "cacheVersion" ? metadata.cacheVersionValue.value : undefined;
+  const cacheSerializable = metadata?.cacheSerializableValue.case === "cacheSerializable" ? metadata.cacheSerializableValue.value : undefined;
+  const hasResources = !!resources && (resources.requests.length > 0 || resources.limits.length > 0);
+  // flytekit writes `retries: {}` on every node: zero retries there means "as the task says", not "none".
+  const ownRetries = retries !== undefined && retries > 0 ? retries : undefined;
+  if (ownRetries === undefined && !timeoutMs && interruptible === undefined && cacheable === undefined && cacheVersion === undefined && cacheSerializable === undefined && !hasResources) {
+    return task;
+  }
+  const overridden: ExecTask = { ...task };
+  if (ownRetries !== undefined) overridden.retries = ownRetries;
+  if (timeoutMs) overridden.timeoutMs = timeoutMs;
+  if (interruptible !== undefined) overridden.interruptible = interruptible;
+  if (cacheable === false) overridden.cache = undefined;
+  else if (cacheable === true || cacheVersion !== undefined || cacheSerializable !== undefined) {
+    const base = task.cache ?? { version: "", serialize: false, ignoredInputs: [] };
+    overridden.cache = { ...base, ...(cacheVersion !== undefined ? { version: cacheVersion } : {}), ...(cacheSerializable !== undefined ? { serialize: cacheSerializable } : {}) };
+  }
+  if (hasResources && task.runnable.template?.target.case === "container") {
+    const template = task.runnable.template;
+    const container = template.target.value as Container;
+    const merge = (own: Resources_ResourceEntry[], over: Resources_ResourceEntry[]) => [...own.filter((e) => !over.some((o) => o.name === e.name)), ...over];
+    const merged: Container = {
+      ...container,
+      resources: {
+        $typeName: "flyteidl.core.Resources",
+        requests: merge(container.resources?.requests ?? [], resources.requests),
+        limits: merge(container.resources?.limits ?? [], resources.limits),
+      },
+    };
+    overridden.runnable = { ...task.runnable, template: { ...template, target: { case: "container", value: merged } } };
+  }
+  return overridden;
+}
+
+function durationMs(d: { seconds: bigint; nanos: number }): number {
+  return Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
 }
 
 function promisedNodes(binding: BindingData): string[] {

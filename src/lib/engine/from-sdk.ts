@@ -51,6 +51,8 @@ function taskExecutable(name: string, def: TaskDefinition): ExecTask {
     },
     runnable: { name, definition: def },
     completeInputs: (given) => completeInputs(def, given, name),
+    inputNames: Object.keys(def.inputs),
+    outputNames: Object.keys(def.outputs),
   };
 }
 
@@ -59,24 +61,20 @@ function workflowExecutable(name: string, def: WorkflowDefinition, nameOf: NameO
   return {
     kind: "workflow",
     name,
-    failFast: (def.options.onFailure ?? "fail-immediately") === "fail-immediately",
+    failFast: (def.options.failurePolicy ?? (typeof def.options.onFailure === "string" ? def.options.onFailure : "fail-immediately")) === "fail-immediately",
     plan() {
-      if (plan) return plan;
-      const traced = planWorkflow(def, nameOf, name);
-      plan = {
-        nodes: traced.nodes.map((node) => ({ id: node.id, target: executableOf(node.entity, nameOf), inputs: node.inputs, upstream: node.upstream })),
-        outputs: traced.outputs,
-      };
-      return plan;
+      return (plan ??= planWorkflow(def, nameOf, name, (entity) => executableOf(entity, nameOf)));
     },
     completeInputs: (given) => completeInputs(def, given, name),
+    inputNames: Object.keys(def.inputs),
+    outputNames: Object.keys(def.outputs),
   };
 }
 
 function launchPlanExecutable(name: string, def: LaunchPlanDefinition, nameOf: NameOf): ExecLaunchPlan {
   const workflow = executableOf(def.workflow, nameOf);
   if (workflow.kind !== "workflow") throw new UserError(`launch plan ${name} does not launch a workflow`);
-  return { kind: "launchPlan", name, workflow, completeInputs: (given) => completeInputs(def, given, name) };
+  return { kind: "launchPlan", name, workflow, completeInputs: (given) => completeInputs(def, given, name), inputNames: Object.keys(def.inputs), outputNames: workflow.outputNames };
 }
 
 /**

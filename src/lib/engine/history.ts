@@ -32,6 +32,7 @@ import type {
   ExecutionRecord,
   ExecutionSettings,
   LaunchKind,
+  NodeKind,
   ListExecutionsQuery,
   MetadataStore,
   NodeExecutionRecord,
@@ -320,7 +321,7 @@ export interface AttemptView {
 export interface NodeView {
   nodeId: string;
   specNodeId: string;
-  entity: { kind: LaunchKind; name: string };
+  entity: { kind: NodeKind; name: string };
   phase: NodePhase;
   cacheStatus?: CacheStatus;
   startedAt?: string;

@@ -1,90 +1,100 @@
-// Execution plans: a workflow's traced nodes with their inputs as Flyte BindingData, made once per workflow
-// definition and reused by every execution. Never runs user code other than the workflow body's trace.
+// Execution plans of SDK workflows: a workflow body's trace emitted as Flyte IR nodes (the compiler's own emitter)
+// and planned as registered workflows are, made once per definition. Never runs user code but the body's trace.
+import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
+import { ResourceType } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { LiteralSchema, type BindingData, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { UserError } from "../errors.js";
 import { bindValue, BindingProblem, type BindingScope } from "../compiler/bindings.js";
-import type { Definition, Entity, WorkflowDefinition } from "../sdk/entity.js";
+import { emitFailureNode, emitNodes, type NodeEmitContext } from "../compiler/emit-nodes.js";
+import { definitionOf, isEntity, type Entity, type WorkflowDefinition } from "../sdk/entity.js";
 import { startNodeId, traceWorkflow } from "../sdk/trace.js";
-import { acceptsNone, type AnyType } from "../types/types.js";
+import type { Executable, PlannedCall, PlannedNode, WorkflowPlan } from "./executable.js";
+import { planNode, type IrRoot } from "./from-ir.js";
 
-export interface TracedNodePlan {
-  /** The node id in the workflow (`n0`). */
-  id: string;
-  entity: Entity;
-  definition: Definition;
-  inputs: Record<string, BindingData>;
-  /** Nodes whose outputs this node reads (never `start-node`). */
-  upstream: string[];
-}
+const plans = new WeakMap<WorkflowDefinition, WorkflowPlan>();
 
-export interface TracedWorkflowPlan {
-  nodes: TracedNodePlan[];
-  outputs: Record<string, BindingData>;
-}
-
-const plans = new WeakMap<WorkflowDefinition, TracedWorkflowPlan>();
+const resourceTypes = { task: ResourceType.TASK, workflow: ResourceType.WORKFLOW, launchPlan: ResourceType.LAUNCH_PLAN } as const;
 
 /**
- * Traces a workflow body and binds every node input. A wiring mistake the compiler would report is a
- * UserError listing every problem, so a workflow never starts half-wired.
+ * Traces a workflow body and plans its nodes. A wiring mistake the compiler would report is a UserError listing every
+ * problem, so a workflow never starts half-wired.
  */
-export function planWorkflow(def: WorkflowDefinition, label: (entity: Entity) => string, workflowName: string): TracedWorkflowPlan {
+export function planWorkflow(
+  def: WorkflowDefinition,
+  label: (entity: Entity) => string,
+  workflowName: string,
+  executableOf: (entity: Entity) => Executable,
+): WorkflowPlan {
   const cached = plans.get(def);
   if (cached) return cached;
   const traced = traceWorkflow(def, label);
   const problems: string[] = [];
+  // Local runs name entities by the compiler's names; the ids only connect the emitted nodes back to the entities.
+  const entities = new Map<string, Entity>();
+  const ctx: NodeEmitContext = {
+    traced,
+    label,
+    problem: (message) => problems.push(message),
+    nodeName: (entity) => label(entity).split(".").pop()!,
+    idOf: (entity, definition): Identifier => {
+      const name = label(entity);
+      entities.set(`${definition.kind}:${name}`, entity);
+      return { $typeName: "flyteidl.core.Identifier", resourceType: resourceTypes[definition.kind], project: "", domain: "", name, version: "local", org: "" };
+    },
+  };
+  const irNodes = emitNodes(ctx);
+  const onFailure = isEntity(def.options.onFailure) ? def.options.onFailure : undefined;
+  const irFailure = onFailure ? emitFailureNode(ctx, onFailure, definitionOf(onFailure)!, def.inputs, def.definedAt) : undefined;
   const describeNode = (id: string) => {
     const node = traced.nodes.find((n) => n.id === id);
-    return node ? `${id} (${label(node.entity)})` : id;
+    return node ? `${id} (${node.kind === "branch" ? `conditional "${node.name}"` : label(node.entity)})` : id;
   };
-  const scopeFor = (upstream: Set<string>): BindingScope => ({
+  const scope: BindingScope = {
     describeRef: (ref) => (ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${describeNode(ref.nodeId)}`),
     describeNode,
     ownsRef: (ref) => traced.refs.has(ref),
-    upstream,
-  });
-  const nodes: TracedNodePlan[] = traced.nodes.map((node) => {
-    const upstream = new Set<string>();
-    const inputs = bindInputs(node.definition.inputs, node.args, scopeFor(upstream), `node ${node.id} (${label(node.entity)})`, problems);
-    return { id: node.id, entity: node.entity, definition: node.definition, inputs, upstream: [...upstream] };
-  });
+    notOwned: (ref) => (traced.caseRefs.has(ref) ? `is bound to output "${ref.varName}" of node ${ref.nodeId}, which runs inside a conditional; return the conditional's result instead` : undefined),
+    upstream: new Set(),
+  };
   const outputs: Record<string, BindingData> = {};
   const names = Object.keys(def.outputs);
   const returned = def.singleOutput ? { [names[0]]: traced.result } : ((traced.result ?? {}) as Record<string, unknown>);
   for (const name of names) {
     try {
-      outputs[name] = bindValue(returned[name], def.outputs[name], `output ${name}`, scopeFor(new Set()));
+      outputs[name] = bindValue(returned[name], def.outputs[name], `output ${name}`, scope);
     } catch (e) {
       problems.push(e instanceof BindingProblem || e instanceof UserError ? e.message : String(e));
     }
   }
   if (problems.length) throw new UserError(`workflow ${workflowName} cannot run:\n  ${problems.join("\n  ")}`, "tsflyte compile shows where each problem is");
-  const plan = { nodes, outputs };
+  const get = (ref: IrRoot) => executableOf(entities.get(`${ref.kind}:${ref.id.name}`)!);
+  const nodes = orderNodes(irNodes.map((node) => planNode(workflowName, node, get)));
+  const failureNode = irFailure ? (planNode(workflowName, irFailure, get) as PlannedCall) : undefined;
+  const plan: WorkflowPlan = { nodes, outputs, ...(failureNode ? { failureNode } : {}) };
   plans.set(def, plan);
   return plan;
 }
 
-function bindInputs(
-  types: Record<string, AnyType>,
-  args: Record<string, unknown>,
-  scope: BindingScope,
-  where: string,
-  problems: string[],
-): Record<string, BindingData> {
-  const bindings: Record<string, BindingData> = {};
-  for (const name of Object.keys(args)) if (!(name in types)) problems.push(`${where}: unknown input "${name}"`);
-  for (const [name, type] of Object.entries(types)) {
-    try {
-      if (args[name] !== undefined) bindings[name] = bindValue(args[name], type, `${where}: input ${name}`, scope, name);
-      else if (type.hasDefault) bindings[name] = bindValue(type.defaultValue, type, `${where}: input ${name}`, scope, name);
-      else if (acceptsNone(type)) bindings[name] = bindValue(null, type, `${where}: input ${name}`, scope, name);
-      else problems.push(`${where}: input ${name} (${type.name}) is not bound`);
-    } catch (e) {
-      problems.push(e instanceof Error ? e.message : String(e));
+/** Trace order already puts each node after the nodes it reads; `after(...)` may point forward, so order again. */
+function orderNodes(nodes: PlannedNode[]): PlannedNode[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const ordered: PlannedNode[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (node: PlannedNode) => {
+    const seen = state.get(node.id);
+    if (seen === "done") return;
+    if (seen === "visiting") throw new UserError(`node ${node.id} must run after itself: after(...) made a cycle`);
+    state.set(node.id, "visiting");
+    for (const up of node.upstream) {
+      const upstream = byId.get(up);
+      if (upstream) visit(upstream);
     }
-  }
-  return bindings;
+    state.set(node.id, "done");
+    ordered.push(node);
+  };
+  for (const node of nodes) visit(node);
+  return ordered;
 }
 
 /** The literal a binding stands for, reading promises from the outputs of nodes that already ran. */

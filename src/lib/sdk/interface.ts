@@ -18,6 +18,8 @@ import {
   type ValueOf,
 } from "../types/types.js";
 
+import type { Condition, NodeOverrides } from "./trace.js";
+
 declare const refBrand: unique symbol;
 
 /**
@@ -26,6 +28,29 @@ declare const refBrand: unique symbol;
  */
 export interface Ref<T, K extends string> {
   readonly [refBrand]: { readonly value: T; readonly kind: K };
+  /** A condition for `conditional(...)`: this value equals a constant or another reference of the same type. */
+  eq(other: Comparand<T, K>): Condition;
+  ne(other: Comparand<T, K>): Condition;
+  gt(other: Ordered<T, K>): Condition;
+  gte(other: Ordered<T, K>): Condition;
+  lt(other: Ordered<T, K>): Condition;
+  lte(other: Ordered<T, K>): Condition;
+  isTrue(this: Ref<boolean, K>): Condition;
+  isFalse(this: Ref<boolean, K>): Condition;
+  isNone(this: Ref<null, K> | Ref<T | null, K>): Condition;
+  /** Overrides for the call that made this reference (flytekit's `with_overrides`). */
+  with(overrides: NodeOverrides): this;
+}
+
+type Primitive = number | string | boolean | Date;
+/** What a value may be compared with for (in)equality: a constant or a reference of the same kind; primitives only. */
+export type Comparand<T, K extends string> = [NonNullable<T>] extends [Primitive] ? T | Ref<T, K> | (null extends T ? null : never) : never;
+/** What a value may be ordered against: numbers, strings, datetimes and durations (ms), never booleans. */
+export type Ordered<T, K extends string> = [NonNullable<T>] extends [number | string | Date] ? NonNullable<T> | Ref<T, K> : never;
+
+/** Overrides a call inside a workflow body gives its node (`.with({...})`). */
+export interface Overridable {
+  with(overrides: NodeOverrides): this;
 }
 
 /** The reference type for a value of declared type X. */
@@ -88,7 +113,7 @@ export type OutputValues<O> = O extends AnyType
     : void;
 
 /** A node with no outputs: usable only for ordering. */
-export interface NodeHandle {
+export interface NodeHandle extends Overridable {
   readonly [refBrand]: { readonly value: void; readonly kind: "node" };
 }
 
@@ -96,7 +121,7 @@ export interface NodeHandle {
 export type OutputRefs<O> = O extends AnyType
   ? RefOf<O>
   : O extends Record<string, AnyType>
-    ? { readonly [K in keyof O]: RefOf<O[K]> }
+    ? { readonly [K in keyof O]: RefOf<O[K]> } & Overridable
     : NodeHandle;
 
 /**

@@ -1,6 +1,9 @@
 // The options users give `task`, `workflow` and `launchPlan`, and the task context a task function receives.
 // Types only; checking them is the compiler's job, so declarations stay cheap at import time.
 import type { InputsDecl, OutputsDecl } from "./interface.js";
+import type { Entity } from "./entity.js";
+
+export type FailurePolicy = "fail-immediately" | "fail-after-executable-nodes-complete";
 
 /** Kubernetes-style quantities: `cpu: "500m"` or `1`, `mem: "100Mi"`. */
 export interface Resources {
@@ -54,8 +57,14 @@ export interface WorkflowOptions<I extends InputsDecl, O extends OutputsDecl> {
   description?: string;
   inputs?: I;
   outputs?: O;
-  /** Whether a failed node stops the workflow at once (default) or lets running branches finish. */
-  onFailure?: "fail-immediately" | "fail-after-executable-nodes-complete";
+  /**
+   * A task or workflow that runs once when this workflow fails (Flyte's failure node): it gets the workflow's inputs
+   * by name and the error as `err: t.error()` when it declares that input. (The policy strings are the older spelling
+   * of `failurePolicy`.)
+   */
+  onFailure?: Entity | FailurePolicy;
+  /** Whether a failed node stops the workflow at once (default) or lets running nodes finish. */
+  failurePolicy?: FailurePolicy;
 }
 
 /** When a launch plan runs by itself: a cron expression, or a fixed rate such as "10m", "1h", "1d". */

@@ -35,6 +35,8 @@ export interface ExecutionKey {
 }
 
 export type LaunchKind = "task" | "workflow" | "launchPlan";
+/** What a node runs: an entity, or a control-flow node (a branch, a map over a list). */
+export type NodeKind = LaunchKind | "branch" | "array";
 
 /**
  * What an execution was launched with beyond what it runs and its inputs: the admin ExecutionSpec fields a request
@@ -115,9 +117,10 @@ export interface NodeExecutionRecord {
   /** The node id in its workflow template (`n0`); equals nodeId at the top level. */
   specNodeId: string;
   parentNodeId?: string;
-  entityKind: LaunchKind;
+  entityKind: NodeKind;
+  /** The entity it runs; a branch's name; for a map, the entity mapped. */
   entityName: string;
-  /** True for subworkflow and launch plan nodes, whose children are node executions too. */
+  /** True for subworkflow, launch plan, branch and map nodes, whose children (cases, items) are node executions too. */
   isParent: boolean;
   phase: NodePhase;
   cacheStatus?: CacheStatus;

@@ -202,6 +202,34 @@ export class BooleanType extends FlyteType<boolean, "boolean"> {
   }
 }
 
+/** What a failed node's error is as a value: the input a workflow's failure node receives it on (`err`). */
+export interface FlyteErrorValue {
+  /** The unique id of the node that failed first. */
+  failedNodeId: string;
+  message: string;
+}
+
+export class ErrorType extends FlyteType<FlyteErrorValue, "error"> {
+  get name() {
+    return "error";
+  }
+  protected buildLiteralType() {
+    return simpleType(SimpleType.ERROR);
+  }
+  toLiteral(value: unknown, at: string): Literal {
+    const v = value as Partial<FlyteErrorValue> | null;
+    if (typeof v !== "object" || v === null || typeof v.failedNodeId !== "string" || typeof v.message !== "string") {
+      throw this.mismatch(value, at, "an error is { failedNodeId: string, message: string }");
+    }
+    return create(LiteralSchema, { value: { case: "scalar", value: { value: { case: "error", value: { failedNodeId: v.failedNodeId, message: v.message } } } } });
+  }
+  fromLiteral(literal: Literal, at: string): FlyteErrorValue {
+    const v = literal.value;
+    if (v.case !== "scalar" || v.value.value.case !== "error") throw this.literalMismatch(literal, at);
+    return { failedNodeId: v.value.value.value.failedNodeId, message: v.value.value.value.message };
+  }
+}
+
 export class DatetimeType extends FlyteType<Date, "datetime"> {
   get name() {
     return "datetime";
@@ -644,6 +672,8 @@ export const t = {
   datetime: () => new DatetimeType(),
   /** A length of time; tasks receive milliseconds. */
   duration: () => new DurationType(),
+  /** A failed node's error: the `err` input of a workflow's failure node (`workflow({ onFailure })`). */
+  error: () => new ErrorType(),
   list: <E extends AnyType>(element: E) => new ListType(element),
   /** A map with string keys. */
   map: <E extends AnyType>(valueType: E) => new MapType(valueType),

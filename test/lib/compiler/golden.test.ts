@@ -46,6 +46,8 @@ test("launch plans with a cron schedule, a rate, fixed and default inputs, and a
   checkGolden("launch-plans.json", "launch-plans"));
 test("named outputs", () => checkGolden("named-outputs.json", "named-outputs"));
 test("defaults, descriptions, cache, retries, timeout, resources", () => checkGolden("defaults.json", "defaults"));
+test("conditionals (nested, and/or, else-fail), maps (concurrency, success ratio, a bound input), after, overrides, a failure node", () =>
+  checkGolden("control-flow.json", "control-flow"));
 test("every t.* type, as interface and as constants", () => checkGolden("all-types.json", "all-types"));
 test("user launch plans by their own names", async () => {
   await checkGolden("launch-plan-names.json", "daily_report");

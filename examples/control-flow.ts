@@ -1,0 +1,69 @@
+// Control flow: a conditional that picks a pricing rule, a map over the orders with a tolerated failure rate, a node
+// ordered after another without data, per-call overrides, and a failure node that cleans up when the workflow fails.
+import { task, workflow, conditional, map, after, t } from "tsflyte";
+
+export const orderTotal = task(
+  {
+    description: "one order's total; an order of a negative quantity is refused",
+    inputs: { quantity: t.int(), unitPrice: t.float() },
+    outputs: t.float(),
+    cache: { version: "1" },
+  },
+  async ({ quantity, unitPrice }) => {
+    if (quantity < 0) throw new Error(`an order cannot have quantity ${quantity}`);
+    return Math.round(quantity * unitPrice * 100) / 100;
+  },
+);
+
+export const sumPresent = task(
+  { description: "adds the totals of the orders that succeeded", inputs: { totals: t.list(t.optional(t.float())) }, outputs: t.float() },
+  async ({ totals }) => totals.reduce<number>((sum, x) => sum + (x ?? 0), 0),
+);
+
+export const bulkDiscount = task(
+  { inputs: { total: t.float() }, outputs: t.float() },
+  async ({ total }) => Math.round(total * 0.9 * 100) / 100,
+);
+
+export const smallOrderFee = task(
+  { inputs: { total: t.float() }, outputs: t.float() },
+  async ({ total }) => total + 5,
+);
+
+export const asIs = task({ inputs: { total: t.float() }, outputs: t.float() }, async ({ total }) => total);
+
+export const openLedger = task({ description: "opens the day's ledger (no data, only order)" }, async () => {});
+
+export const record = task(
+  { inputs: { amount: t.float() }, outputs: t.string(), retries: 1 },
+  async ({ amount }) => `recorded ${amount.toFixed(2)}`,
+);
+
+export const cleanup = task(
+  { description: "runs when priceOrders fails", inputs: { quantities: t.list(t.int()), err: t.error() }, outputs: t.string() },
+  async ({ quantities, err }) => `cleaned up after ${quantities.length} orders: ${err.message}`,
+);
+
+export const priceOrders = workflow(
+  {
+    description: "prices a day's orders: bulk discount over 100, a fee under 20, a refusal of an empty day",
+    inputs: { quantities: t.list(t.int()), unitPrice: t.float().default(2.5) },
+    outputs: t.string(),
+    onFailure: cleanup,
+  },
+  ({ quantities, unitPrice }) => {
+    const ledger = openLedger();
+    const totals = map(orderTotal, { concurrency: 4, minSuccessRatio: 0.5 })({ quantity: quantities, unitPrice });
+    const total = sumPresent({ totals });
+    const charged = conditional("pricing")
+      .if(total.gt(100))
+      .then(bulkDiscount({ total }))
+      .elif(total.gt(0).and(total.lt(20)))
+      .then(smallOrderFee({ total }))
+      .elif(total.gt(0))
+      .then(asIs({ total }).with({ name: "as-is", retries: 2 }))
+      .else()
+      .fail("no order of the day succeeded");
+    return after(record({ amount: charged }), ledger);
+  },
+);
