@@ -40,6 +40,12 @@ function rename(id: Identifier, kind: string, names: Map<string, string>, scope:
 async function registeredName(entity: Entity, request: TaskModuleRequest): Promise<string> {
   const definition = definitionOf(entity)!;
   if (definition.explicitName) return definition.explicitName;
+  // Most often it is declared next to the dynamic workflow: the running module exports that very entity.
+  const own = await loadModule(request);
+  const exported = Object.keys(own)
+    .sort()
+    .find((name) => definitionOf(own[name]) === definition);
+  if (exported) return `${modulePathToDots(request.module)}.${exported}`;
   const declared = userLocation(definition.definedAt);
   const file = declared?.replace(/:\d+:\d+$/, "");
   const modulePath = file ? relative(request.codeDir, file).split(sep).join("/") : undefined;
