@@ -264,7 +264,7 @@ class NodeEmitter {
         inputs.push({ $typeName: "flyteidl.core.Binding", var: name, binding: asList.binding });
         continue;
       }
-      this.ctx.problem(`${at} takes a list of ${type.name} to map over, or one ${type.name} for every item; ${asList.error}`, node.site);
+      this.ctx.problem(`${asList.error} (a map takes a list of ${type.name} to map over, or one ${type.name} for every item)`, node.site);
       ok = false;
     }
     if (ok && bound.length === inputs.length) {
