@@ -213,8 +213,11 @@ class GraphBuilder {
     }
     if (ifElse?.default.case === "elseNode") arms.push({ label: "else", node: ifElse.default.value });
     for (const arm of arms) {
-      // Cases live in the enclosing workflow's namespace; the only edge drawn into a case is the decision's.
-      const at = this.drawNode(arm.node, prefix, cluster, stack);
+      // Flyte names a case's node `<branch>-<node>`; flytekit writes it so, other IR repeats ids (n0 inside n0), which
+      // are then scoped under the branch so that nested cases never take a top-level node's name. The only edge drawn
+      // into a case is the decision's.
+      const casePrefix = arm.node.id.startsWith(`${node.id}-`) ? prefix : id;
+      const at = this.drawNode(arm.node, casePrefix, cluster, stack);
       for (const entry of at.entries) this.addEdge(id, entry, new Set([arm.label]));
       exits.push(...at.exits);
     }

@@ -57,8 +57,9 @@ export function checkBranchNode(node: Node, branch: BranchNode, place: NodePlace
   const outputsPerCase: { name: string; outputs: Outputs }[] = [];
   let unknown = false;
   const readable = place.readable ?? {
-    ids: scope.ancestors(node.id),
-    why: (id: string) => `which does not run before ${at}; a case may read only what runs before its branch, so list ${id} in the branch node's upstreamNodeIds`,
+    ids: scope.readableInside(node.id),
+    why: (id: string) =>
+      id === node.id ? `its own branch; a case cannot read its branch's outputs` : `which waits for ${at}; a case cannot read what runs after its branch (that is a cycle)`,
   };
   for (const c of cases) {
     const path = `${place.path}-${c.node.id || "?"}`;

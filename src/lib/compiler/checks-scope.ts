@@ -31,8 +31,11 @@ export interface CheckScope {
   opaque: Set<string>;
   /** Branch outputs that some case does not produce: node id → output → the case(s) lacking it. */
   partialOutputs: Map<string, Map<string, string>>;
-  /** The top-level nodes that run before a top-level node: its upstream nodes, theirs, and so on. */
-  ancestors(nodeId: string): Set<string>;
+  /**
+   * The top-level nodes a node nested in a top-level node may read: all but that node and what waits for it (through
+   * upstream ids and bindings), which would make a cycle. FlytePropeller adds an edge for each such read, as here.
+   */
+  readableInside(nodeId: string): Set<string>;
   /** Checks any node where it sits and returns its outputs (undefined: unknown, reported). */
   checkNode(node: Node, place: NodePlace): Outputs | undefined;
 }
@@ -114,14 +117,14 @@ export function checkBindingData(data: BindingData, expected: LiteralType | unde
   const v = data.value;
   if (v.case === "promise") {
     const nodeId = v.value.nodeId || startNode;
-    if (scope.opaque.has(nodeId)) return;
     const outputs = scope.outputsOf.get(nodeId);
-    if (!outputs) {
-      scope.problems.push(`${at} reads node ${nodeId}, which does not exist`);
+    if (rules.readable && nodeId !== startNode && !rules.readable.ids.has(nodeId) && (outputs || scope.topLevelIds.has(nodeId))) {
+      scope.problems.push(`${at} reads node ${nodeId}, ${rules.readable.why(nodeId)}`);
       return;
     }
-    if (rules.readable && nodeId !== startNode && !rules.readable.ids.has(nodeId)) {
-      scope.problems.push(`${at} reads node ${nodeId}, ${rules.readable.why(nodeId)}`);
+    if (scope.opaque.has(nodeId)) return;
+    if (!outputs) {
+      scope.problems.push(`${at} reads node ${nodeId}, which does not exist`);
       return;
     }
     if (!(v.value.var in outputs)) {

@@ -38,8 +38,9 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
     ids.add(node.id);
   }
 
-  const dependencies = dependenciesOf(template.nodes, ids);
-  const ancestorsKept = new Map<string, Set<string>>();
+  let directDependents: Map<string, string[]> | undefined;
+  const dependencies = dependenciesOf(template.nodes, ids, true);
+  const readableKept = new Map<string, Set<string>>();
   const scope: CheckScope = {
     lookup,
     problems,
@@ -47,9 +48,13 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
     topLevelIds: ids,
     opaque: new Set(),
     partialOutputs: new Map(),
-    ancestors: (nodeId) => {
-      let found = ancestorsKept.get(nodeId);
-      if (!found) ancestorsKept.set(nodeId, (found = ancestorsIn(dependencies, nodeId)));
+    readableInside: (nodeId) => {
+      let found = readableKept.get(nodeId);
+      if (!found) {
+        directDependents ??= dependentsOf(dependenciesOf(template.nodes, ids, false));
+        const after = descendantsIn(directDependents, nodeId);
+        readableKept.set(nodeId, (found = new Set([...ids].filter((id) => id !== nodeId && !after.has(id)))));
+      }
       return found;
     },
     checkNode: (node, place) => checkNode(node, place, scope),
@@ -165,28 +170,57 @@ function calledEntity(node: Node): boolean {
   return node.target.case === "taskNode" || node.target.case === "workflowNode";
 }
 
-/** What each top-level node waits for: the nodes it lists upstream and the nodes its bindings (and its cases') read. */
-function dependenciesOf(nodes: Node[], ids: Set<string>): Map<string, Set<string>> {
+/**
+ * What each top-level node waits for: the nodes it lists upstream and the nodes its bindings read, and with `nested`
+ * also what the nodes inside it (branch cases, an array node's sub-node) read.
+ */
+function dependenciesOf(nodes: Node[], ids: Set<string>, nested: boolean): Map<string, Set<string>> {
   const deps = new Map<string, Set<string>>();
   for (const node of nodes) {
     const mine = deps.get(node.id) ?? new Set<string>();
     for (const u of node.upstreamNodeIds) if (ids.has(u) && u !== node.id) mine.add(u);
-    for (const b of node.inputs) for (const from of promiseNodes(b.binding)) if (ids.has(from) && from !== node.id) mine.add(from);
+    for (const inner of nested ? nodesWithin(node) : [node]) {
+      for (const b of inner.inputs) for (const from of promiseNodes(b.binding)) if (ids.has(from) && from !== node.id) mine.add(from);
+    }
     deps.set(node.id, mine);
   }
   return deps;
 }
 
-function ancestorsIn(deps: Map<string, Set<string>>, nodeId: string): Set<string> {
+/** A node and the nodes inside it: branch cases (nested branches' too) and an array node's sub-node. */
+function nodesWithin(node: Node): Node[] {
+  const found: Node[] = [node];
+  const target = node.target;
+  if (target.case === "branchNode" && target.value.ifElse) {
+    const ifElse = target.value.ifElse;
+    for (const block of [ifElse.case, ...ifElse.other]) if (block?.thenNode) found.push(...nodesWithin(block.thenNode));
+    if (ifElse.default.case === "elseNode") found.push(...nodesWithin(ifElse.default.value));
+  } else if (target.case === "arrayNode" && target.value.node) found.push(...nodesWithin(target.value.node));
+  return found;
+}
+
+function dependentsOf(deps: Map<string, Set<string>>): Map<string, string[]> {
+  const dependents = new Map<string, string[]>();
+  for (const [id, mine] of deps) {
+    for (const d of mine) {
+      let list = dependents.get(d);
+      if (!list) dependents.set(d, (list = []));
+      list.push(id);
+    }
+  }
+  return dependents;
+}
+
+/** The top-level nodes that wait for a node, directly or through others. */
+function descendantsIn(dependents: Map<string, string[]>, nodeId: string): Set<string> {
   const found = new Set<string>();
-  const stack = [...(deps.get(nodeId) ?? [])];
+  const stack = [...(dependents.get(nodeId) ?? [])];
   while (stack.length) {
     const id = stack.pop()!;
     if (found.has(id)) continue;
     found.add(id);
-    stack.push(...(deps.get(id) ?? []));
+    stack.push(...(dependents.get(id) ?? []));
   }
-  found.delete(nodeId);
   return found;
 }
 

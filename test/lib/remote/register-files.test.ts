@@ -145,11 +145,11 @@ describe("register files into the control plane", () => {
     assert.ok(readFileSync(fileURLToPath(result.codeBundle!)).includes(Buffer.from("examples/spend.ts")));
   });
 
-  test("a workflow with a branch node is refused, naming the node; --continue-on-error registers the rest, then fails", async () => {
+  test("a workflow with a branch node lacking its condition is refused, naming the node; --continue-on-error registers the rest, then fails", async () => {
     const path = packageOf("branchy.tgz", [...pyflyteEntityFiles(flytekit1, { branch: true }), pyflyteCodeBundle()]);
     const stopped = await register({ paths: [path], version: "b1" }).then(() => undefined, (e: unknown) => e);
     assert.ok(stopped instanceof UserError);
-    assert.match(stopped.message, new RegExp(`workflow ${names.branchWf.replaceAll(".", "\\.")} version b1: .*\\n.*node n0 is a branch node \\(a condition\\), which tsflyte does not run yet`));
+    assert.match(stopped.message, new RegExp(`workflow ${names.branchWf.replaceAll(".", "\\.")} version b1: .*\\n.*branch node n0: the if case has no condition; give it one over the branch node's inputs`));
 
     const seen: RegisteredEntity[] = [];
     const failed = await register({ paths: [path], version: "b2", continueOnError: true, onEntity: (e) => seen.push(e) }).then(() => undefined, (e: unknown) => e);
