@@ -36,7 +36,7 @@ test("the strict codecs accept every entity of the fixture", () => {
     else if ("workflow" in entity) fromJson(WorkflowCreateRequestSchema, entity.workflow);
     else fromJson(LaunchPlanCreateRequestSchema, entity.launchPlan);
   }
-  assert.equal(fixture.entities.length, 14);
+  assert.equal(fixture.entities.length, 15);
 });
 
 test("every entity registers, and each workflow's closure holds what its nested nodes call", async () => {
@@ -52,6 +52,8 @@ test("every entity registers, and each workflow's closure holds what its nested 
   assert.deepEqual(taskNames(await closureOf("mapped")), ["cf.report", "cf.scale"]);
   const lpMap = await closureOf("lp_map");
   assert.deepEqual(lpMap.launch_plans.map((l: any) => l.template.id.name), ["cf.square_lp"]);
+  const subMap = await closureOf("sub_map");
+  assert.deepEqual(subMap.sub_workflows.map((w: any) => w.template.id.name), ["cf.square_wf"]);
   const cleanup = await closureOf("with_cleanup");
   assert.deepEqual(taskNames(cleanup), ["cf.clean_up", "cf.create_cluster"]);
   // The failure node is outside the graph: no edge reaches it.
@@ -69,7 +71,7 @@ test("a branch without an else is refused by the server with the node named and 
 });
 
 test("get workflow draws each of them as dot, doturl and svg", async () => {
-  for (const name of ["branchy", "nested", "mapped", "lp_map", "gates", "with_cleanup"]) {
+  for (const name of ["branchy", "nested", "mapped", "lp_map", "sub_map", "gates", "with_cleanup"]) {
     const dot = await cli.run(["get", "workflow", `cf.${name}`, "--version", "v1", "-o", "dot"]);
     assert.equal(dot.code, 0, dot.stderr);
     assert.match(dot.stdout, new RegExp(`^strict digraph "cf\\.${name}" \\{`));
