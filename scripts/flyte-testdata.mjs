@@ -178,17 +178,25 @@ async function post(url, requests, version) {
   return entities;
 }
 
-/** `register files` on a folder or package with --continue-on-error: what it registered and refused. */
+/**
+ * `register files` on a folder or package with --continue-on-error: what it registered and refused, read from its
+ * per-entity lines (`[✔] task NAME  registered`, `[✖] …  not registered` with the reason indented below), since its
+ * --json output on failure carries only the summary.
+ */
 function registerFiles(url, source, row) {
-  const r = cli(url, ["register", "files", ...source.paths, "--version", source.version, "-p", project, "-d", domain, "--continue-on-error", "--json"]);
-  let result;
-  try {
-    result = JSON.parse(r.stdout);
-  } catch {
-    result = undefined;
+  const r = cli(url, ["register", "files", ...source.paths, "--version", source.version, "-p", project, "-d", domain, "--continue-on-error"]);
+  const entities = [];
+  const kinds = { task: "task", workflow: "workflow", "launch plan": "launchPlan" };
+  for (const line of `${r.stdout}\n${r.stderr}`.split("\n")) {
+    const m = /^\[(.)\] (task|workflow|launch plan)\s+(\S+)\s+(.*)$/.exec(line);
+    if (m) {
+      const failed = m[1] !== "✔";
+      entities.push({ kind: kinds[m[2]], name: m[3], version: source.version, status: failed ? "failed" : "registered", error: failed ? m[4].trim() : undefined });
+    } else if (/^\s{2,}\S/.test(line) && entities.at(-1)?.status === "failed") {
+      entities.at(-1).error = `${entities.at(-1).error}: ${line.trim()}`;
+    }
   }
-  const entities = result?.entities ?? result?.error?.entities ?? [];
-  if (!entities.length) row.refused.push({ entity: "(package)", reason: firstLine(result?.error?.message ?? (r.stderr || r.stdout)) });
+  if (!entities.length) row.refused.push({ entity: "(package)", reason: firstLine(r.stderr || r.stdout) });
   return entities;
 }
 

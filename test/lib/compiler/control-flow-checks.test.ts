@@ -56,6 +56,7 @@ test("the hand-written fixture's workflows pass every check", () => {
     }
   }
   all["launchPlan:cf.square_lp"] = { inputs: { n: { type: int, required: true } }, outputs: { o0: int } };
+  all["workflow:cf.square_wf"] = { inputs: { n: { type: int, required: true } }, outputs: { o0: int } };
   let count = 0;
   for (const e of fixture.entities) {
     if (!e.workflow) continue;
