@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { LiteralMapSchema } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
 import { literalMapToPlain } from "../../../src/lib/types/plain.js";
-import { task, workflow, conditional, map, after, dynamic, t } from "../../../src/index.js";
+import { task, workflow, launchPlan, conditional, map, after, dynamic, t } from "../../../src/index.js";
 import { definitionOf, type Entity } from "../../../src/lib/sdk/entity.js";
 import { runExecution, type ExecutionRequest } from "../../../src/lib/engine/engine.js";
 import { InProcessRunner } from "../../../src/lib/engine/in-process.js";
@@ -415,5 +415,27 @@ test("a dynamic body's wiring mistake fails its node with the problem; a failed 
     assert.equal(recovered.record.phase, "SUCCEEDED");
     assert.deepEqual(await outputsOf(env, wf, recovered.record), { o0: [0, 1, 2] });
     assert.deepEqual(runs.sort(), [1]);
+  });
+});
+
+test("a map over a subworkflow and over a launch plan, and a conditional whose case is a subworkflow", async () => {
+  await withEnv(async (env) => {
+    const twice = workflow({ name: "cf.twice", inputs: { n: t.int() }, outputs: t.int() }, ({ n }) => square({ n: square({ n }) }));
+    const plan = launchPlan({ name: "cf.twicePlan", workflow: twice });
+    const wf = workflow(
+      { name: "cf.mapsOfWorkflows", inputs: { ns: t.list(t.int()), pick: t.boolean() }, outputs: { viaWorkflow: t.list(t.int()), viaPlan: t.list(t.int()), picked: t.int() } },
+      ({ ns, pick }) => ({
+        viaWorkflow: map(twice)({ n: ns }),
+        viaPlan: map(plan, { concurrency: 1 })({ n: ns }),
+        picked: conditional("which").if(pick.isTrue()).then(twice({ n: 3 })).else().then(negate({ n: 3 })),
+      }),
+    );
+    const result = await execute(env, wf, { ns: [1, 2, 3], pick: true });
+    assert.equal(result.record.phase, "SUCCEEDED", JSON.stringify(result.record.error));
+    assert.deepEqual(await outputsOf(env, wf, result.record), { picked: 81, viaPlan: [1, 16, 81], viaWorkflow: [1, 16, 81] });
+    const nodes = await env.store.listNodeExecutions(result.record);
+    // An item that is a subworkflow has its own children: the map's item n0-0-1 ran two squares.
+    assert.deepEqual(nodes.filter((n) => n.parentNodeId === "n0-0-1").map((n) => n.nodeId).sort(), ["n0-0-1-0-n0", "n0-0-1-0-n1"]);
+    assert.deepEqual(nodes.filter((n) => n.parentNodeId === "n2-n0").map((n) => n.nodeId).sort(), ["n2-n0-0-n0", "n2-n0-0-n1"]);
   });
 });
