@@ -560,7 +560,8 @@ async function runArray(run: Run, node: PlannedArray, record: NodeExecutionRecor
   const none = create(LiteralSchema, { value: { case: "scalar", value: { value: { case: "noneType", value: {} } } } });
   const outputs: Record<string, Literal> = {};
   for (const output of node.node.target.outputNames) {
-    const literals = results.map((r) => r?.literals[output] ?? none);
+    // Array.from, not map: a failed item leaves a hole in `results`, which map would skip and keep as a hole.
+    const literals = Array.from(results, (r) => r?.literals[output] ?? none);
     outputs[output] = create(LiteralSchema, { value: { case: "collection", value: { literals } } });
   }
   return literalMapOf(outputs);
