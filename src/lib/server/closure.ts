@@ -6,6 +6,7 @@ import { WorkflowSpecSchema } from "../idl/gen/flyteidl/admin/workflow_pb.js";
 import { LaunchPlanSpecSchema, type LaunchPlanSpec } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
 import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import type { WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
+import { nodesOf } from "../compiler/registration-ids.js";
 import { UserError } from "../errors.js";
 import { idKey, nodeReference, type IrClosure, type IrRoot } from "../engine/from-ir.js";
 import type { EntityResource, RegistryStore } from "../store/records.js";
@@ -45,7 +46,8 @@ export async function loadClosure(store: RegistryStore, root: IrRoot): Promise<I
       for (const template of [workflow.template, ...workflow.subWorkflows]) {
         if (!template?.id) continue;
         workflows.set(idKey(template.id), template);
-        for (const node of template.nodes) {
+        // Branch cases, array nodes' sub-nodes and the failure node call entities too.
+        for (const node of nodesOf([template])) {
           const reached = nodeReference(node);
           if (reached && !(reached.kind === "workflow" && workflows.has(idKey(reached.id)))) pending.push(reached);
         }
