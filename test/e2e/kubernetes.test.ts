@@ -412,14 +412,19 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
       ]);
 
       // after(), .with() and the failure node: the overridden node's pod has its resources; fn0's pod runs once.
-      const failing = await cli.run(["run", "--remote", "--wait", "--image", image, cf, "overridden", "--ms", "5000"]);
-      assertExit(failing, 1);
-      const failed = startedName(failing);
+      const failed = startedName(await ok(["run", "--remote", "--image", image, cf, "overridden", "--ms", "20000"]));
+      const slowPod = await runningPod(failed, "n1");
+      assert.deepEqual({ ...slowPod.spec!.containers[0].resources }, { requests: { cpu: "100m", memory: "200Mi" }, limits: { cpu: "100m", memory: "1Gi" } });
+      assert.equal((await finished(failed)).closure.phase, "FAILED");
+      // Both attempts of n1 timed out (their pods are deleted once stopped); fn0's pod ran once, after them.
       const failedPods = await taskPods(failed);
-      assert.deepEqual(failedPods.map((p) => p.name).sort(), [`${failed}-fn0-0`, `${failed}-n0-0`, `${failed}-n1-0`, `${failed}-n1-1`]);
-      const slowPod = failedPods.find((p) => p.name === `${failed}-n1-0`)!.pod;
-      assert.deepEqual(slowPod.spec!.containers[0].resources?.requests, { cpu: "100m", memory: "64Mi" });
+      assert.deepEqual(failedPods.filter((p) => p.nodeId === "fn0").map((p) => [p.name, p.pod.status?.phase]), [[`${failed}-fn0-0`, "Succeeded"]]);
+      assert.ok(failedPods.some((p) => p.name === `${failed}-n0-0`));
       const failedTree = await details(failed);
+      assert.deepEqual(
+        failedTree.nodes[2].attempts.map((a) => [a.phase, a.error?.code, a.error?.message]),
+        [["RETRYABLE_FAILED", "Timeout", "the task did not finish within its timeout of 3s"], ["FAILED", "Timeout", "the task did not finish within its timeout of 3s"]],
+      );
       assert.deepEqual(failedTree.nodes.map((n) => [n.nodeId, n.phase]), [["fn0", "SUCCEEDED"], ["n0", "SUCCEEDED"], ["n1", "TIMED_OUT"]]);
 
       // Half the items may fail: the map succeeds and the sum is of the others (4 + 36 + 49).

@@ -512,13 +512,13 @@ describe("the remote CLI against tsflyte serve", () => {
     });
 
     test("after(), .with() retries and timeout, and the failure node: it runs once, on failure, and is shown", async () => {
-      const result = await cli.run(["run", "--remote", "--wait", cf, "overridden", "--ms", "3000"]);
+      const result = await cli.run(["run", "--remote", "--wait", cf, "overridden", "--ms", "8000"]);
       assertExit(result, 1);
       assert.match(result.stdout + result.stderr, /timed out on attempt 2 of 2/);
       assert.match(result.stderr, /^fn0 SUCCEEDED$/m);
       const name = startedName(result);
       const details = await detailsBothWays(name);
-      assert.deepEqual(treeShape(details.nodes), treeShape(await localTree(["overridden", "--ms", "3000"])));
+      assert.deepEqual(treeShape(details.nodes), treeShape(await localTree(["overridden", "--ms", "8000"])));
       assert.deepEqual(details.nodes.map((n) => [n.nodeId, n.entity.name, n.phase]), [
         ["fn0", cfName("cleanUp"), "SUCCEEDED"],
         ["n0", cfName("increment"), "SUCCEEDED"],
