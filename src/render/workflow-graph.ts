@@ -1,12 +1,13 @@
 // Draws a workflow as Graphviz DOT (`get workflow -o dot|doturl`): flytectl's picture, in a stable order so
 // golden files and viewer URLs do not change between runs. Pure: never reads, writes, spawns or opens anything.
+import { comparisonOperatorText } from "../lib/idl/comparison-text.js";
 import { create } from "@bufbuild/protobuf";
 import { formatProtoDuration, literalToPlain } from "../lib/types/plain.js";
 import { LiteralSchema, type Binding, type BindingData } from "../lib/idl/gen/flyteidl/core/literals_pb.js";
 import type { Identifier } from "../lib/idl/gen/flyteidl/core/identifier_pb.js";
 import type { TaskTemplate } from "../lib/idl/gen/flyteidl/core/tasks_pb.js";
 import type { BooleanExpression, Operand } from "../lib/idl/gen/flyteidl/core/condition_pb.js";
-import { ComparisonExpression_Operator, ConjunctionExpression_LogicalOperator } from "../lib/idl/gen/flyteidl/core/condition_pb.js";
+import { ConjunctionExpression_LogicalOperator } from "../lib/idl/gen/flyteidl/core/condition_pb.js";
 import type { GateNode, Node, WorkflowTemplate } from "../lib/idl/gen/flyteidl/core/workflow_pb.js";
 
 export interface WorkflowGraphInput {
@@ -42,7 +43,8 @@ export function workflowToDot(input: WorkflowGraphInput): string {
   const out = [`strict digraph ${quote(name)} {`, `  label=${quote(name)};`, "  labelloc=t;", ...root.lines];
   for (const edge of graph.sortedEdges()) {
     const labels = [...edge.labels].sort(naturalCompare);
-    const attrs = labels.length > 0 ? ` [label=${quote(labels.join("\n"))}]` : "";
+    const list = [...(labels.length > 0 ? [`label=${quote(labels.join("\n"))}`] : []), ...(edge.style ? [`style=${edge.style}`, "color=red"] : [])];
+    const attrs = list.length > 0 ? ` [${list.join(", ")}]` : "";
     out.push(`  ${quote(edge.from)} -> ${quote(edge.to)}${attrs};`);
   }
   out.push("}");
@@ -69,6 +71,8 @@ interface Edge {
   from: string;
   to: string;
   labels: Set<string>;
+  /** Set for the failure node's edge only: drawn dashed and red. */
+  style?: "dashed";
 }
 
 class GraphBuilder {
@@ -143,7 +147,24 @@ class GraphBuilder {
         for (const exit of exitsOf(from)) for (const entry of entries) this.addEdge(exit, entry, labels);
       }
     }
+    if (template.failureNode) this.drawFailureNode(template.failureNode, prefix, start, into, stack);
     return { entries: [start], exits: [end] };
+  }
+
+  /**
+   * The failure node is outside the graph (it runs once, only when the workflow fails), so flytectl leaves it out;
+   * here it is a red box (or cluster) reached from the start node by a dashed red edge labelled "on failure".
+   */
+  private drawFailureNode(node: Node, prefix: string, start: string, into: Container, stack: string[]): void {
+    const before = into.lines.length;
+    const at = this.drawNode(node, prefix, into, stack);
+    const drawn = into.lines[before];
+    // A plain box gets a red border; a subworkflow cluster keeps its own drawing and gets the dashed edge only.
+    if (drawn !== undefined && !drawn.trimStart().startsWith("subgraph")) into.lines[before] = drawn.replace(/\];$/, ", color=red];");
+    for (const entry of at.entries) {
+      const key = `${start}\u0000${entry}`;
+      this.edges.set(key, { from: start, to: entry, labels: new Set(["on failure"]), style: "dashed" });
+    }
   }
 
   private drawNode(node: Node, prefix: string, into: Container, stack: string[]): Attachment {
@@ -193,8 +214,11 @@ class GraphBuilder {
     }
     if (ifElse?.default.case === "elseNode") arms.push({ label: "else", node: ifElse.default.value });
     for (const arm of arms) {
-      // Cases live in the enclosing workflow's namespace; the only edge drawn into a case is the decision's.
-      const at = this.drawNode(arm.node, prefix, cluster, stack);
+      // Flyte names a case's node `<branch>-<node>`; flytekit writes it so, other IR repeats ids (n0 inside n0), which
+      // are then scoped under the branch so that nested cases never take a top-level node's name. The only edge drawn
+      // into a case is the decision's.
+      const casePrefix = arm.node.id.startsWith(`${node.id}-`) ? prefix : id;
+      const at = this.drawNode(arm.node, casePrefix, cluster, stack);
       for (const entry of at.entries) this.addEdge(id, entry, new Set([arm.label]));
       exits.push(...at.exits);
     }
@@ -326,20 +350,12 @@ function gateText(gate: GateNode): string | undefined {
   }
 }
 
-const comparisonSymbols: Record<ComparisonExpression_Operator, string> = {
-  [ComparisonExpression_Operator.EQ]: "==",
-  [ComparisonExpression_Operator.NEQ]: "!=",
-  [ComparisonExpression_Operator.GT]: ">",
-  [ComparisonExpression_Operator.GTE]: ">=",
-  [ComparisonExpression_Operator.LT]: "<",
-  [ComparisonExpression_Operator.LTE]: "<=",
-};
 
 /** A branch condition as a reader would write it: `x > 5 and (y == "a" or z)`. */
 function conditionText(expr: BooleanExpression): string {
   const e = expr.expr;
   if (e.case === "comparison") {
-    const op = comparisonSymbols[e.value.operator] ?? "?";
+    const op = comparisonOperatorText[e.value.operator] ?? "?";
     return `${operandText(e.value.leftValue)} ${op} ${operandText(e.value.rightValue)}`;
   }
   if (e.case === "conjunction") {

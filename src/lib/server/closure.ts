@@ -67,3 +67,15 @@ async function readSpec(store: RegistryStore, ref: IrRoot): Promise<Uint8Array> 
   if (!record) throw new UserError(`${resource === "launchPlan" ? "launch plan" : resource} ${idKey(ref.id)} is not registered`);
   return record.spec;
 }
+
+/** Everything these entities reach, as one closure: what a dynamic workflow's spec names but does not carry. */
+export async function loadReferences(store: RegistryStore, roots: readonly IrRoot[]): Promise<IrClosure> {
+  const merged = { tasks: new Map<string, TaskTemplate>(), workflows: new Map<string, WorkflowTemplate>(), launchPlans: new Map<string, LaunchPlanSpec>() };
+  for (const root of roots) {
+    const closure = await loadClosure(store, root);
+    for (const [k, v] of closure.tasks) merged.tasks.set(k, v);
+    for (const [k, v] of closure.workflows) merged.workflows.set(k, v);
+    for (const [k, v] of closure.launchPlans) merged.launchPlans.set(k, v);
+  }
+  return merged;
+}
