@@ -372,7 +372,7 @@ describe("the remote CLI against tsflyte serve", () => {
       const registered = await ok(["register", "examples/control-flow.ts"]);
       assert.match(registered.stdout, /workflow +examples\.control-flow\.priceOrders +registered/);
       const result = await ok(["run", "--remote", "--wait", "examples/control-flow.ts", "priceOrders", "--quantities", "[3,5,1,10]"]);
-      assert.match(result.stdout, /^ {2}o0: "recorded 47\.50"$/m);
+      assert.match(result.stdout, /^ {2}o0: "recorded 47\.50 after 4 audits"$/m);
       for (const line of ["n1[0] SUCCEEDED", "n1[3] SUCCEEDED", "n1 SUCCEEDED", "n3 SUCCEEDED"]) assert.match(result.stderr, new RegExp(`^${line.replace(/[[\]]/g, "\\$&")}$`, "m"));
       const details = await detailsBothWays(startedName(result));
       const top = Object.fromEntries(details.nodes.map((n) => [n.nodeId, n] as const));
