@@ -3,7 +3,8 @@
 // Job to that pod, and the driver's overhead per task attempt beyond the pod's own run time. With `--nodes N`
 // (`npm run bench:k8s -- --nodes 10000`): one workflow of N task nodes plus a gather, end to end, where the CPU went
 // (pods, driver, API server and etcd, the kubelet double), the record's shards, and how long `get execution --details`
-// takes for it. Never asserts timings.
+// takes for it. The default run also maps a trivial task over 200 items, 20 at a time, and reports the driver's overhead
+// per item attempt beside the chain's per-attempt figure. Never asserts timings.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +20,8 @@ const rounds = 6;
 const baselinePods = 20;
 const goalFirstPodMs = 1_000;
 const goalOverheadMs = 50;
+const mapItems = 200;
+const mapConcurrency = 20;
 
 /** `--nodes N`: the wide workflow's task nodes (the gather is one more); `--parallelism P`: its max parallelism. */
 function flag(name: string): number | undefined {
@@ -152,6 +155,43 @@ async function main(): Promise<void> {
       for (const r of runs) podRuns.push((r.endedAt ?? 0) - r.startedAt);
     }
 
+    // A map of mapItems items, mapConcurrency at a time: an item past the first batch starts when an earlier one ends,
+    // so pairing the k-th item pod seen Succeeded with the (batch + k)-th item pod created gives the driver's overhead
+    // per item attempt, the map's counterpart of the chain's per-attempt figure.
+    await cli(["register", "bench/fixtures/k8s/map.ts", "--image", image], env);
+    const items = Array.from({ length: mapItems }, (_, i) => i);
+    const mapSubmitted = Date.now();
+    const mapOut = await cli(["run", "--remote", "--image", image, "bench/fixtures/k8s/map.ts", "fanOut", "--ns", JSON.stringify(items)], env);
+    const mapName = /^Started execution ([a-z0-9-]+) /m.exec(mapOut)?.[1] ?? fail(`no execution name in ${mapOut}`);
+    const mapDeadline = Date.now() + 600_000;
+    for (;;) {
+      const map = await core.readNamespacedConfigMap({ name: mapName, namespace });
+      const phase = map.metadata?.labels?.["tsflyte.io/phase"];
+      if (phase === "SUCCEEDED") break;
+      if (phase === "FAILED" || phase === "ABORTED") fail(`execution ${mapName} ${phase}: ${map.data?.execution?.slice(0, 2000)}`);
+      if (Date.now() > mapDeadline) fail(`execution ${mapName} still ${phase} after 600 s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const mapMs = Date.now() - mapSubmitted;
+    const itemPods = items.map((i) => `${mapName}-n0-0-${i}-0`);
+    const itemCreated = itemPods.map((pod) => seen.get(`pod/${pod}`) ?? fail(`item pod ${pod} was never seen`)).sort((a, b) => a - b);
+    const itemSucceeded = itemPods.map((pod) => seen.get(`pod/${pod}/Succeeded`) ?? fail(`item pod ${pod} was never seen Succeeded`)).sort((a, b) => a - b);
+    const itemRuns = itemPods.map((pod) => kubelet!.runs.find((r) => r.pod === pod && r.namespace === namespace) ?? fail(`the kubelet never ran ${pod}`));
+    const itemExits = itemRuns.map((r) => r.endedAt ?? fail(`${r.pod} has no end`)).sort((a, b) => a - b);
+    const itemOverheads: number[] = [];
+    const itemSinceExit: number[] = [];
+    for (let k = 0; k + mapConcurrency < mapItems; k++) {
+      itemOverheads.push(itemCreated[k + mapConcurrency] - itemSucceeded[k]);
+      itemSinceExit.push(itemCreated[k + mapConcurrency] - itemExits[k]);
+    }
+    const itemPodRuns = itemRuns.map((r) => (r.endedAt ?? 0) - r.startedAt);
+    // Never more than the concurrency at once: the pods' run windows, swept in time order.
+    const events = itemRuns.flatMap((r) => [[r.startedAt, 1], [r.endedAt ?? 0, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let running = 0;
+    let mostAtOnce = 0;
+    for (const [, change] of events) mostAtOnce = Math.max(mostAtOnce, (running += change));
+    if (mostAtOnce > mapConcurrency) fail(`${mostAtOnce} item pods ran at once, more than the map's concurrency ${mapConcurrency}`);
+
     // Baseline, same run: what the API server alone takes from a pod create call to the watch seeing it.
     const baseline: number[] = [];
     for (let i = 0; i < baselinePods; i++) {
@@ -193,6 +233,10 @@ async function main(): Promise<void> {
         ["driver overhead per attempt (pod Succeeded → next pod created)", `${median(overheads)} ms`, `${percentile(overheads, 90)} ms`, `< ${goalOverheadMs} ms`, `${(median(overheads) / base).toFixed(1)}×`],
         ["… counted from the process's exit (adds the kubelet's status write)", `${median(sinceExit)} ms`, `${percentile(sinceExit, 90)} ms`, "", `${(median(sinceExit) / base).toFixed(1)}×`],
         ["a task pod's own run (tsflyte-execute process)", `${median(podRuns)} ms`, `${percentile(podRuns, 90)} ms`, "", ""],
+        [`map of ${mapItems} items, concurrency ${mapConcurrency}: run --remote → SUCCEEDED`, `${(mapMs / 1000).toFixed(1)} s`, `${(mapMs / mapItems).toFixed(0)} ms / item`, "", ""],
+        ["driver overhead per map item attempt (item pod Succeeded → next item pod created)", `${median(itemOverheads)} ms`, `${percentile(itemOverheads, 90)} ms`, `< ${goalOverheadMs} ms`, `${(median(itemOverheads) / base).toFixed(1)}×`],
+        ["… counted from the item process's exit", `${median(itemSinceExit)} ms`, `${percentile(itemSinceExit, 90)} ms`, "", `${(median(itemSinceExit) / base).toFixed(1)}×`],
+        [`a map item pod's own run (most at once: ${mostAtOnce})`, `${median(itemPodRuns)} ms`, `${percentile(itemPodRuns, 90)} ms`, "", ""],
         ["baseline: bare pod create → seen by a watch", `${base} ms`, `${percentile(baseline, 90)} ms`, "", "1.0×"],
         ["baseline: one small blob written to the S3 test server", `${median(puts)} ms`, `${percentile(puts, 90)} ms`, "", `${(median(puts) / base).toFixed(1)}×`],
         ["baseline: one small blob read from the S3 test server", `${median(gets)} ms`, `${percentile(gets, 90)} ms`, "", `${(median(gets) / base).toFixed(1)}×`],

@@ -4,6 +4,7 @@ import type { ProgressSnapshot } from "../lib/remote/executions.js";
 
 const done = new Set(["SUCCEEDED", "FAILED", "ABORTED", "SKIPPED", "TIMED_OUT", "RECOVERED"]);
 const failed = new Set(["FAILED", "ABORTED", "TIMED_OUT"]);
+const itemDone = new Set(["SUCCEEDED", "FAILED", "ABORTED"]);
 
 /** The one status line a terminal shows, e.g. `RUNNING  [██████░░░░░░] 3/6 nodes  running n3  failed n4`. */
 export function progressLine(snapshot: ProgressSnapshot, width = 20): string {
@@ -14,6 +15,12 @@ export function progressLine(snapshot: ProgressSnapshot, width = 20): string {
   const running = nodes.filter((n) => n.phase === "RUNNING" || n.phase === "QUEUED" || n.phase === "DYNAMIC_RUNNING").map((n) => n.nodeId);
   const bad = nodes.filter((n) => failed.has(n.phase)).map((n) => n.nodeId);
   const parts = [snapshot.execution.phase.padEnd(9), bar, `${finished}/${nodes.length} nodes`];
+  const items = snapshot.items ?? [];
+  if (items.length) {
+    const itemsDone = items.filter((i) => itemDone.has(i.phase)).length;
+    const itemsFailed = items.filter((i) => i.phase === "FAILED" || i.phase === "ABORTED").length;
+    parts.push(`${itemsDone}/${items.length} items${itemsFailed ? ` (${itemsFailed} failed)` : ""}`);
+  }
   if (running.length) parts.push(`running ${running.join(", ")}`);
   if (bad.length) parts.push(`failed ${bad.join(", ")}`);
   if (snapshot.execution.pending) parts.push(snapshot.execution.pending);
@@ -30,7 +37,16 @@ export function progressChanges(previous: ProgressSnapshot | undefined, next: Pr
   const pending = next.execution.pending;
   if (pending && pending !== previous?.execution.pending) lines.push(pending);
   const before = new Map((previous?.nodes ?? []).map((n) => [n.nodeId, n.phase] as const));
-  for (const n of next.nodes) if (before.get(n.nodeId) !== n.phase) lines.push(`${n.nodeId} ${n.phase}`);
+  const changed = next.nodes.filter((n) => before.get(n.nodeId) !== n.phase);
+  // Nodes that start, then map items (`n1[3] RETRYABLE_FAILED`: the map's node id and the item's index), then nodes
+  // that end: a map's items move between its start and its end.
+  for (const n of changed) if (!done.has(n.phase)) lines.push(`${n.nodeId} ${n.phase}`);
+  const itemsBefore = new Map<string, string>((previous?.items ?? []).map((i) => [`${i.nodeId}[${i.index}]`, i.phase]));
+  for (const i of next.items ?? []) {
+    const id = `${i.nodeId}[${i.index}]`;
+    if (itemsBefore.get(id) !== i.phase) lines.push(`${id} ${i.phase}`);
+  }
+  for (const n of changed) if (done.has(n.phase)) lines.push(`${n.nodeId} ${n.phase}`);
   if (executionLine && finished) lines.push(executionLine);
   return lines;
 }

@@ -114,6 +114,10 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     // The CLI's own credentials come from AWS_* in its environment, as a user's would.
     cli = new LocalCli("k8s", { FLYTECTL_CONFIG: config, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region });
     await ok(["register", flows, "--image", image]);
+    // Each module on its own, as `run --remote` registers it: the example's dynamic body calls `audit`, which only a
+    // registration of the whole module under the version `run --remote` computes makes known.
+    await ok(["register", "test/fixtures/server/control-flow.ts", "--image", image]);
+    await ok(["register", "examples/control-flow.ts", "--image", image]);
   });
 
   after(async () => {
@@ -359,6 +363,77 @@ describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
     await until("the invalid-image pod to go", async () => {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: `tsflyte.io/execution=${names.invalidImage},tsflyte.io/node=n1` });
       return pods.items.length === 0 || undefined;
+    });
+  });
+
+  describe("control flow", () => {
+    const cf = "test/fixtures/server/control-flow.ts";
+    const cfName = (name: string) => `test.fixtures.server.control-flow.${name}`;
+    /** The task pods of an execution by name, with the node each ran. */
+    const taskPods = async (name: string) =>
+      (await core.listNamespacedPod({ namespace, labelSelector: `tsflyte.io/execution=${name},tsflyte.io/role=task` })).items.map((p) => ({
+        name: p.metadata!.name!,
+        nodeId: p.metadata?.annotations?.["tsflyte.io/node-id"],
+        pod: p,
+      }));
+
+    test("examples/control-flow.ts: one pod per map item attempt, none for a SKIPPED case, the chosen case's pod", async () => {
+      const result = await ok(["run", "--remote", "--wait", "--image", image, "examples/control-flow.ts", "priceOrders", "--quantities", "[30,50,10,100]"]);
+      assert.match(result.stdout, /^ {2}o0: "recorded 427\.50 after 4 audits"$/m);
+      assert.match(result.stderr, /^n1\[3\] SUCCEEDED$/m);
+      const name = startedName(result);
+      const pods = (await taskPods(name)).map((p) => p.name).sort();
+      assert.deepEqual(pods.filter((p) => p.startsWith(`${name}-n1-`)), [0, 1, 2, 3].map((i) => `${name}-n1-0-${i}-0`), "one pod per map item attempt");
+      assert.deepEqual(pods.filter((p) => p.startsWith(`${name}-n3-`)), [`${name}-n3-n0-0`], "the chosen case's pod; none for the SKIPPED ones");
+      const tree = await details(name);
+      const pricing = tree.nodes.find((n) => n.nodeId === "n3")!;
+      assert.deepEqual(pricing.entity, { kind: "branch", name: "pricing" });
+      assert.deepEqual((pricing as typeof pricing & { children: { nodeId: string; phase: string }[] }).children.map((c) => [c.nodeId, c.phase]), [
+        ["n3-n0", "SUCCEEDED"],
+        ["n3-n1", "SKIPPED"],
+        ["n3-n2", "SKIPPED"],
+      ]);
+    });
+
+    test("a map over a task: each item attempt is a pod of its own, shown by index; the failure node's pod runs on failure", async () => {
+      const ledger = join(ledgerDir, "cf-squares.txt");
+      writeFileSync(ledger, "");
+      const result = await cli.run(["run", "--remote", "--wait", "--image", image, cf, "squares", "--ns", "[2,-5,6,7]", "--ledger", ledger]);
+      const name = startedName(result);
+      const pods = await taskPods(name);
+      const itemPods = pods.filter((p) => p.nodeId?.startsWith("n0-0-")).map((p) => p.name).sort();
+      // Item 3 (7) fails its first attempt and is retried in a second pod; item 1 (-5) is not retried.
+      assert.deepEqual(itemPods, [`${name}-n0-0-0-0`, `${name}-n0-0-1-0`, `${name}-n0-0-2-0`, `${name}-n0-0-3-0`, `${name}-n0-0-3-1`]);
+      assert.deepEqual(readFileSync(ledger, "utf8").trim().split("\n").sort(), ["square -5", "square 2", "square 6", "square 7", "square 7"]);
+      const tree = await details(name);
+      const map = tree.nodes.find((n) => n.nodeId === "n0") as unknown as { entity: unknown; children: { specNodeId: string; attempts: { phase: string }[] }[] };
+      assert.deepEqual(map.entity, { kind: "array", name: cfName("square") });
+      assert.deepEqual(map.children.map((c) => [c.specNodeId, c.attempts.map((a) => a.phase)]), [
+        ["0", ["SUCCEEDED"]],
+        ["1", ["FAILED"]],
+        ["2", ["SUCCEEDED"]],
+        ["3", ["RETRYABLE_FAILED", "SUCCEEDED"]],
+      ]);
+
+      // after(), .with() and the failure node: the overridden node's pod has its resources; fn0's pod runs once.
+      const failed = startedName(await ok(["run", "--remote", "--image", image, cf, "overridden", "--ms", "20000"]));
+      const slowPod = await runningPod(failed, "n1");
+      assert.deepEqual({ ...slowPod.spec!.containers[0].resources }, { requests: { cpu: "100m", memory: "200Mi" }, limits: { cpu: "100m", memory: "1Gi" } });
+      assert.equal((await finished(failed)).closure.phase, "FAILED");
+      // Both attempts of n1 timed out (their pods are deleted once stopped); fn0's pod ran once, after them.
+      const failedPods = await taskPods(failed);
+      assert.deepEqual(failedPods.filter((p) => p.nodeId === "fn0").map((p) => [p.name, p.pod.status?.phase]), [[`${failed}-fn0-0`, "Succeeded"]]);
+      assert.ok(failedPods.some((p) => p.name === `${failed}-n0-0`));
+      const failedTree = await details(failed);
+      assert.deepEqual(
+        failedTree.nodes[2].attempts.map((a) => [a.phase, a.error?.code, a.error?.message]),
+        [["RETRYABLE_FAILED", "Timeout", "the task did not finish within its timeout of 3s"], ["FAILED", "Timeout", "the task did not finish within its timeout of 3s"]],
+      );
+      assert.deepEqual(failedTree.nodes.map((n) => [n.nodeId, n.phase]), [["fn0", "SUCCEEDED"], ["n0", "SUCCEEDED"], ["n1", "TIMED_OUT"]]);
+
+      // Half the items may fail: the map succeeds and the sum is of the others (4 + 36 + 49).
+      assertExit(result, 0);
+      assert.match(result.stdout, /^ {2}o0: 89$/m);
     });
   });
 

@@ -337,6 +337,205 @@ describe("the remote CLI against tsflyte serve", () => {
     });
   });
 
+  describe("control flow", () => {
+    const cf = "test/fixtures/server/control-flow.ts";
+    const cfName = (name: string) => `test.fixtures.server.control-flow.${name}`;
+    const api = async (path: string): Promise<any> => {
+      const answer = await fetch(`${server.url}${path}`, { headers: { Accept: "application/json" } });
+      assert.equal(answer.status, 200, `${path}: ${await answer.clone().text()}`);
+      return answer.json();
+    };
+    const nodesPath = (name: string) => `/api/v1/node_executions/flytesnacks/development/${name}`;
+    /** `get execution NAME --details -o json` from the node views route and from FlyteAdmin's routes alone: the same. */
+    const detailsBothWays = async (name: string): Promise<{ nodes: TreeNode[]; outputs?: Record<string, unknown> }> => {
+      const bulk = await cli.json<{ nodes: TreeNode[]; outputs?: Record<string, unknown> }>(["get", "execution", name, "--details", "-o", "json"]);
+      const flyteAdminLike = await proxyWithout(server.url, "/api/v1/tsflyte/");
+      try {
+        const perNode = await cli.runWith({ TSFLYTE_ADMIN_ENDPOINT: flyteAdminLike.url }, ["get", "execution", name, "--details", "-o", "json"]);
+        assertExit(perNode, 0);
+        assert.deepEqual(JSON.parse(perNode.stdout), bulk, `get execution ${name} --details through FlyteAdmin's routes`);
+        assert.ok(flyteAdminLike.refused > 0, "the node views route was asked for and refused");
+      } finally {
+        await flyteAdminLike.close();
+      }
+      return bulk;
+    };
+    /** The same workflow run on the local target: its details tree. */
+    const localTree = async (args: string[]): Promise<TreeNode[]> => {
+      const run = await cli.run(["run", "--target", "local", cf, ...args]);
+      const name = /^Execution ([a-z][a-z0-9-]*) /m.exec(run.stdout)?.[1];
+      assert.ok(name, `${run.stdout}\n${run.stderr}`);
+      return (await cli.json<{ nodes: TreeNode[] }>(["get", "execution", name, "--details", "--target", "local", "-o", "json"])).nodes;
+    };
+
+    test("examples/control-flow.ts registers and priceOrders runs on serve: map items, the chosen case, the skipped ones", async () => {
+      const registered = await ok(["register", "examples/control-flow.ts"]);
+      assert.match(registered.stdout, /workflow +examples\.control-flow\.priceOrders +registered/);
+      const result = await ok(["run", "--remote", "--wait", "examples/control-flow.ts", "priceOrders", "--quantities", "[3,5,1,10]"]);
+      assert.match(result.stdout, /^ {2}o0: "recorded 47\.50 after 4 audits"$/m);
+      for (const line of ["n1[0] SUCCEEDED", "n1[3] SUCCEEDED", "n1 SUCCEEDED", "n3 SUCCEEDED"]) assert.match(result.stderr, new RegExp(`^${line.replace(/[[\]]/g, "\\$&")}$`, "m"));
+      const details = await detailsBothWays(startedName(result));
+      const top = Object.fromEntries(details.nodes.map((n) => [n.nodeId, n] as const));
+      assert.deepEqual(top.n1.entity, { kind: "array", name: "examples.control-flow.orderTotal" });
+      assert.deepEqual(top.n1.children?.map((c) => [c.nodeId, c.specNodeId, c.entity.name, c.phase]), [0, 1, 2, 3].map((i) => [`n1-0-${i}`, String(i), "examples.control-flow.orderTotal", "SUCCEEDED"]));
+      assert.deepEqual(top.n3.entity, { kind: "branch", name: "pricing" });
+      assert.deepEqual(top.n3.children?.map((c) => [c.nodeId, c.entity.name, c.phase]), [
+        ["n3-n0", "examples.control-flow.bulkDiscount", "SKIPPED"],
+        ["n3-n1", "examples.control-flow.smallOrderFee", "SKIPPED"],
+        ["n3-n2", "examples.control-flow.asIs", "SUCCEEDED"],
+      ]);
+      const table = await ok(["get", "execution", startedName(result), "--details"]);
+      assert.match(table.stdout, /^├─ n1 +examples\.control-flow\.orderTotal \[map\] +SUCCEEDED/m);
+      assert.match(table.stdout, /^├─ n3 +pricing \[conditional\] +SUCCEEDED/m);
+      assert.match(table.stdout, /^│ {2}├─ n3-n0 +examples\.control-flow\.bulkDiscount +SKIPPED/m);
+    });
+
+    test("conditionals: a case that runs a subworkflow, a nested one, else-fail; SKIPPED cases listed under the branch as Flyte lists children", async () => {
+      const big = await ok(["run", "--remote", "--wait", cf, "routed", "--n", "500"]);
+      assert.match(big.stdout, /^ {2}o0: 250001$/m);
+      const name = startedName(big);
+      const [branch] = (await api(nodesPath(name))).node_executions;
+      assert.equal(branch.id.node_id, "n0");
+      assert.equal(branch.metadata.is_parent_node, true);
+      assert.equal(branch.metadata.is_array, false);
+      const cases = (await api(`${nodesPath(name)}?unique_parent_id=n0`)).node_executions;
+      assert.deepEqual(cases.map((c: any) => [c.id.node_id, c.metadata.spec_node_id, c.closure.phase, c.metadata.is_parent_node]).sort(), [
+        ["n0-n0", "n0-n0", "SUCCEEDED", true],
+        ["n0-n1", "n0-n1", "SKIPPED", true],
+      ]);
+      const details = await detailsBothWays(name);
+      assert.deepEqual(treeShape(details.nodes), treeShape(await localTree(["routed", "--n", "500"])), "the same tree as a local run");
+      assert.deepEqual(details.nodes[0].children?.[0].children?.map((c) => c.entity.name), [cfName("square"), cfName("increment")]);
+
+      const small = await ok(["run", "--remote", "--wait", cf, "routed", "--n", "50"]);
+      assert.match(small.stdout, /^ {2}o0: -50$/m);
+      const nested = await detailsBothWays(startedName(small));
+      assert.deepEqual(treeShape(nested.nodes), treeShape(await localTree(["routed", "--n", "50"])));
+      const inner = nested.nodes[0].children?.find((c) => c.nodeId === "n0-n1");
+      assert.deepEqual(inner?.entity, { kind: "branch", name: "small" });
+      assert.deepEqual(inner?.children?.map((c) => [c.nodeId, c.phase]), [["n0-n1-n0", "SKIPPED"], ["n0-n1-n1", "SUCCEEDED"]]);
+
+      const refused = await cli.run(["run", "--remote", "--wait", cf, "routed", "--n", "-3"]);
+      assertExit(refused, 1);
+      assert.match(refused.stdout + refused.stderr, /negative numbers are refused/);
+      const failed = await detailsBothWays(startedName(refused));
+      assert.deepEqual(failed.nodes.map((n) => [n.nodeId, n.phase]), [["n0", "FAILED"]]);
+      assert.deepEqual(failed.nodes[0].children?.map((c) => c.phase), ["SKIPPED", "SKIPPED"]);
+    });
+
+    test("a map over a task on serve: items in subprocess workers, each with its attempts, logs and cache entry, shown as Flyte's external resources", async () => {
+      const ledger = join(scratch.tempDir("tsflyte-cf-ledger-"), "ledger.txt");
+      writeFileSync(ledger, "");
+      const result = await cli.run(["run", "--remote", "--wait", cf, "squares", "--ns", "[1,-2,3,7]", "--ledger", ledger]);
+      const name = startedName(result);
+      // Progress covers items as they change, between the map's start and its end.
+      for (const line of ["n0[1] FAILED", "n0[3] SUCCEEDED", "n0 SUCCEEDED"]) assert.match(result.stderr, new RegExp(`^${line.replace(/[[\]]/g, "\\$&")}$`, "m"));
+      // Each item ran on its own, 7 twice (its first attempt fails), -2 once (not retried).
+      assert.deepEqual(readFileSync(ledger, "utf8").trim().split("\n").sort(), ["square -2", "square 1", "square 3", "square 7", "square 7"]);
+
+      const [map] = (await api(nodesPath(name))).node_executions.filter((n: any) => n.id.node_id === "n0");
+      assert.equal(map.metadata.is_array, true);
+      assert.equal(map.metadata.is_parent_node, true, "tsflyte lists a map's items as its children too");
+      const items = (await api(`${nodesPath(name)}?unique_parent_id=n0`)).node_executions;
+      assert.deepEqual(items.map((n: any) => [n.id.node_id, n.metadata.spec_node_id, n.closure.phase]).sort(), [
+        ["n0-0-0", "0", "SUCCEEDED"],
+        ["n0-0-1", "1", "FAILED"],
+        ["n0-0-2", "2", "SUCCEEDED"],
+        ["n0-0-3", "3", "SUCCEEDED"],
+      ]);
+      const { task_executions: mapTasks } = await api(`/api/v1/task_executions/flytesnacks/development/${name}/n0`);
+      assert.equal(mapTasks.length, 1, "one task execution for the whole map, as FlytePropeller reports an ArrayNode");
+      const mapTask = mapTasks[0];
+      assert.equal(mapTask.id.task_id.name, cfName("square"));
+      assert.equal(mapTask.id.retry_attempt, 0);
+      assert.equal(mapTask.closure.task_type, "container_array");
+      assert.equal(mapTask.closure.phase, "SUCCEEDED");
+      const resources = mapTask.closure.metadata.external_resources as any[];
+      assert.deepEqual(
+        resources.map((r) => [r.index, r.retry_attempt, r.phase, r.cache_status]),
+        [
+          [0, 0, "SUCCEEDED", "CACHE_POPULATED"],
+          [1, 0, "FAILED", "CACHE_MISS"],
+          [2, 0, "SUCCEEDED", "CACHE_POPULATED"],
+          [3, 0, "RETRYABLE_FAILED", "CACHE_POPULATED"],
+          [3, 1, "SUCCEEDED", "CACHE_POPULATED"],
+        ],
+      );
+      // Each item attempt's log link serves that attempt's own output, written by a worker process, not the server.
+      const logs = await Promise.all(resources.map(async (r) => (await fetch(r.logs[0].uri)).text()));
+      assert.deepEqual(logs.map((l) => /squaring (-?\d+)/.exec(l)?.[1]), ["1", "-2", "3", "7", "7"]);
+      const pids = logs.map((l) => Number(/in process (\d+)/.exec(l)?.[1]));
+      assert.ok(pids.every((pid) => pid > 0 && pid !== server.child.pid), `items ran in worker processes, not the server's ${server.child.pid}: ${pids.join(", ")}`);
+      const one = await api(`/api/v1/task_executions/flytesnacks/development/${name}/n0/${mapTask.id.task_id.project}/${mapTask.id.task_id.domain}/${mapTask.id.task_id.name}/${mapTask.id.task_id.version}/0`);
+      assert.deepEqual(one.closure.metadata.external_resources.length, 5);
+
+      const details = await detailsBothWays(name);
+      const mapView = details.nodes.find((n) => n.nodeId === "n0")!;
+      assert.deepEqual(mapView.entity, { kind: "array", name: cfName("square") });
+      assert.deepEqual(mapView.attempts, [], "the map's own task execution is not an attempt; its items are its children");
+      assert.deepEqual(
+        mapView.children?.map((c) => [c.specNodeId, c.phase, c.attempts.map((a) => a.phase)]),
+        [["0", "SUCCEEDED", ["SUCCEEDED"]], ["1", "FAILED", ["FAILED"]], ["2", "SUCCEEDED", ["SUCCEEDED"]], ["3", "SUCCEEDED", ["RETRYABLE_FAILED", "SUCCEEDED"]]],
+      );
+      assert.match(mapView.children?.[1].attempts[0].error?.message ?? "", /cannot square a negative -2 here/);
+
+      // Items already computed come from the cache: no attempt, no run, CACHE_HIT as their external resource.
+      writeFileSync(ledger, "");
+      const again = await ok(["run", "--remote", "--wait", cf, "squares", "--ns", "[1,3,4]", "--ledger", ledger]);
+      assert.match(again.stdout, /^ {2}o0: 26$/m);
+      assert.deepEqual(readFileSync(ledger, "utf8").trim().split("\n"), ["square 4"]);
+      const cached = (await api(`/api/v1/task_executions/flytesnacks/development/${startedName(again)}/n0`)).task_executions[0].closure.metadata.external_resources;
+      assert.deepEqual(cached.map((r: any) => [r.index, r.phase, r.cache_status]), [[0, "SUCCEEDED", "CACHE_HIT"], [1, "SUCCEEDED", "CACHE_HIT"], [2, "SUCCEEDED", "CACHE_POPULATED"]]);
+
+      // Half the items may fail: the one that did is absent from the list, and the sum is of the others.
+      assertExit(result, 0);
+      assert.match(result.stdout, /^ {2}o0: 59$/m);
+    });
+
+    test("maps over a subworkflow and a launch plan: each item's nodes nest under it", async () => {
+      const result = await ok(["run", "--remote", "--wait", cf, "nested", "--ns", "[1,2,3]"]);
+      assert.match(result.stdout, /^ {2}viaPlan: \[2,5,10\]$/m);
+      assert.match(result.stdout, /^ {2}viaWorkflow: \[2,5,10\]$/m);
+      const details = await detailsBothWays(startedName(result));
+      const [viaWorkflow, viaPlan] = details.nodes;
+      assert.deepEqual(viaWorkflow.entity, { kind: "array", name: cfName("squarePlusOne") });
+      assert.deepEqual(viaPlan.entity, { kind: "array", name: cfName("squarePlusOnePlan") });
+      for (const map of [viaWorkflow, viaPlan]) {
+        assert.deepEqual(map.children?.map((c) => c.specNodeId), ["0", "1", "2"]);
+        for (const item of map.children ?? []) {
+          assert.deepEqual(item.children?.map((c) => [c.entity.name, c.phase]), [[cfName("square"), "SUCCEEDED"], [cfName("increment"), "SUCCEEDED"]]);
+        }
+      }
+      const { task_executions: mapTasks } = await api(`/api/v1/task_executions/flytesnacks/development/${startedName(result)}/n1`);
+      assert.equal(mapTasks[0].id.task_id, null, "a map over a launch plan runs no task of its own, as in Flyte");
+      assert.deepEqual(mapTasks[0].closure.metadata.external_resources.map((r: any) => [r.index, r.phase]), [[0, "SUCCEEDED"], [1, "SUCCEEDED"], [2, "SUCCEEDED"]]);
+    });
+
+    test("after(), .with() retries and timeout, and the failure node: it runs once, on failure, and is shown", async () => {
+      const result = await cli.run(["run", "--remote", "--wait", cf, "overridden", "--ms", "8000"]);
+      assertExit(result, 1);
+      assert.match(result.stdout + result.stderr, /timed out on attempt 2 of 2/);
+      assert.match(result.stderr, /^fn0 SUCCEEDED$/m);
+      const name = startedName(result);
+      const details = await detailsBothWays(name);
+      assert.deepEqual(treeShape(details.nodes), treeShape(await localTree(["overridden", "--ms", "8000"])));
+      assert.deepEqual(details.nodes.map((n) => [n.nodeId, n.entity.name, n.phase]), [
+        ["fn0", cfName("cleanUp"), "SUCCEEDED"],
+        ["n0", cfName("increment"), "SUCCEEDED"],
+        ["n1", cfName("slow"), "TIMED_OUT"],
+      ]);
+      const slowNode = details.nodes[2];
+      assert.deepEqual(slowNode.attempts.map((a) => a.phase), ["RETRYABLE_FAILED", "FAILED"], ".with({ retries: 1 }) beats the task's 0");
+      const fn0 = await cli.json<{ nodes: { outputs: Record<string, unknown> }[] }>(["get", "execution", name, "--nodeID", "fn0", "-o", "json"]);
+      assert.deepEqual(fn0.nodes[0].outputs, { o0: "cleaned" });
+      // n1 ran after n0 though it takes nothing from it.
+      const nodes = (await api(nodesPath(name))).node_executions;
+      const started = (id: string) => Date.parse(nodes.find((n: any) => n.id.node_id === id).closure.started_at);
+      const ended = (id: string) => started(id) + parseFloat(nodes.find((n: any) => n.id.node_id === id).closure.duration) * 1000;
+      assert.ok(started("n1") >= ended("n0") - 1, "n1 starts once n0 is done");
+    });
+  });
+
   describe("workflow pictures", () => {
     test("-o dot, doturl and svg, for a registered workflow and for a local module before registering", async () => {
       const dot = await ok(["get", "workflow", wf("doubled"), "--latest", "-o", "dot"]);
@@ -608,6 +807,27 @@ describe("the remote CLI against tsflyte serve", () => {
     });
   });
 });
+
+/** A node tree as a user compares it between targets: ids, what ran, phases, attempts and children; no times. */
+interface TreeNode {
+  nodeId: string;
+  specNodeId: string;
+  entity: { kind: string; name: string };
+  phase: string;
+  attempts: { attempt: number; phase: string; error?: { message: string } }[];
+  children?: TreeNode[];
+}
+
+function treeShape(nodes: TreeNode[]): unknown[] {
+  return nodes.map((n) => ({
+    nodeId: n.nodeId,
+    specNodeId: n.specNodeId,
+    entity: n.entity,
+    phase: n.phase,
+    attempts: n.attempts.map((a) => [a.attempt, a.phase, a.error?.message]),
+    ...(n.children ? { children: treeShape(n.children) } : {}),
+  }));
+}
 
 /** An HTTP proxy to `target` that answers 404 to every path under `refusedPrefix`, as a FlyteAdmin does to tsflyte's own routes. */
 async function proxyWithout(target: string, refusedPrefix: string): Promise<{ url: string; refused: number; close: () => Promise<void> }> {

@@ -25,3 +25,12 @@ test("change lines: the start first, each node as it changes, the end last", () 
   const done = snapshot("SUCCEEDED", [["n0", "SUCCEEDED"], ["n1", "SUCCEEDED"]]);
   assert.deepEqual(progressChanges(same, done), ["n0 SUCCEEDED", "n1 SUCCEEDED", "execution SUCCEEDED"]);
 });
+
+test("a map's items: their counts on the status line, and a change line per item between the map's start and end", () => {
+  const items = (list: [number, string][]) => list.map(([index, phase]) => ({ nodeId: "n1", index, phase: phase as NonNullable<ProgressSnapshot["items"]>[number]["phase"] }));
+  const running = { ...snapshot("RUNNING", [["n0", "SUCCEEDED"], ["n1", "RUNNING"]]), items: items([[0, "SUCCEEDED"], [1, "RETRYABLE_FAILED"], [2, "FAILED"]]) };
+  assert.equal(progressLine(running, 4), "RUNNING    [██░░]  1/2 nodes  2/3 items (1 failed)  running n1");
+  assert.deepEqual(progressChanges(undefined, running), ["execution RUNNING", "n1 RUNNING", "n1[0] SUCCEEDED", "n1[1] RETRYABLE_FAILED", "n1[2] FAILED", "n0 SUCCEEDED"]);
+  const finished = { ...snapshot("SUCCEEDED", [["n0", "SUCCEEDED"], ["n1", "SUCCEEDED"]]), items: items([[0, "SUCCEEDED"], [1, "SUCCEEDED"], [2, "FAILED"], [3, "SUCCEEDED"]]) };
+  assert.deepEqual(progressChanges(running, finished), ["n1[1] SUCCEEDED", "n1[3] SUCCEEDED", "n1 SUCCEEDED", "execution SUCCEEDED"]);
+});

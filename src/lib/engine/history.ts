@@ -214,7 +214,83 @@ export function nodeExecutionToAdmin(record: NodeExecutionRecord): NodeExecution
             }
           : { case: undefined },
     },
-    metadata: { retryGroup: retryGroup(record), specNodeId: record.specNodeId, isParentNode: record.isParent },
+    // A map (ArrayNode) says is_array as Flyte's does. Flyte shows its items only as external resources of the map's
+    // task execution (`mapTaskExecutionToAdmin`); tsflyte also lists them as its child node executions (is_parent_node,
+    // `unique_parent_id`), so a client walks one tree for maps, branches and subworkflows alike.
+    metadata: { retryGroup: retryGroup(record), specNodeId: record.specNodeId, isParentNode: record.isParent, isArray: record.entityKind === "array" },
+  });
+}
+
+/** One item of a map as its task execution presents it: the item's node and that node's attempts. */
+export interface MapItem {
+  node: NodeExecutionRecord;
+  attempts: TaskExecutionRecord[];
+}
+
+/** What a task execution's phase reads for a node phase, as FlytePropeller's array node maps its sub-nodes' phases. */
+const taskPhaseOfNode: Partial<Record<NodePhase, TaskExecution_Phase>> = {
+  QUEUED: TaskExecution_Phase.QUEUED,
+  RUNNING: TaskExecution_Phase.RUNNING,
+  DYNAMIC_RUNNING: TaskExecution_Phase.RUNNING,
+  FAILING: TaskExecution_Phase.RUNNING,
+  SUCCEEDED: TaskExecution_Phase.SUCCEEDED,
+  RECOVERED: TaskExecution_Phase.SUCCEEDED,
+  FAILED: TaskExecution_Phase.FAILED,
+  TIMED_OUT: TaskExecution_Phase.FAILED,
+  ABORTED: TaskExecution_Phase.ABORTED,
+};
+
+/**
+ * A map node's one task execution (retry attempt 0: an ArrayNode is never retried itself), as FlytePropeller's array
+ * node reports it: task type `container_array`, and every item attempt as an external resource with the item's index,
+ * attempt, phase, cache status and logs. An item answered from the cache, or one that runs a workflow, has no attempt
+ * of its own and is one resource of its node's phase. `logUri` gives an attempt's log link.
+ */
+export function mapTaskExecutionToAdmin(
+  record: NodeExecutionRecord,
+  items: MapItem[],
+  context: { taskId?: EntityIdParts; logUri?: (attempt: TaskExecutionRecord) => string | undefined; inputUri?: string } = {},
+): TaskExecution {
+  const externalResources = [];
+  const ordered = [...items].sort((a, b) => Number(a.node.specNodeId) - Number(b.node.specNodeId));
+  for (const { node, attempts } of ordered) {
+    const index = Number(node.specNodeId);
+    const cacheStatus = CatalogCacheStatus[node.cacheStatus ?? "CACHE_DISABLED"];
+    if (attempts.length === 0) {
+      const phase = taskPhaseOfNode[node.phase];
+      if (phase === undefined) continue;
+      externalResources.push({ externalId: `${record.executionName}-${node.nodeId}-0`, index, retryAttempt: 0, phase, cacheStatus });
+      continue;
+    }
+    for (const a of [...attempts].sort((x, y) => x.attempt - y.attempt)) {
+      const uri = context.logUri?.(a) ?? a.logsUri;
+      externalResources.push({
+        externalId: `${record.executionName}-${node.nodeId}-${a.attempt}`,
+        index,
+        retryAttempt: a.attempt,
+        phase: TaskExecution_Phase[a.phase],
+        cacheStatus,
+        logs: uri ? [{ uri, name: `logs (item ${index}, attempt ${a.attempt + 1})` }] : [],
+      });
+    }
+  }
+  return create(TaskExecutionSchema, {
+    id: {
+      taskId: context.taskId ? { resourceType: ResourceType.TASK, ...context.taskId } : undefined,
+      nodeExecutionId: { nodeId: record.nodeId, executionId: { project: record.project, domain: record.domain, name: record.executionName } },
+      retryAttempt: 0,
+    },
+    inputUri: context.inputUri ?? record.inputsUri ?? "",
+    closure: {
+      phase: taskPhaseOfNode[record.phase] ?? TaskExecution_Phase.UNDEFINED,
+      outputResult: outputResult(record),
+      startedAt: ts(record.startedAt),
+      duration: elapsed(record.startedAt, record.endedAt),
+      createdAt: ts(record.createdAt),
+      updatedAt: ts(record.updatedAt),
+      taskType: "container_array",
+      metadata: { externalResources, pluginIdentifier: "k8s-array" },
+    },
   });
 }
 

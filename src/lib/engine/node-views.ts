@@ -35,30 +35,57 @@ export function workflowClosureOf(compiled: CompiledWorkflowClosure | undefined,
   };
 }
 
-/** The template nodes with this id, in the workflow and its subworkflows; indexed once, as every node of the execution asks. */
+/**
+ * The template nodes with this id, in the workflow and its subworkflows, branch cases, map nodes' inner nodes and
+ * failure nodes included; indexed once, as every node of the execution asks.
+ */
 function nodesWithId(workflow: WorkflowClosure, specNodeId: string): Node[] {
   if (!workflow.nodesById) {
-    workflow.nodesById = new Map();
-    for (const n of workflow.templates.flatMap((t) => t.nodes)) {
-      const same = workflow.nodesById.get(n.id);
+    const byId = (workflow.nodesById = new Map());
+    const add = (n: Node | undefined): void => {
+      if (!n) return;
+      const same = byId.get(n.id);
       if (same) same.push(n);
-      else workflow.nodesById.set(n.id, [n]);
+      else byId.set(n.id, [n]);
+      const target = n.target;
+      if (target.case === "branchNode" && target.value.ifElse) {
+        const ifElse = target.value.ifElse;
+        add(ifElse.case?.thenNode);
+        for (const other of ifElse.other) add(other.thenNode);
+        if (ifElse.default.case === "elseNode") add(ifElse.default.value);
+      } else if (target.case === "arrayNode") add(target.value.node);
+    };
+    for (const t of workflow.templates) {
+      for (const n of t.nodes) add(n);
+      add(t.failureNode);
     }
   }
   return workflow.nodesById.get(specNodeId) ?? [];
 }
 
 /**
+ * The template node a node execution ran: by its spec node id, or for a map's item (whose spec node id is its index)
+ * the map's inner node, found from the item's parent.
+ */
+function specNodesOf(workflow: WorkflowClosure, specNodeId: string, parent: NodeExecution | undefined): Node[] {
+  if (parent?.metadata?.isArray) {
+    const parentSpec = parent.metadata.specNodeId || parent.id?.nodeId || "";
+    return nodesWithId(workflow, parentSpec).flatMap((n) => (n.target.case === "arrayNode" && n.target.value.node ? [n.target.value.node] : []));
+  }
+  return nodesWithId(workflow, specNodeId);
+}
+
+/**
  * The retries a task node allows: the node's own (Node.metadata.retries) beat its task's, as in FlytePropeller. A task
  * outside the closure (launched on its own) is asked of whoever holds its template.
  */
-function retriesOfNode(workflow: WorkflowClosure, specNodeId: string, attempts: TaskExecution[]): Promise<number | undefined> | number | undefined {
+function retriesOfNode(workflow: WorkflowClosure, specNodes: Node[], attempts: TaskExecution[]): Promise<number | undefined> | number | undefined {
   const taskId = attempts[0]?.id?.taskId;
   if (!taskId?.name) return undefined;
   const same = (id: { project: string; domain: string; name: string; version: string } | undefined) =>
     id?.name === taskId.name && id.version === taskId.version && id.project === taskId.project && id.domain === taskId.domain;
   // Spec node ids repeat across a workflow and its subworkflows; the node that ran this task is the one meant.
-  const node = nodesWithId(workflow, specNodeId).find(
+  const node = specNodes.find(
     (n) => n.target.case === "taskNode" && n.target.value.reference.case === "referenceId" && same(n.target.value.reference.value),
   );
   if (node?.metadata?.retries) return node.metadata.retries.retries;
@@ -74,29 +101,39 @@ function retriesOfNode(workflow: WorkflowClosure, specNodeId: string, attempts: 
   return retries;
 }
 
-/** What a node ran, by its spec node id, looked up in the workflow and its subworkflows. */
-function entityOfNode(workflow: WorkflowClosure, specNodeId: string, attempts: TaskExecution[]): NodeView["entity"] {
-  const taskName = attempts[0]?.id?.taskId?.name;
+/** What a node ran, by its template node: a task, launch plan or workflow by name, a conditional by its name, a map by what it maps. */
+function entityOfNode(specNodes: Node[], attempts: TaskExecution[], isArray: boolean): NodeView["entity"] {
+  const taskName = isArray ? undefined : attempts[0]?.id?.taskId?.name;
   if (taskName) return { kind: "task", name: taskName };
   // In template order (the workflow's own, then its subworkflows'), the first node of this id that runs something.
-  for (const { target } of nodesWithId(workflow, specNodeId)) {
+  for (const node of specNodes) {
+    const target = node.target;
+    if (isArray !== (target.case === "arrayNode")) continue;
+    if (target.case === "arrayNode") return { kind: "array", name: target.value.node ? entityOfNode([target.value.node], [], false).name : "" };
+    if (target.case === "branchNode") return { kind: "branch", name: node.metadata?.name ?? "" };
     if (target.case === "taskNode" && target.value.reference.case === "referenceId") return { kind: "task", name: target.value.reference.value.name };
     if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") return { kind: "launchPlan", name: target.value.reference.value.name };
     if (target.case === "workflowNode" && target.value.reference.case === "subWorkflowRef") return { kind: "workflow", name: target.value.reference.value.name };
   }
-  return { kind: "task", name: "" };
+  return { kind: isArray ? "array" : "task", name: "" };
 }
 
-/** The node's view without its values (see `withValues`); `attempts` in any order. */
-export async function nodeViewOf(n: NodeExecution, attempts: TaskExecution[], workflow: WorkflowClosure): Promise<NodeView> {
-  const sorted = [...attempts].sort((a, b) => (a.id?.retryAttempt ?? 0) - (b.id?.retryAttempt ?? 0));
+/**
+ * The node's view without its values (see `withValues`); `attempts` in any order. `parent` is the node it runs under,
+ * which names what a map's item ran. A map's own task execution (its items as external resources) is not an attempt:
+ * its items are its children.
+ */
+export async function nodeViewOf(n: NodeExecution, attempts: TaskExecution[], workflow: WorkflowClosure, parent?: NodeExecution): Promise<NodeView> {
+  const isArray = n.metadata?.isArray === true;
+  const sorted = isArray ? [] : [...attempts].sort((a, b) => (a.id?.retryAttempt ?? 0) - (b.id?.retryAttempt ?? 0));
   const closure = n.closure;
   const nodeId = n.id?.nodeId ?? "";
   const specNodeId = n.metadata?.specNodeId || nodeId;
+  const specNodes = specNodesOf(workflow, specNodeId, parent);
   const view = {
     nodeId,
     specNodeId,
-    entity: entityOfNode(workflow, specNodeId, sorted),
+    entity: entityOfNode(specNodes, sorted, isArray),
     phase: phaseName(NodeExecution_Phase, closure?.phase ?? 0) as NodePhase,
   } as NodeView;
   if (closure?.targetMetadata.case === "taskNodeMetadata") {
@@ -110,7 +147,7 @@ export async function nodeViewOf(n: NodeExecution, attempts: TaskExecution[], wo
     view.error = { kind: errorKind(e.kind), code: e.code, message: splitErrorText(e.message, e.code).message };
   }
   if (sorted.length) {
-    const retries = await retriesOfNode(workflow, specNodeId, sorted);
+    const retries = await retriesOfNode(workflow, specNodes, sorted);
     if (retries !== undefined) view.retries = retries;
   }
   view.attempts = sorted.map(attemptView);

@@ -6,12 +6,12 @@ import { TaskExecutionListSchema } from "../idl/gen/flyteidl/admin/task_executio
 import { TaskSchema } from "../idl/gen/flyteidl/admin/task_pb.js";
 import { WorkflowSchema } from "../idl/gen/flyteidl/admin/workflow_pb.js";
 import { LiteralMapSchema, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
-import { NodeExecution_Phase } from "../idl/gen/flyteidl/core/execution_pb.js";
+import { NodeExecution_Phase, TaskExecution_Phase } from "../idl/gen/flyteidl/core/execution_pb.js";
 import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import { NotFoundError, UserError } from "../errors.js";
 import { sortByNodeId, subtreeOf, type EntityIdParts, type ExecutionDetailsView, type ExecutionView, type NodeView } from "../engine/history.js";
 import { nodeViewOf, withValues, workflowClosureOf, type WorkflowClosure } from "../engine/node-views.js";
-import type { ExecutionKey, ExecutionPhase, NodePhase } from "../store/records.js";
+import type { ExecutionKey, ExecutionPhase, NodePhase, TaskPhase } from "../store/records.js";
 import { getExecutionView } from "./execution-json.js";
 import { literalMapToPlain } from "../types/plain.js";
 import type { AdminClient } from "../admin/client.js";
@@ -182,7 +182,13 @@ async function nodeViewsOneByOne(client: AdminClient, key: ExecutionKey, executi
     throw missingNode(key, nodeId, nodes.map((n) => n.execution.id?.nodeId ?? ""));
   }
   const selected = nodeId === undefined ? nodes : subtreeOf(nodes, nodeId, (n) => n.execution.id?.nodeId ?? "", (n) => n.parent);
-  return Promise.all(selected.map(async (n) => ({ view: await nodeView(client, key, n.execution, workflow), ...(n.parent !== undefined ? { parent: n.parent } : {}) })));
+  const byId = new Map(nodes.map((n) => [n.execution.id?.nodeId ?? "", n.execution] as const));
+  return Promise.all(
+    selected.map(async (n) => {
+      const parent = n.parent !== undefined ? byId.get(n.parent) : undefined;
+      return { view: await nodeView(client, key, n.execution, workflow, parent), ...(n.parent !== undefined ? { parent: n.parent } : {}) };
+    }),
+  );
 }
 
 function missingNode(key: ExecutionKey, nodeId: string, ids: string[]): NotFoundError {
@@ -240,7 +246,7 @@ async function workflowClosure(client: AdminClient, id: EntityIdParts | undefine
   }
 }
 
-async function nodeView(client: AdminClient, key: ExecutionKey, n: NodeExecution, workflow: WorkflowClosure): Promise<NodeView> {
+async function nodeView(client: AdminClient, key: ExecutionKey, n: NodeExecution, workflow: WorkflowClosure, parent: NodeExecution | undefined): Promise<NodeView> {
   const nodePath = path(key.project, key.domain, key.name, n.id?.nodeId ?? "");
   const [attempts, data] = await Promise.all([
     client.get<JsonValue>(`/api/v1/task_executions/${nodePath}`, { limit: 1000 }),
@@ -249,7 +255,7 @@ async function nodeView(client: AdminClient, key: ExecutionKey, n: NodeExecution
       throw e;
     }),
   ]);
-  const view = await nodeViewOf(n, fromJson(TaskExecutionListSchema, attempts, lenient).taskExecutions, workflow);
+  const view = await nodeViewOf(n, fromJson(TaskExecutionListSchema, attempts, lenient).taskExecutions, workflow, parent);
   return withValues(view, plainMap(data.full_inputs ?? data.fullInputs), plainMap(data.full_outputs ?? data.fullOutputs));
 }
 
@@ -269,6 +275,11 @@ export interface ProgressSnapshot {
   execution: ExecutionView;
   /** Top-level nodes and their phases, in node-id order. */
   nodes: { nodeId: string; phase: NodePhase }[];
+  /**
+   * The items of top-level maps that have started, by map node and index, each in the phase of its latest attempt:
+   * read from the external resources of the map's task execution, as a FlyteAdmin reports an ArrayNode's items.
+   */
+  items?: { nodeId: string; index: number; phase: TaskPhase }[];
 }
 
 /** Polls until the execution ends, reporting each snapshot; resolves to the final view. */
@@ -279,6 +290,9 @@ export async function waitForRemoteExecution(
   options: { intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<ExecutionView> {
   const phases = new Map<string, NodePhase>();
+  // Maps whose items are still read: until a poll has seen the map finished.
+  const maps = new Set<string>();
+  const items = new Map<string, Map<number, TaskPhase>>();
   // After the first full listing, only nodes updated since (by the server's clock, with a margin for writes that
   // land out of order): a poll of a 10,000-node execution stays a page or two.
   let since: number | undefined;
@@ -286,10 +300,24 @@ export async function waitForRemoteExecution(
     // The execution first, its nodes after: once it reads terminal, the nodes read after it are final too.
     const view = await getExecutionView(client, key);
     const updated = await listTopNodes(client, key, since);
-    for (const n of updated.nodes) phases.set(n.nodeId, n.phase);
+    for (const n of updated.nodes) {
+      phases.set(n.nodeId, n.phase);
+      if (n.isArray) maps.add(n.nodeId);
+    }
     if (updated.latest !== undefined) since = Math.max(since ?? 0, updated.latest - progressMarginMs);
+    // A map's node changes only when it starts and ends; its items move in between, so each poll reads them.
+    await Promise.all(
+      [...maps].map(async (nodeId) => {
+        const finished = !runningPhases.has(phases.get(nodeId) ?? "UNDEFINED");
+        items.set(nodeId, await listMapItems(client, key, nodeId));
+        if (finished) maps.delete(nodeId);
+      }),
+    );
     const nodes = [...phases].map(([nodeId, phase]) => ({ nodeId, phase })).sort((a, b) => nodeIdOrder.compare(a.nodeId, b.nodeId));
-    onSnapshot({ execution: view, nodes });
+    const itemList = [...items]
+      .sort(([a], [b]) => nodeIdOrder.compare(a, b))
+      .flatMap(([nodeId, byIndex]) => [...byIndex].sort(([a], [b]) => a - b).map(([index, phase]) => ({ nodeId, index, phase })));
+    onSnapshot({ execution: view, nodes, ...(itemList.length ? { items: itemList } : {}) });
     if (isTerminal(view.phase)) return view;
     if (options.signal?.aborted) throw options.signal.reason;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
@@ -299,9 +327,28 @@ export async function waitForRemoteExecution(
 /** Node updates a poll may see late: a write stamped before another one can be committed after it. */
 const progressMarginMs = 10_000;
 
+const runningPhases = new Set<string>(["UNDEFINED", "QUEUED", "RUNNING", "FAILING", "DYNAMIC_RUNNING"]);
+
+/** A map's items by index, each in its latest attempt's phase, from its task execution's external resources. */
+async function listMapItems(client: AdminClient, key: ExecutionKey, nodeId: string): Promise<Map<number, TaskPhase>> {
+  const answer = fromJson(TaskExecutionListSchema, await client.get<JsonValue>(`/api/v1/task_executions/${path(key.project, key.domain, key.name, nodeId)}`, { limit: 1000 }), lenient);
+  const latest = new Map<number, { attempt: number; phase: TaskPhase }>();
+  for (const execution of answer.taskExecutions) {
+    for (const r of execution.closure?.metadata?.externalResources ?? []) {
+      const seen = latest.get(r.index);
+      if (!seen || r.retryAttempt >= seen.attempt) latest.set(r.index, { attempt: r.retryAttempt, phase: phaseName(TaskExecution_Phase, r.phase) as TaskPhase });
+    }
+  }
+  return new Map([...latest].map(([index, { phase }]) => [index, phase]));
+}
+
 /** The top-level nodes updated at or after `since` (ms), every page of them; `latest` is the newest update seen. */
-async function listTopNodes(client: AdminClient, key: ExecutionKey, since: number | undefined): Promise<{ nodes: { nodeId: string; phase: NodePhase }[]; latest?: number }> {
-  const nodes: { nodeId: string; phase: NodePhase }[] = [];
+async function listTopNodes(
+  client: AdminClient,
+  key: ExecutionKey,
+  since: number | undefined,
+): Promise<{ nodes: { nodeId: string; phase: NodePhase; isArray: boolean }[]; latest?: number }> {
+  const nodes: { nodeId: string; phase: NodePhase; isArray: boolean }[] = [];
   let latest: number | undefined;
   let token: string | undefined;
   do {
@@ -314,7 +361,7 @@ async function listTopNodes(client: AdminClient, key: ExecutionKey, since: numbe
     for (const n of answer.nodeExecutions) {
       const nodeId = n.id?.nodeId ?? "";
       if (nodeId === "start-node" || nodeId === "end-node") continue;
-      nodes.push({ nodeId, phase: phaseName(NodeExecution_Phase, n.closure?.phase ?? 0) as NodePhase });
+      nodes.push({ nodeId, phase: phaseName(NodeExecution_Phase, n.closure?.phase ?? 0) as NodePhase, isArray: n.metadata?.isArray === true });
       const at = n.closure?.updatedAt;
       if (at) latest = Math.max(latest ?? 0, Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6));
     }

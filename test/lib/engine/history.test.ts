@@ -16,6 +16,7 @@ import {
   formatSeconds,
   isDetailsView,
   listExecutionViews,
+  mapTaskExecutionToAdmin,
   nodeExecutionToAdmin,
   taskExecutionToAdmin,
   type ExecutionDetailsView,
@@ -164,6 +165,40 @@ test("nodeExecutionToAdmin: ids, retry group of a subworkflow child, cache statu
 
   const miss = toJson(NodeExecutionSchema, nodeExecutionToAdmin(node("n2", { cacheStatus: "CACHE_MISS", cacheKey: "k" }))) as Record<string, any>;
   assert.deepEqual(miss.closure.taskNodeMetadata, { cacheStatus: "CACHE_MISS" });
+});
+
+test("a map node: is_array, and one container_array task execution with each item attempt as an external resource", () => {
+  const map = node("n1", { entityKind: "array", entityName: "examples.spend.square", isParent: true });
+  const meta = toJson(NodeExecutionSchema, nodeExecutionToAdmin(map)) as Record<string, any>;
+  assert.deepEqual(meta.metadata, { specNodeId: "n1", isParentNode: true, isArray: true });
+  const item = (i: number, overrides: Partial<NodeExecutionRecord> = {}) => node(`n1-0-${i}`, { parentNodeId: "n1", specNodeId: String(i), ...overrides });
+  const message = mapTaskExecutionToAdmin(
+    map,
+    [
+      // Out of order, as a store may list them; a cache hit has no attempt.
+      { node: item(2, { cacheStatus: "CACHE_HIT" }), attempts: [] },
+      { node: item(0, { cacheStatus: "CACHE_POPULATED" }), attempts: [attempt("n1-0-0", 1), attempt("n1-0-0", 0, { phase: "RETRYABLE_FAILED", logsUri: "file:///l0" })] },
+      { node: item(1, { phase: "FAILED", cacheStatus: "CACHE_MISS" }), attempts: [attempt("n1-0-1", 0, { phase: "FAILED" })] },
+      { node: item(3, { phase: "SKIPPED" }), attempts: [] },
+    ],
+    { taskId: { project: "p", domain: "d", name: "examples.spend.square", version: "v1" }, logUri: (a) => `http://server/logs/${a.nodeId}/${a.attempt}` },
+  );
+  const json = toJson(TaskExecutionSchema, message) as Record<string, any>;
+  assert.equal(json.id.retryAttempt, undefined, "attempt 0: an ArrayNode is never retried itself");
+  assert.equal(json.id.taskId.name, "examples.spend.square");
+  assert.equal(json.closure.taskType, "container_array");
+  assert.equal(json.closure.phase, "SUCCEEDED");
+  assert.deepEqual(
+    json.closure.metadata.externalResources.map((r: any) => [r.index ?? 0, r.retryAttempt ?? 0, r.phase, r.cacheStatus, r.logs?.[0]?.uri]),
+    [
+      [0, 0, "RETRYABLE_FAILED", "CACHE_POPULATED", "http://server/logs/n1-0-0/0"],
+      [0, 1, "SUCCEEDED", "CACHE_POPULATED", "http://server/logs/n1-0-0/1"],
+      [1, 0, "FAILED", "CACHE_MISS", "http://server/logs/n1-0-1/0"],
+      [2, 0, "SUCCEEDED", "CACHE_HIT", undefined],
+    ],
+    "a skipped item (never started) is not a resource",
+  );
+  assert.equal(new Set(json.closure.metadata.externalResources.map((r: any) => r.externalId)).size, 4);
 });
 
 test("taskExecutionToAdmin: task id, retry attempt, logs and error", () => {

@@ -4,7 +4,7 @@
 import { create } from "@bufbuild/protobuf";
 import { NodeExecutionGetDataResponseSchema, NodeExecutionListSchema, NodeExecutionSchema } from "../../idl/gen/flyteidl/admin/node_execution_pb.js";
 import { TaskExecutionGetDataResponseSchema, TaskExecutionListSchema, TaskExecutionSchema } from "../../idl/gen/flyteidl/admin/task_execution_pb.js";
-import { nodeExecutionToAdmin, taskExecutionToAdmin, type EntityIdParts } from "../../engine/history.js";
+import { mapTaskExecutionToAdmin, nodeExecutionToAdmin, taskExecutionToAdmin, type EntityIdParts } from "../../engine/history.js";
 import type { ExecutionKey, ExecutionRecord, NodeExecutionRecord, TaskExecutionRecord } from "../../store/records.js";
 import type { ApiContext } from "./api-context.js";
 import { invalidArgument, notFound } from "./api-error.js";
@@ -51,6 +51,29 @@ function taskMessage(ctx: ApiContext, a: TaskExecutionRecord, node: NodeExecutio
   });
 }
 
+/**
+ * A map node's one task execution, its items as external resources (as FlytePropeller reports an ArrayNode). Its task
+ * id is the mapped task's; a map over a workflow or launch plan has none, as in Flyte.
+ */
+function mapTaskMessage(ctx: ApiContext, node: NodeExecutionRecord, nodes: NodeExecutionRecord[], attempts: TaskExecutionRecord[], taskIds: Map<string, EntityIdParts>) {
+  const items = nodes.filter((n) => n.parentNodeId === node.nodeId);
+  const itemIds = new Set(items.map((n) => n.nodeId));
+  const attemptsOf = new Map<string, TaskExecutionRecord[]>();
+  for (const a of attempts) {
+    if (!itemIds.has(a.nodeId)) continue;
+    const list = attemptsOf.get(a.nodeId);
+    if (list) list.push(a);
+    else attemptsOf.set(a.nodeId, [a]);
+  }
+  const mapsTask = items.length === 0 || items.some((n) => n.entityKind === "task");
+  const taskId = mapsTask ? (taskIds.get(node.entityName) ?? { project: node.project, domain: node.domain, name: node.entityName, version: "" }) : undefined;
+  return mapTaskExecutionToAdmin(
+    node,
+    items.map((n) => ({ node: n, attempts: attemptsOf.get(n.nodeId) ?? [] })),
+    { ...(taskId ? { taskId } : {}), logUri: (a) => (a.logsUri || a.logs !== undefined ? logLink(ctx, a) : undefined) },
+  );
+}
+
 /** One attempt named by the full TaskExecutionIdentifier path; the task id in the path must be the one it ran. */
 async function attemptAt(ctx: ApiContext, params: Record<string, string>) {
   const key = executionKeyOf(params);
@@ -61,13 +84,21 @@ async function attemptAt(ctx: ApiContext, params: Record<string, string>) {
     ctx.deps.store.listNodeExecutions(key),
     launchedTaskIds(ctx, execution),
   ]);
+  const mapNode = nodes.find((n) => n.nodeId === params.node && n.entityKind === "array");
+  if (mapNode) {
+    const message = mapTaskMessage(ctx, mapNode, nodes, attempts, taskIds);
+    const id = message.id?.taskId;
+    const matches = attempt === 0 && (!id || (id.name === params.taskName && id.project === params.taskProject && id.domain === params.taskDomain));
+    if (!matches) throw notFound(`task execution ${params.taskName}@${params.taskVersion} attempt ${attempt} of node ${params.node} does not exist in execution ${key.name}`);
+    return { map: message, attempt: undefined, node: mapNode, taskIds };
+  }
   const found = attempts.find((a) => a.nodeId === params.node && a.attempt === attempt);
   const id = found ? (taskIds.get(found.taskName) ?? { project: key.project, domain: key.domain, name: found.taskName, version: "" }) : undefined;
   const matches = id && id.name === params.taskName && id.project === params.taskProject && id.domain === params.taskDomain && (id.version === "" || id.version === params.taskVersion);
   if (!found || !matches) {
     throw notFound(`task execution ${params.taskName}@${params.taskVersion} attempt ${attempt} of node ${params.node} does not exist in execution ${key.name}`);
   }
-  return { attempt: found, node: nodes.find((n) => n.nodeId === found.nodeId), taskIds };
+  return { map: undefined, attempt: found, node: nodes.find((n) => n.nodeId === found.nodeId), taskIds };
 }
 
 const taskExecutionPath = ":project/:domain/:name/:node/:taskProject/:taskDomain/:taskName/:taskVersion/:attempt";
@@ -117,15 +148,18 @@ async function nodeViews(ctx: ApiContext, { res, params, query }: RequestContext
   }
   // A page is as large as FlyteAdmin's lists allow when a limit is given, else a whole execution of up to maxViewsPage nodes.
   const page = pageByOffset(nodes, query.get("limit") ? readLimit(query) : maxViewsPage, readToken(query));
+  // A map's items are named by their parent (the map's inner node); only maps' messages are needed for that.
+  const maps = new Map(nodes.filter((n) => n.entityKind === "array").map((n) => [n.nodeId, nodeExecutionToAdmin(n)] as const));
   const items = await Promise.all(
     page.items.map(async (node) => {
       const mine = (attemptsOf.get(node.nodeId) ?? []).map((a) => taskMessage(ctx, a, node, taskIds));
+      const parent = node.parentNodeId ? maps.get(node.parentNodeId) : undefined;
       const [view, inputs, outputs] = await Promise.all([
-        nodeViewOf(nodeExecutionToAdmin(node), mine, workflow),
+        nodeViewOf(nodeExecutionToAdmin(node), mine, workflow, parent),
         readShownBytes(ctx, recordedInputs(node)),
         readShownBytes(ctx, recordedOutputs(node)),
       ]);
-      return { view, ...(node.parentNodeId ? { parent_node_id: node.parentNodeId } : {}), ...(inputs ? { inputs } : {}), ...(outputs ? { outputs } : {}) };
+      return { view, ...(node.parentNodeId ? { parent_node_id: node.parentNodeId } : {}), ...(inputs !== undefined ? { inputs } : {}), ...(outputs !== undefined ? { outputs } : {}) };
     }),
   );
   sendJson(res, 200, { nodes: items, token: page.token });
@@ -196,6 +230,11 @@ export function nodeExecutionRoutes(ctx: ApiContext): Route[] {
         const { execution, nodes } = await nodesOf(ctx, key);
         const node = findNode(nodes, key, params.node);
         const [attempts, taskIds] = await Promise.all([ctx.deps.store.listTaskExecutions(key), launchedTaskIds(ctx, execution)]);
+        if (node.entityKind === "array") {
+          const map = pageByOffset([mapTaskMessage(ctx, node, nodes, attempts, taskIds)], readLimit(query), readToken(query));
+          sendMessage(req, res, TaskExecutionListSchema, create(TaskExecutionListSchema, { taskExecutions: map.items, token: map.token }));
+          return;
+        }
         const mine = attempts.filter((a) => a.nodeId === node.nodeId).sort((a, b) => a.attempt - b.attempt);
         const page = pageByOffset(mine, readLimit(query), readToken(query));
         const taskExecutions = page.items.map((a) => taskMessage(ctx, a, node, taskIds));
@@ -207,8 +246,8 @@ export function nodeExecutionRoutes(ctx: ApiContext): Route[] {
       path: `/api/v1/task_executions/${taskExecutionPath}`,
       async handle({ req, res, params, query }) {
         query.allowOnly([]);
-        const { attempt, node, taskIds } = await attemptAt(ctx, params);
-        sendMessage(req, res, TaskExecutionSchema, taskMessage(ctx, attempt, node, taskIds));
+        const found = await attemptAt(ctx, params);
+        sendMessage(req, res, TaskExecutionSchema, found.map ? found.map : taskMessage(ctx, found.attempt, found.node, found.taskIds));
       },
     },
     {
@@ -216,7 +255,15 @@ export function nodeExecutionRoutes(ctx: ApiContext): Route[] {
       path: `/api/v1/data/task_executions/${taskExecutionPath}`,
       async handle({ req, res, params, query }) {
         query.allowOnly([]);
-        const { attempt, node } = await attemptAt(ctx, params);
+        const found = await attemptAt(ctx, params);
+        if (found.map) {
+          // A map's task execution has the map node's inputs and outputs (the lists).
+          const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, recordedInputs(found.node)), readStoredLiteralMap(ctx, recordedOutputs(found.node))]);
+          const answer = create(TaskExecutionGetDataResponseSchema, { inputs: inputs?.blob, outputs: outputs?.blob, fullInputs: inputs?.map, fullOutputs: outputs?.map });
+          sendMessage(req, res, TaskExecutionGetDataResponseSchema, answer);
+          return;
+        }
+        const { attempt, node } = found;
         const attemptOutputs = attempt.outputs || attempt.outputsUri || attempt.phase !== "SUCCEEDED" || !node ? recordedOutputs(attempt) : recordedOutputs(node);
         const [inputs, outputs] = await Promise.all([readStoredLiteralMap(ctx, node ? recordedInputs(node) : {}), readStoredLiteralMap(ctx, attemptOutputs)]);
         const answer = create(TaskExecutionGetDataResponseSchema, {
