@@ -24,7 +24,6 @@ function idText(id: Identifier | undefined): string {
 // Node kinds the IR has and tsflyte's engine does not run yet; the server refuses them at registration.
 const unrunNodeKinds: Record<string, string> = {
   branchNode: "a branch node (a condition)",
-  gateNode: "a gate node (approve, signal or sleep)",
   arrayNode: "an array node (a map over a list)",
 };
 
@@ -61,6 +60,11 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
     } else if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") {
       refText = `launch plan ${idText(target.value.reference.value)}`;
       callee = lookup("launchPlan", target.value.reference.value);
+    } else if (target.case === "gateNode") {
+      const outputs = checkGateNode(node, problems);
+      if (outputs) outputsOf.set(node.id, outputs);
+      else opaque.add(node.id);
+      continue;
     } else if (target.case === "branchNode" || target.case === "arrayNode") {
       opaque.add(node.id);
       continue;
@@ -198,4 +202,30 @@ export function checkGraph(template: WorkflowTemplate): string[] {
   const unreachable = [...ids].filter((id) => !reached.has(id)).sort();
   if (unreachable.length) problems.push(`the nodes ${unreachable.join(", ")} cannot be reached from the start node`);
   return problems;
+}
+
+/**
+ * A gate node's own problems (a condition without its signal id, type or duration), and its outputs when they are known
+ * here: a signal's value, nothing for a sleep. An approval passes on its input, whose type its upstream node gives.
+ */
+function checkGateNode(node: WorkflowTemplate["nodes"][number], problems: string[]): Record<string, LiteralType | undefined> | undefined {
+  if (node.target.case !== "gateNode") return undefined;
+  const condition = node.target.value.condition;
+  switch (condition.case) {
+    case "approve":
+      if (!condition.value.signalId) problems.push(`gate node ${node.id} approves without a signal id`);
+      if (node.inputs.length !== 1) problems.push(`gate node ${node.id} approves ${node.inputs.length} values; an approval passes on exactly one`);
+      return undefined;
+    case "signal":
+      if (!condition.value.signalId) problems.push(`gate node ${node.id} waits for a signal without a signal id`);
+      if (!condition.value.type) problems.push(`gate node ${node.id} waits for signal "${condition.value.signalId}" without its type`);
+      if (!condition.value.outputVariableName) problems.push(`gate node ${node.id} waits for signal "${condition.value.signalId}" without an output variable name`);
+      return { [condition.value.outputVariableName]: condition.value.type };
+    case "sleep":
+      if (!condition.value.duration) problems.push(`gate node ${node.id} sleeps without a duration`);
+      return {};
+    default:
+      problems.push(`gate node ${node.id} has no condition (approve, signal or sleep)`);
+      return undefined;
+  }
 }

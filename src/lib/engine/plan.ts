@@ -8,7 +8,7 @@ import { UserError } from "../errors.js";
 import { bindValue, BindingProblem, type BindingScope } from "../compiler/bindings.js";
 import { emitFailureNode, emitNodes, type NodeEmitContext } from "../compiler/emit-nodes.js";
 import { definitionOf, isEntity, type Entity, type WorkflowDefinition } from "../sdk/entity.js";
-import { startNodeId, traceWorkflow } from "../sdk/trace.js";
+import { describeTracedNode, startNodeId, traceWorkflow } from "../sdk/trace.js";
 import type { Executable, PlannedCall, PlannedNode, WorkflowPlan } from "./executable.js";
 import { planNode, type IrRoot } from "./from-ir.js";
 
@@ -48,7 +48,7 @@ export function planWorkflow(
   const irFailure = onFailure ? emitFailureNode(ctx, onFailure, definitionOf(onFailure)!, def.inputs, def.definedAt) : undefined;
   const describeNode = (id: string) => {
     const node = traced.nodes.find((n) => n.id === id);
-    return node ? `${id} (${node.kind === "branch" ? `conditional "${node.name}"` : label(node.entity)})` : id;
+    return node ? `${id} (${node.kind === "branch" || node.kind === "gate" ? describeTracedNode(node, label) : label(node.entity)})` : id;
   };
   const scope: BindingScope = {
     describeRef: (ref) => (ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${describeNode(ref.nodeId)}`),
