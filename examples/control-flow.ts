@@ -1,6 +1,7 @@
-// Control flow: a conditional that picks a pricing rule, a map over the orders with a tolerated failure rate, a node
-// ordered after another without data, per-call overrides, and a failure node that cleans up when the workflow fails.
-import { task, workflow, conditional, map, after, t } from "tsflyte";
+// Control flow: a conditional that picks a pricing rule, a map over the orders with a tolerated failure rate, a dynamic
+// workflow that builds one audit step per order when the orders are known, a node ordered after another without data,
+// per-call overrides, and a failure node that cleans up when the workflow fails.
+import { task, workflow, conditional, map, after, dynamic, t } from "tsflyte";
 
 export const orderTotal = task(
   {
@@ -34,9 +35,18 @@ export const asIs = task({ inputs: { total: t.float() }, outputs: t.float() }, a
 
 export const openLedger = task({ description: "opens the day's ledger (no data, only order)" }, async () => {});
 
+export const audit = task({ inputs: { quantity: t.int() }, outputs: t.string() }, async ({ quantity }) =>
+  quantity < 0 ? `refused ${quantity}` : `accepted ${quantity}`,
+);
+
+export const auditEach = dynamic(
+  { description: "one audit step per order, built when the orders are known", inputs: { quantities: t.list(t.int()) }, outputs: t.list(t.string()) },
+  ({ quantities }) => quantities.map((quantity) => audit({ quantity })),
+);
+
 export const record = task(
-  { inputs: { amount: t.float() }, outputs: t.string(), retries: 1 },
-  async ({ amount }) => `recorded ${amount.toFixed(2)}`,
+  { inputs: { amount: t.float(), audits: t.list(t.string()) }, outputs: t.string(), retries: 1 },
+  async ({ amount, audits }) => `recorded ${amount.toFixed(2)} after ${audits.length} audits`,
 );
 
 export const cleanup = task(
@@ -64,6 +74,7 @@ export const priceOrders = workflow(
       .then(asIs({ total }).with({ name: "as-is", retries: 2 }))
       .else()
       .fail("no order of the day succeeded");
-    return after(record({ amount: charged }), ledger);
+    const audits = auditEach({ quantities });
+    return after(record({ amount: charged, audits }), ledger);
   },
 );

@@ -1,7 +1,7 @@
 // The package entry users import: the authoring API (`task`, `workflow`, `launchPlan`, `t`) and its types.
 // Never imports the CLI, the compiler or anything heavy, so importing tsflyte stays fast.
 export { task, workflow, launchPlan } from "./lib/sdk/declare.js";
-export { conditional, map, after } from "./lib/sdk/control-flow.js";
+export { conditional, map, after, dynamic } from "./lib/sdk/control-flow.js";
 export type { Conditional, Cases, MapInputs, MapOutputs } from "./lib/sdk/control-flow.js";
 export { approve, waitForInput, sleep } from "./lib/sdk/gates.js";
 export type { GateOptions, WaitForInputOptions } from "./lib/sdk/gates.js";

@@ -191,17 +191,19 @@ function flattenTree(nodes: readonly NodeView[], indent: string, items: TreeItem
   });
 }
 
-/** What a node runs; a conditional and a map say so, as `get workflow -o dot` labels them. */
-function entityText(entity: NodeView["entity"]): string {
-  if (entity.kind === "branch") return `${entity.name} [conditional]`;
-  if (entity.kind === "array") return `${entity.name} [map]`;
-  return entity.name;
+/** What a node runs; a conditional, a map and a dynamic workflow (a task with children) say so. */
+function entityText(node: NodeView): string {
+  const { kind, name } = node.entity;
+  if (kind === "branch") return `${name} [conditional]`;
+  if (kind === "array") return `${name} [map]`;
+  if (kind === "task" && node.children?.length) return `${name} [dynamic]`;
+  return name;
 }
 
 function nodeColumns(options: RenderOptions): Column<TreeRow>[] {
   return [
     { header: "NODE", value: (r) => `${r.prefix}${r.node.nodeId}` },
-    { header: "ENTITY", value: (r) => entityText(r.node.entity) },
+    { header: "ENTITY", value: (r) => entityText(r.node) },
     { header: "PHASE", value: (r) => r.node.phase, style: (cell, r) => paint(cell, r.node.phase, options.color) },
     { header: "DURATION", value: (r) => formatElapsed(r.node.duration), align: "right" },
     {

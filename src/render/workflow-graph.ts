@@ -42,7 +42,8 @@ export function workflowToDot(input: WorkflowGraphInput): string {
   const out = [`strict digraph ${quote(name)} {`, `  label=${quote(name)};`, "  labelloc=t;", ...root.lines];
   for (const edge of graph.sortedEdges()) {
     const labels = [...edge.labels].sort(naturalCompare);
-    const attrs = labels.length > 0 ? ` [label=${quote(labels.join("\n"))}]` : "";
+    const list = [...(labels.length > 0 ? [`label=${quote(labels.join("\n"))}`] : []), ...(edge.style ? [`style=${edge.style}`, "color=red"] : [])];
+    const attrs = list.length > 0 ? ` [${list.join(", ")}]` : "";
     out.push(`  ${quote(edge.from)} -> ${quote(edge.to)}${attrs};`);
   }
   out.push("}");
@@ -69,6 +70,8 @@ interface Edge {
   from: string;
   to: string;
   labels: Set<string>;
+  /** Set for the failure node's edge only: drawn dashed and red. */
+  style?: "dashed";
 }
 
 class GraphBuilder {
@@ -143,7 +146,24 @@ class GraphBuilder {
         for (const exit of exitsOf(from)) for (const entry of entries) this.addEdge(exit, entry, labels);
       }
     }
+    if (template.failureNode) this.drawFailureNode(template.failureNode, prefix, start, into, stack);
     return { entries: [start], exits: [end] };
+  }
+
+  /**
+   * The failure node is outside the graph (it runs once, only when the workflow fails), so flytectl leaves it out;
+   * here it is a red box (or cluster) reached from the start node by a dashed red edge labelled "on failure".
+   */
+  private drawFailureNode(node: Node, prefix: string, start: string, into: Container, stack: string[]): void {
+    const before = into.lines.length;
+    const at = this.drawNode(node, prefix, into, stack);
+    const drawn = into.lines[before];
+    // A plain box gets a red border; a subworkflow cluster keeps its own drawing and gets the dashed edge only.
+    if (drawn !== undefined && !drawn.trimStart().startsWith("subgraph")) into.lines[before] = drawn.replace(/\];$/, ", color=red];");
+    for (const entry of at.entries) {
+      const key = `${start}\u0000${entry}`;
+      this.edges.set(key, { from: start, to: entry, labels: new Set(["on failure"]), style: "dashed" });
+    }
   }
 
   private drawNode(node: Node, prefix: string, into: Container, stack: string[]): Attachment {
@@ -193,8 +213,11 @@ class GraphBuilder {
     }
     if (ifElse?.default.case === "elseNode") arms.push({ label: "else", node: ifElse.default.value });
     for (const arm of arms) {
-      // Cases live in the enclosing workflow's namespace; the only edge drawn into a case is the decision's.
-      const at = this.drawNode(arm.node, prefix, cluster, stack);
+      // Flyte names a case's node `<branch>-<node>`; flytekit writes it so, other IR repeats ids (n0 inside n0), which
+      // are then scoped under the branch so that nested cases never take a top-level node's name. The only edge drawn
+      // into a case is the decision's.
+      const casePrefix = arm.node.id.startsWith(`${node.id}-`) ? prefix : id;
+      const at = this.drawNode(arm.node, casePrefix, cluster, stack);
       for (const entry of at.entries) this.addEdge(id, entry, new Set([arm.label]));
       exits.push(...at.exits);
     }

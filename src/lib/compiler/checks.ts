@@ -1,39 +1,32 @@
 // The checks FlyteAdmin applies to a workflow before accepting it, run on the IR itself so that the control
 // plane can apply them to anything registered: references exist, inputs bound, types match, no cycles.
-import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import type { BindingData } from "../idl/gen/flyteidl/core/literals_pb.js";
-import type { LiteralType } from "../idl/gen/flyteidl/core/types_pb.js";
-import type { WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
-import { describeLiteralType, isCastable } from "../types/compat.js";
+import type { Node, WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
+import { checkArrayNode } from "./checks-array.js";
+import { checkBranchNode } from "./checks-branch.js";
+import { checkFailureNode } from "./checks-failure.js";
+import { checkGateNode } from "./checks-gate.js";
+import {
+  calleeOf,
+  checkBindingData,
+  checkInputBindings,
+  endNode,
+  startNode,
+  type CheckScope,
+  type InterfaceLookup,
+  type NodePlace,
+  type Outputs,
+} from "./checks-scope.js";
 
-/** The interface of something a node calls, as the checks need it. */
-export interface CalleeInterface {
-  inputs: Record<string, { type?: LiteralType; required: boolean }>;
-  outputs: Record<string, LiteralType | undefined>;
-}
-
-export type InterfaceLookup = (kind: "task" | "workflow" | "launchPlan", id: Identifier) => CalleeInterface | undefined;
-
-const startNode = "start-node";
-const endNode = "end-node";
-
-function idText(id: Identifier | undefined): string {
-  return id ? `${id.name}@${id.version}` : "(no id)";
-}
-
-// Node kinds the IR has and tsflyte's engine does not run yet; the server refuses them at registration.
-const unrunNodeKinds: Record<string, string> = {
-  branchNode: "a branch node (a condition)",
-  arrayNode: "an array node (a map over a list)",
-};
+export type { CalleeInterface, InterfaceLookup } from "./checks-scope.js";
 
 /** Every problem with a workflow template, each one sentence naming the node and the input. */
 export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: InterfaceLookup): string[] {
   const problems: string[] = [];
   const wfInputs = template.interface?.inputs?.variables ?? {};
   const wfOutputs = template.interface?.outputs?.variables ?? {};
-  const outputsOf = new Map<string, Record<string, LiteralType | undefined>>();
-  const inputsAsOutputs: Record<string, LiteralType | undefined> = {};
+  const outputsOf = new Map<string, Outputs>();
+  const inputsAsOutputs: Outputs = {};
   for (const [name, v] of Object.entries(wfInputs)) inputsAsOutputs[name] = v.type;
   outputsOf.set(startNode, inputsAsOutputs);
 
@@ -45,71 +38,49 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
     ids.add(node.id);
   }
 
-  const callees = new Map<string, CalleeInterface>();
-  const opaque = new Set<string>();
-  for (const node of template.nodes) {
-    const target = node.target;
-    let callee: CalleeInterface | undefined;
-    let refText = "";
-    if (target.case === "taskNode" && target.value.reference.case === "referenceId") {
-      refText = `task ${idText(target.value.reference.value)}`;
-      callee = lookup("task", target.value.reference.value);
-    } else if (target.case === "workflowNode" && target.value.reference.case === "subWorkflowRef") {
-      refText = `workflow ${idText(target.value.reference.value)}`;
-      callee = lookup("workflow", target.value.reference.value);
-    } else if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") {
-      refText = `launch plan ${idText(target.value.reference.value)}`;
-      callee = lookup("launchPlan", target.value.reference.value);
-    } else if (target.case === "gateNode") {
-      const outputs = checkGateNode(node, problems);
-      if (outputs) outputsOf.set(node.id, outputs);
-      else opaque.add(node.id);
-      continue;
-    } else if (target.case === "branchNode" || target.case === "arrayNode") {
-      opaque.add(node.id);
-      continue;
-    } else {
-      const kind = target.case ? unrunNodeKinds[target.case] : undefined;
-      problems.push(kind ? `node ${node.id} is ${kind}, which tsflyte does not run yet` : `node ${node.id} has no task, workflow or launch plan to run`);
-      // Its outputs are unknown, not missing: what reads them is not reported again.
-      opaque.add(node.id);
-      continue;
+  let directDependents: Map<string, string[]> | undefined;
+  const dependencies = dependenciesOf(template.nodes, ids, true);
+  const readableKept = new Map<string, Set<string>>();
+  const scope: CheckScope = {
+    lookup,
+    problems,
+    outputsOf,
+    topLevelIds: ids,
+    opaque: new Set(),
+    partialOutputs: new Map(),
+    readableInside: (nodeId) => {
+      let found = readableKept.get(nodeId);
+      if (!found) {
+        directDependents ??= dependentsOf(dependenciesOf(template.nodes, ids, false));
+        const after = descendantsIn(directDependents, nodeId);
+        readableKept.set(nodeId, (found = new Set([...ids].filter((id) => id !== nodeId && !after.has(id)))));
+      }
+      return found;
+    },
+    checkNode: (node, place) => checkNode(node, place, scope),
+  };
+  const { ordered, stuck } = dependencyOrder(template.nodes, dependencies);
+  // Nodes in a cycle are reported by checkGraph; what reads them before they are checked is not reported again.
+  for (const node of stuck) scope.opaque.add(node.id);
+  for (const node of [...ordered, ...stuck]) {
+    const outputs = checkNode(node, { label: `node ${node.id}`, path: node.id, topLevel: true }, scope);
+    if (outputs) {
+      outputsOf.set(node.id, outputs);
+      scope.opaque.delete(node.id);
+    } else if (!calledEntity(node)) {
+      // A node whose outputs are unknown was reported; what reads them is not reported again.
+      scope.opaque.add(node.id);
     }
-    if (!callee) {
-      problems.push(`node ${node.id} refers to ${refText}, which does not exist`);
-      continue;
-    }
-    callees.set(node.id, callee);
-    outputsOf.set(node.id, callee.outputs);
   }
 
-  for (const node of template.nodes) {
-    const callee = callees.get(node.id);
-    if (!callee) continue;
-    const upstream = new Set(node.upstreamNodeIds);
-    for (const u of upstream) if (!ids.has(u)) problems.push(`node ${node.id} lists upstream node ${u}, which does not exist`);
-    const bound = new Set<string>();
-    for (const binding of node.inputs) {
-      bound.add(binding.var);
-      const input = callee.inputs[binding.var];
-      if (!input) {
-        problems.push(`node ${node.id} binds "${binding.var}", which is not one of its inputs`);
-        continue;
-      }
-      if (binding.binding) checkBindingData(binding.binding, input.type, `node ${node.id} input "${binding.var}"`, { outputsOf, opaque, upstream }, problems);
-      else problems.push(`node ${node.id} input "${binding.var}" has an empty binding`);
-    }
-    for (const [name, input] of Object.entries(callee.inputs)) {
-      if (input.required && !bound.has(name)) problems.push(`node ${node.id} does not bind its required input "${name}"`);
-    }
-  }
+  if (template.failureNode) checkFailureNode(template.failureNode, ids, scope);
 
   const boundOutputs = new Set<string>();
   for (const binding of template.outputs) {
     boundOutputs.add(binding.var);
     const declared = wfOutputs[binding.var];
     if (!declared) problems.push(`workflow output "${binding.var}" is bound but not declared`);
-    else if (binding.binding) checkBindingData(binding.binding, declared.type, `workflow output "${binding.var}"`, { outputsOf, opaque }, problems);
+    else if (binding.binding) checkBindingData(binding.binding, declared.type, `workflow output "${binding.var}"`, scope);
   }
   for (const name of Object.keys(wfOutputs)) if (!boundOutputs.has(name)) problems.push(`workflow output "${name}" is not bound`);
 
@@ -117,41 +88,32 @@ export function checkWorkflowTemplate(template: WorkflowTemplate, lookup: Interf
   return problems;
 }
 
-interface BindingScope {
-  outputsOf: Map<string, Record<string, LiteralType | undefined>>;
-  /** Nodes of kinds these checks cannot see into, reported once already. */
-  opaque: Set<string>;
-  /** For a node's inputs: the nodes it lists upstream. */
-  upstream?: Set<string>;
-}
-
-function checkBindingData(data: BindingData, expected: LiteralType | undefined, at: string, scope: BindingScope, problems: string[]): void {
-  const { outputsOf, upstream } = scope;
-  const v = data.value;
-  if (v.case === "promise") {
-    const nodeId = v.value.nodeId || startNode;
-    if (scope.opaque.has(nodeId)) return;
-    const outputs = outputsOf.get(nodeId);
-    if (!outputs) {
-      problems.push(`${at} reads node ${nodeId}, which does not exist`);
-      return;
-    }
-    if (!(v.value.var in outputs)) {
-      problems.push(`${at} reads "${v.value.var}" of ${nodeId === startNode ? "the workflow inputs" : `node ${nodeId}`}, which has no such ${nodeId === startNode ? "input" : "output"}`);
-      return;
-    }
-    if (upstream && nodeId !== startNode && !upstream.has(nodeId)) problems.push(`${at} reads node ${nodeId}, which is not among its upstream nodes`);
-    const actual = outputs[v.value.var];
-    if (expected && actual && !isCastable(actual, expected)) {
-      problems.push(`${at} expects ${describeLiteralType(expected)}, but ${nodeId}.${v.value.var} is ${describeLiteralType(actual)}`);
-    }
-  } else if (v.case === "collection") {
-    const element = expected?.type.case === "collectionType" ? expected.type.value : undefined;
-    v.value.bindings.forEach((b, i) => checkBindingData(b, element, `${at}[${i}]`, scope, problems));
-  } else if (v.case === "map") {
-    const valueType = expected?.type.case === "mapValueType" ? expected.type.value : undefined;
-    for (const [k, b] of Object.entries(v.value.bindings)) checkBindingData(b, valueType, `${at}.${k}`, scope, problems);
+/** Checks one node of any kind where it sits and returns its outputs; undefined when they cannot be known. */
+function checkNode(node: Node, place: NodePlace, scope: CheckScope): Outputs | undefined {
+  const upstream = place.topLevel ? new Set(node.upstreamNodeIds) : undefined;
+  if (place.topLevel) {
+    for (const u of node.upstreamNodeIds) if (!scope.topLevelIds.has(u)) scope.problems.push(`node ${node.id} lists upstream node ${u}, which does not exist`);
   }
+  const target = node.target;
+  switch (target.case) {
+    case "branchNode":
+      return checkBranchNode(node, target.value, place, scope, upstream);
+    case "arrayNode":
+      return checkArrayNode(node, target.value, place, scope, upstream);
+    case "gateNode":
+      return checkGateNode(node, target.value, place, scope, upstream);
+    default:
+      break;
+  }
+  const called = calleeOf(node, place, scope);
+  if (!called) {
+    scope.problems.push(`${place.label} has no task, workflow or launch plan to run`);
+    return undefined;
+  }
+  const { callee } = called;
+  if (!callee) return undefined;
+  checkInputBindings(node.inputs, callee.inputs, (name) => callee.inputs[name]?.type, place, scope, upstream);
+  return callee.outputs;
 }
 
 /** No cycles, and every node reachable from the start node (a node without upstream nodes hangs off start). */
@@ -204,28 +166,98 @@ export function checkGraph(template: WorkflowTemplate): string[] {
   return problems;
 }
 
+function calledEntity(node: Node): boolean {
+  return node.target.case === "taskNode" || node.target.case === "workflowNode";
+}
+
 /**
- * A gate node's own problems (a condition without its signal id, type or duration), and its outputs when they are known
- * here: a signal's value, nothing for a sleep. An approval passes on its input, whose type its upstream node gives.
+ * What each top-level node waits for: the nodes it lists upstream and the nodes its bindings read, and with `nested`
+ * also what the nodes inside it (branch cases, an array node's sub-node) read.
  */
-function checkGateNode(node: WorkflowTemplate["nodes"][number], problems: string[]): Record<string, LiteralType | undefined> | undefined {
-  if (node.target.case !== "gateNode") return undefined;
-  const condition = node.target.value.condition;
-  switch (condition.case) {
-    case "approve":
-      if (!condition.value.signalId) problems.push(`gate node ${node.id} approves without a signal id`);
-      if (node.inputs.length !== 1) problems.push(`gate node ${node.id} approves ${node.inputs.length} values; an approval passes on exactly one`);
-      return undefined;
-    case "signal":
-      if (!condition.value.signalId) problems.push(`gate node ${node.id} waits for a signal without a signal id`);
-      if (!condition.value.type) problems.push(`gate node ${node.id} waits for signal "${condition.value.signalId}" without its type`);
-      if (!condition.value.outputVariableName) problems.push(`gate node ${node.id} waits for signal "${condition.value.signalId}" without an output variable name`);
-      return { [condition.value.outputVariableName]: condition.value.type };
-    case "sleep":
-      if (!condition.value.duration) problems.push(`gate node ${node.id} sleeps without a duration`);
-      return {};
-    default:
-      problems.push(`gate node ${node.id} has no condition (approve, signal or sleep)`);
-      return undefined;
+function dependenciesOf(nodes: Node[], ids: Set<string>, nested: boolean): Map<string, Set<string>> {
+  const deps = new Map<string, Set<string>>();
+  for (const node of nodes) {
+    const mine = deps.get(node.id) ?? new Set<string>();
+    for (const u of node.upstreamNodeIds) if (ids.has(u) && u !== node.id) mine.add(u);
+    for (const inner of nested ? nodesWithin(node) : [node]) {
+      for (const b of inner.inputs) for (const from of promiseNodes(b.binding)) if (ids.has(from) && from !== node.id) mine.add(from);
+    }
+    deps.set(node.id, mine);
   }
+  return deps;
+}
+
+/** A node and the nodes inside it: branch cases (nested branches' too) and an array node's sub-node. */
+function nodesWithin(node: Node): Node[] {
+  const found: Node[] = [node];
+  const target = node.target;
+  if (target.case === "branchNode" && target.value.ifElse) {
+    const ifElse = target.value.ifElse;
+    for (const block of [ifElse.case, ...ifElse.other]) if (block?.thenNode) found.push(...nodesWithin(block.thenNode));
+    if (ifElse.default.case === "elseNode") found.push(...nodesWithin(ifElse.default.value));
+  } else if (target.case === "arrayNode" && target.value.node) found.push(...nodesWithin(target.value.node));
+  return found;
+}
+
+function dependentsOf(deps: Map<string, Set<string>>): Map<string, string[]> {
+  const dependents = new Map<string, string[]>();
+  for (const [id, mine] of deps) {
+    for (const d of mine) {
+      let list = dependents.get(d);
+      if (!list) dependents.set(d, (list = []));
+      list.push(id);
+    }
+  }
+  return dependents;
+}
+
+/** The top-level nodes that wait for a node, directly or through others. */
+function descendantsIn(dependents: Map<string, string[]>, nodeId: string): Set<string> {
+  const found = new Set<string>();
+  const stack = [...(dependents.get(nodeId) ?? [])];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (found.has(id)) continue;
+    found.add(id);
+    stack.push(...(dependents.get(id) ?? []));
+  }
+  return found;
+}
+
+/** The nodes in an order where each comes after what it waits for (Kahn's, list order first); the rest are in cycles. */
+function dependencyOrder(nodes: Node[], deps: Map<string, Set<string>>): { ordered: Node[]; stuck: Node[] } {
+  const waiting = new Map<string, number>();
+  const dependents = new Map<string, Node[]>();
+  for (const node of nodes) {
+    const mine = deps.get(node.id) ?? new Set<string>();
+    waiting.set(node.id, mine.size);
+    for (const d of mine) {
+      let list = dependents.get(d);
+      if (!list) dependents.set(d, (list = []));
+      list.push(node);
+    }
+  }
+  const queue = nodes.filter((n) => waiting.get(n.id) === 0);
+  const ordered: Node[] = [];
+  const placed = new Set<Node>();
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i];
+    if (placed.has(node)) continue;
+    placed.add(node);
+    ordered.push(node);
+    for (const d of dependents.get(node.id) ?? []) {
+      const left = waiting.get(d.id)! - 1;
+      waiting.set(d.id, left);
+      if (left === 0) queue.push(d);
+    }
+  }
+  return { ordered, stuck: nodes.filter((n) => !placed.has(n)) };
+}
+
+function promiseNodes(data: BindingData | undefined): string[] {
+  const v = data?.value;
+  if (v?.case === "promise") return [v.value.nodeId || startNode];
+  if (v?.case === "collection") return v.value.bindings.flatMap(promiseNodes);
+  if (v?.case === "map") return Object.values(v.value.bindings).flatMap(promiseNodes);
+  return [];
 }

@@ -10,7 +10,7 @@ import {
   type Operand,
 } from "../idl/gen/flyteidl/core/condition_pb.js";
 import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
-import type { Binding, Literal } from "../idl/gen/flyteidl/core/literals_pb.js";
+import type { Binding, BindingData, Literal } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { SimpleType, type LiteralType } from "../idl/gen/flyteidl/core/types_pb.js";
 import { NodeMetadataSchema, NodeSchema, type Node, type NodeMetadata } from "../idl/gen/flyteidl/core/workflow_pb.js";
 import { ResourcesSchema, type Resources } from "../idl/gen/flyteidl/core/tasks_pb.js";
@@ -33,7 +33,7 @@ import {
 import { acceptsNone, t, type AnyType } from "../types/types.js";
 import { canonicalJson, describeLiteralType, isCastable } from "../types/compat.js";
 import { parseDuration } from "../types/duration.js";
-import { describeValue } from "../errors.js";
+import { UserError, describeValue } from "../errors.js";
 import { BindingProblem, bindValue, type BindingScope } from "./bindings.js";
 import { resourceEntries } from "./emit-task.js";
 import { checkSignalTypes, emitGate } from "./emit-gate.js";
@@ -275,7 +275,7 @@ class NodeEmitter {
         inputs.push({ $typeName: "flyteidl.core.Binding", var: name, binding: asList.binding });
         continue;
       }
-      this.ctx.problem(`${at} takes a list of ${type.name} to map over, or one ${type.name} for every item; ${asList.error}`, node.site);
+      this.ctx.problem(`${asList.error} (a map takes a list of ${type.name} to map over, or one ${type.name} for every item)`, node.site);
       ok = false;
     }
     if (ok && bound.length === inputs.length) {
@@ -564,3 +564,40 @@ function sameOutputs(first: Record<string, AnyType>, other: Record<string, AnyTy
   return undefined;
 }
 
+
+/** How references of a trace are described and checked when they are bound (a workflow's outputs, a dynamic's). */
+export function traceBindingScope(traced: TracedWorkflow, label: (entity: Entity) => string): BindingScope {
+  const describeNode = (id: string) => {
+    const node = traced.nodes.find((n) => n.id === id);
+    return node ? `${id} (${node.kind === "branch" || node.kind === "gate" ? describeTracedNode(node, label) : label(node.entity)})` : id;
+  };
+  return {
+    describeRef: (ref) => (ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${describeNode(ref.nodeId)}`),
+    describeNode,
+    ownsRef: (ref) => traced.refs.has(ref),
+    notOwned: (ref) =>
+      traced.caseRefs.has(ref) ? `is bound to output "${ref.varName}" of node ${ref.nodeId}, which runs inside a conditional; return the conditional's result instead` : undefined,
+    upstream: new Set(),
+  };
+}
+
+/** What a body returned, bound to its declared outputs; each problem is pushed, naming the output. */
+export function bindTracedOutputs(
+  outputs: Record<string, AnyType>,
+  single: boolean,
+  traced: TracedWorkflow,
+  scope: BindingScope,
+  problems: string[],
+): Record<string, BindingData> {
+  const bindings: Record<string, BindingData> = {};
+  const names = Object.keys(outputs);
+  const returned = single ? { [names[0]]: traced.result } : ((traced.result ?? {}) as Record<string, unknown>);
+  for (const name of names) {
+    try {
+      bindings[name] = bindValue(returned[name], outputs[name], `output ${name}`, scope);
+    } catch (e) {
+      problems.push(e instanceof BindingProblem || e instanceof UserError ? e.message : String(e));
+    }
+  }
+  return bindings;
+}

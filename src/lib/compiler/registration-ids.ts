@@ -193,6 +193,17 @@ function podArgs(podSpec: JsonObject): JsonValue[][] {
 /** Every node of the templates, with the nodes inside branches and array nodes, and failure nodes. */
 export function nodesOf(templates: (WorkflowTemplate | undefined)[]): Node[] {
   const nodes: Node[] = [];
+  for (const t of templates) {
+    if (!t) continue;
+    nodes.push(...withNestedNodes(t.nodes));
+    if (t.failureNode) nodes.push(...withNestedNodes([t.failureNode]));
+  }
+  return nodes;
+}
+
+/** These nodes and the nodes inside their branches and array nodes. */
+export function withNestedNodes(roots: readonly Node[]): Node[] {
+  const nodes: Node[] = [];
   const visit = (node: Node | undefined): void => {
     if (!node) return;
     nodes.push(node);
@@ -203,10 +214,6 @@ export function nodesOf(templates: (WorkflowTemplate | undefined)[]): Node[] {
       if (target.value.ifElse.default.case === "elseNode") visit(target.value.ifElse.default.value);
     } else if (target.case === "arrayNode") visit(target.value.node);
   };
-  for (const t of templates) {
-    if (!t) continue;
-    for (const node of t.nodes) visit(node);
-    visit(t.failureNode);
-  }
+  for (const node of roots) visit(node);
   return nodes;
 }

@@ -25,7 +25,11 @@ import type {
   TaskExecutionRecord,
 } from "../store/records.js";
 import { cacheKey } from "./cache-key.js";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { DynamicJobSpecSchema, type DynamicJobSpec } from "../idl/gen/flyteidl/core/dynamic_job_pb.js";
+import { UserError } from "../errors.js";
+import { withNestedNodes } from "../compiler/registration-ids.js";
+import { executableFromIr, idKey, nodeReference, planNode, topologicalOrder, type IrClosure, type IrRoot } from "./from-ir.js";
 import { LiteralSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { evaluateCondition, MalformedCondition } from "./conditions.js";
 import {
@@ -44,7 +48,7 @@ import { resolveBinding } from "./plan.js";
 import { encodeLiteralMap, literalMapOf } from "./literal-bytes.js";
 import { Recorder } from "./recorder.js";
 import { inlineLimitBytes, inputsFields, outputsFields, placeValue, readRecordedLiteralMap, recordedOutputs } from "./recorded-values.js";
-import type { AttemptError, AttemptOutcome, TaskRunner } from "./runner.js";
+import type { AttemptError, AttemptOutcome, DynamicOutcome, TaskRunner } from "./runner.js";
 
 export interface EngineEnv {
   /** Where history is recorded; without one (direct calls from user code) nothing is recorded or cached. */
@@ -55,6 +59,11 @@ export interface EngineEnv {
   maxSystemFailures?: number;
   /** Who answers gates where the execution runs (a local run's terminal); elsewhere gates wait for their signal in the store. */
   gates?: GateAnswerer;
+  /**
+   * Registered entities a dynamic workflow's spec names but does not carry (a control plane's registry). Without it,
+   * a dynamic workflow built in a task container can call only what its spec carries.
+   */
+  resolveReferences?: (refs: IrRoot[]) => Promise<IrClosure>;
 }
 
 /** Nodes of an earlier execution whose outputs a recovering execution reuses, by unique node id. */
@@ -643,6 +652,8 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
   const earlier = earlierAttempts(run, record.nodeId);
   const { firstAttempt, lastError } = earlier;
   let { userFailures, systemFailures } = earlier;
+  const generated = await earlierDynamicSpec(run, record);
+  if (generated) return runDynamic(run, task, record, { spec: generated.spec }, generated.prefix);
   if (lastError && (userFailures >= userAttempts || systemFailures >= run.maxSystemFailures)) {
     // Every attempt the budgets allow already ran before the process stopped.
     const spent = lastError.kind === "USER" ? finalError(lastError, lastError, userFailures, userAttempts) : finalError(lastError, lastError, systemFailures, run.maxSystemFailures);
@@ -721,6 +732,13 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
       finishNode(run, record, "ABORTED");
       throw new Aborted();
     }
+    if (outcome.ok && outcome.dynamic) {
+      // The body built a workflow: futures.pb is its durable record, so a restart or a recovery runs that same workflow.
+      if (store && !outcome.stored) blobs.put(`${prefix}/futures.pb`, toBinary(DynamicJobSpecSchema, outcome.dynamic.spec));
+      taskRecord.phase = "SUCCEEDED";
+      run.recorder.record({ table: "task", row: taskRecord });
+      return runDynamic(run, task, record, outcome.dynamic, prefix);
+    }
     if (outcome.ok) {
       taskRecord.phase = "SUCCEEDED";
       if (store) {
@@ -752,6 +770,103 @@ async function runAttempts(run: Run, task: ExecTask, record: NodeExecutionRecord
       error.kind === "USER" ? finalError(error, errorRecord, userFailures, userAttempts) : finalError(error, errorRecord, systemFailures, run.maxSystemFailures);
     return failNode(run, record, final, error.thrown);
   }
+}
+
+/**
+ * A dynamic workflow's node: the workflow its body built runs as the node's children (`<node>-0-<child>`), the node
+ * DYNAMIC_RUNNING meanwhile; the spec's output bindings give the node's outputs.
+ */
+async function runDynamic(run: Run, task: ExecTask, record: NodeExecutionRecord, dynamic: DynamicOutcome, prefix: string): Promise<LiteralMap> {
+  const t = now();
+  Object.assign(record, { phase: "DYNAMIC_RUNNING", isParent: true, updatedAt: t });
+  run.recorder.record({ table: "node", row: record });
+  try {
+    const workflow = await dynamicWorkflow(run, task.name, dynamic);
+    const outputs = await runWorkflow(run, workflow, literalMapOf({}), `${record.nodeId}-0-`, record.nodeId);
+    const extra = run.env.store ? outputsFields(placeValue(encodeLiteralMap(outputs), `${prefix}/outputs.pb`, run.env.blobs)) : {};
+    finishNode(run, record, "SUCCEEDED", extra);
+    return outputs;
+  } catch (e) {
+    if (e instanceof UserError) return failNode(run, record, { kind: "USER", code: "DynamicWorkflowInvalid", message: e.message, recoverable: false });
+    if (e instanceof NodeFailed) finishNode(run, record, "FAILED", { error: e.failure.error });
+    else if (e instanceof Aborted && !interrupted(run)) finishNode(run, record, "ABORTED");
+    throw e;
+  }
+}
+
+/** The workflow a DynamicJobSpec describes, its ids resolved to this process's entities or to registered ones. */
+async function dynamicWorkflow(run: Run, name: string, dynamic: DynamicOutcome): Promise<ExecWorkflow> {
+  const { spec, entities } = dynamic;
+  let get: (ref: IrRoot) => Executable;
+  if (entities) {
+    const nameOf = run.request.nameOf!;
+    get = (ref) => executableOf(entities.get(`${ref.kind}:${ref.id.name}`)!, nameOf);
+  } else {
+    const carried: IrClosure = {
+      tasks: new Map(spec.tasks.filter((t) => t.id).map((t) => [idKey(t.id!), t])),
+      workflows: new Map(spec.subworkflows.filter((w) => w.id).map((w) => [idKey(w.id!), w])),
+      launchPlans: new Map(),
+    };
+    const missing = withNestedNodes(spec.nodes).flatMap((node) => {
+      const ref = nodeReference(node);
+      return ref && !(ref.kind === "task" ? carried.tasks : ref.kind === "workflow" ? carried.workflows : carried.launchPlans).has(idKey(ref.id)) ? [ref] : [];
+    });
+    let closure = carried;
+    if (missing.length) {
+      if (!run.env.resolveReferences) throw new UserError(`the dynamic workflow of ${name} calls ${missing.map((r) => r.id.name).join(", ")}, which its spec does not carry`);
+      const found = await run.env.resolveReferences(missing);
+      closure = {
+        tasks: new Map([...found.tasks, ...carried.tasks]),
+        workflows: new Map([...found.workflows, ...carried.workflows]),
+        launchPlans: new Map([...found.launchPlans, ...carried.launchPlans]),
+      };
+    }
+    const built = new Map<string, Executable>();
+    get = (ref) => {
+      const key = `${ref.kind}:${idKey(ref.id)}`;
+      let executable = built.get(key);
+      if (!executable) built.set(key, (executable = executableFromIr(ref, closure)));
+      return executable;
+    };
+  }
+  const planned = new Map(spec.nodes.map((node) => [node.id, planNode(name, node, get)] as const));
+  const plan = {
+    nodes: topologicalOrder(name, planned),
+    outputs: Object.fromEntries(spec.outputs.filter((b) => b.binding).map((b) => [b.var, b.binding!])),
+  };
+  return {
+    kind: "workflow",
+    name,
+    failFast: true,
+    plan: () => plan,
+    completeInputs: (given) => given,
+    inputNames: [],
+    outputNames: Object.keys(plan.outputs),
+  };
+}
+
+/**
+ * The workflow an earlier attempt of this dynamic node already built (its futures.pb): a resumed execution's own, or
+ * the recovered execution's. Reused where ids name registered entities; in this process the body is traced again
+ * (it only builds the graph) and its children are recovered by their ids.
+ */
+async function earlierDynamicSpec(run: Run, record: NodeExecutionRecord): Promise<{ spec: DynamicJobSpec; prefix: string } | undefined> {
+  if (!run.env.resolveReferences || !run.env.store) return undefined;
+  const base = run.env.blobs.baseUri;
+  const candidates: string[] = [];
+  for (const attempt of run.request.resume?.tasks.get(record.nodeId) ?? []) {
+    if (attempt.phase === "SUCCEEDED") candidates.push(attemptOutputPrefix(base, run.key, record.nodeId, attempt.attempt));
+  }
+  const source = run.request.recover?.nodes.get(record.nodeId);
+  if (source?.isParent && source.entityKind === "task") {
+    const key = { project: run.key.project, domain: run.key.domain, name: run.request.recover!.executionName };
+    for (let attempt = 0; attempt <= (source.retries ?? 0) + run.maxSystemFailures; attempt++) candidates.push(attemptOutputPrefix(base, key, record.nodeId, attempt));
+  }
+  for (const prefix of candidates) {
+    const uri = `${prefix}/futures.pb`;
+    if (await run.env.blobs.exists(uri)) return { spec: fromBinary(DynamicJobSpecSchema, await run.env.blobs.read(uri)), prefix };
+  }
+  return undefined;
 }
 
 function failNode(run: Run, record: NodeExecutionRecord, error: ExecutionErrorRecord, thrown?: unknown): never {
@@ -877,6 +992,7 @@ async function runOneAttempt(
         },
         interruptible: interruptible && !lastAttempt,
         ...(settings ? { settings } : {}),
+        ...(run.request.nameOf ? { nameOf: run.request.nameOf } : {}),
         started,
       })
       .then((outcome) => ({ outcome, aborted: false }));

@@ -341,7 +341,7 @@ function normalizeStart(binding: BindingData): BindingData {
   return binding;
 }
 
-function topologicalOrder(workflow: string, nodes: ReadonlyMap<string, PlannedNode>): PlannedNode[] {
+export function topologicalOrder(workflow: string, nodes: ReadonlyMap<string, PlannedNode>): PlannedNode[] {
   const ordered: PlannedNode[] = [];
   const state = new Map<string, "visiting" | "done">();
   const visit = (node: PlannedNode) => {

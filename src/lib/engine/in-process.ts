@@ -9,7 +9,12 @@ import type { TaskContext } from "../sdk/options.js";
 import type { AnyType } from "../types/types.js";
 import { literalMapOf } from "./literal-bytes.js";
 import { literalMapToValues, typeNeedsData, valuesToLiteralMap } from "./offload.js";
-import type { AttemptError, AttemptOutcome, TaskAttempt, TaskRunner } from "./runner.js";
+import type { AttemptError, AttemptOutcome, DynamicOutcome, TaskAttempt, TaskRunner } from "./runner.js";
+import { dynamicJobSpec } from "../compiler/emit-dynamic.js";
+import { definitionOf, type Entity, type TaskDefinition } from "../sdk/entity.js";
+import { traceDynamic } from "../sdk/trace.js";
+import { UserError } from "../errors.js";
+import { localIdentifier } from "./plan.js";
 import { classifyTaskError } from "./task-error.js";
 
 /** Where a task's console output goes besides its attempt's log: nowhere, stderr, or the console as usual. */
@@ -135,6 +140,7 @@ export class InProcessRunner implements TaskRunner {
           return loggerFor(sink);
         },
       };
+      if (def.dynamic) return { ok: true, outputs: create(LiteralMapSchema, {}), logs: logs(), dynamic: sinks.run(sink, () => buildDynamic(def, inputs, attempt)) };
       const result = await sinks.run(sink, () => def.fn(inputs, context));
       const outputs = await toLiterals(def.outputs, def.singleOutput, result, attempt);
       return { ok: true, outputs, logs: logs() };
@@ -143,6 +149,31 @@ export class InProcessRunner implements TaskRunner {
       return { ok: false, error: classifyTaskError(thrown), logs: logs() };
     }
   }
+}
+
+/** Names unique per definition, for a process that learns the registered names later (tsflyte-execute). */
+function placeholderNames(): (entity: Entity) => string {
+  const names = new Map<unknown, string>();
+  return (entity) => {
+    const definition = definitionOf(entity);
+    let name = names.get(definition);
+    if (!name) names.set(definition, (name = definition?.explicitName ?? `entity-${names.size}`));
+    return name;
+  };
+}
+
+/** Runs a dynamic workflow's body on its inputs and names what it calls as this process's engine does. */
+function buildDynamic(def: TaskDefinition, inputs: Record<string, unknown>, attempt: TaskAttempt): DynamicOutcome {
+  const nameOf = attempt.nameOf ?? placeholderNames();
+  const traced = traceDynamic(def, inputs, nameOf);
+  const entities = new Map<string, Entity>();
+  const { spec, problems } = dynamicJobSpec(traced, def, nameOf, (entity, definition) => {
+    const name = nameOf(entity);
+    entities.set(`${definition.kind}:${name}`, entity);
+    return localIdentifier(definition.kind, name);
+  });
+  if (!spec) throw new UserError(`the dynamic workflow ${attempt.task.name} built a workflow that cannot run:\n  ${problems.join("\n  ")}`);
+  return { spec, entities };
 }
 
 const needsData = new WeakMap<Record<string, AnyType>, boolean>();

@@ -5,16 +5,20 @@ import { ResourceType } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { LiteralSchema, type BindingData, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { UserError } from "../errors.js";
-import { bindValue, BindingProblem, type BindingScope } from "../compiler/bindings.js";
-import { emitFailureNode, emitNodes, type NodeEmitContext } from "../compiler/emit-nodes.js";
-import { definitionOf, isEntity, type Entity, type WorkflowDefinition } from "../sdk/entity.js";
-import { describeTracedNode, startNodeId, traceWorkflow } from "../sdk/trace.js";
+import { bindTracedOutputs, emitFailureNode, emitNodes, traceBindingScope, type NodeEmitContext } from "../compiler/emit-nodes.js";
+import { definitionOf, isEntity, type Definition, type Entity, type WorkflowDefinition } from "../sdk/entity.js";
+import { traceWorkflow } from "../sdk/trace.js";
 import type { Executable, PlannedCall, PlannedNode, WorkflowPlan } from "./executable.js";
 import { planNode, type IrRoot } from "./from-ir.js";
 
 const plans = new WeakMap<WorkflowDefinition, WorkflowPlan>();
 
 const resourceTypes = { task: ResourceType.TASK, workflow: ResourceType.WORKFLOW, launchPlan: ResourceType.LAUNCH_PLAN } as const;
+
+/** The id an entity run in this process has in emitted IR: its name, version `local`; only its own process reads it. */
+export function localIdentifier(kind: Definition["kind"], name: string): Identifier {
+  return { $typeName: "flyteidl.core.Identifier", resourceType: resourceTypes[kind], project: "", domain: "", name, version: "local", org: "" };
+}
 
 /**
  * Traces a workflow body and plans its nodes. A wiring mistake the compiler would report is a UserError listing every
@@ -40,33 +44,13 @@ export function planWorkflow(
     idOf: (entity, definition): Identifier => {
       const name = label(entity);
       entities.set(`${definition.kind}:${name}`, entity);
-      return { $typeName: "flyteidl.core.Identifier", resourceType: resourceTypes[definition.kind], project: "", domain: "", name, version: "local", org: "" };
+      return localIdentifier(definition.kind, name);
     },
   };
   const irNodes = emitNodes(ctx);
   const onFailure = isEntity(def.options.onFailure) ? def.options.onFailure : undefined;
   const irFailure = onFailure ? emitFailureNode(ctx, onFailure, definitionOf(onFailure)!, def.inputs, def.definedAt) : undefined;
-  const describeNode = (id: string) => {
-    const node = traced.nodes.find((n) => n.id === id);
-    return node ? `${id} (${node.kind === "branch" || node.kind === "gate" ? describeTracedNode(node, label) : label(node.entity)})` : id;
-  };
-  const scope: BindingScope = {
-    describeRef: (ref) => (ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${describeNode(ref.nodeId)}`),
-    describeNode,
-    ownsRef: (ref) => traced.refs.has(ref),
-    notOwned: (ref) => (traced.caseRefs.has(ref) ? `is bound to output "${ref.varName}" of node ${ref.nodeId}, which runs inside a conditional; return the conditional's result instead` : undefined),
-    upstream: new Set(),
-  };
-  const outputs: Record<string, BindingData> = {};
-  const names = Object.keys(def.outputs);
-  const returned = def.singleOutput ? { [names[0]]: traced.result } : ((traced.result ?? {}) as Record<string, unknown>);
-  for (const name of names) {
-    try {
-      outputs[name] = bindValue(returned[name], def.outputs[name], `output ${name}`, scope);
-    } catch (e) {
-      problems.push(e instanceof BindingProblem || e instanceof UserError ? e.message : String(e));
-    }
-  }
+  const outputs = bindTracedOutputs(def.outputs, def.singleOutput, traced, traceBindingScope(traced, label), problems);
   if (problems.length) throw new UserError(`workflow ${workflowName} cannot run:\n  ${problems.join("\n  ")}`, "tsflyte compile shows where each problem is");
   const get = (ref: IrRoot) => executableOf(entities.get(`${ref.kind}:${ref.id.name}`)!);
   const nodes = orderNodes(irNodes.map((node) => planNode(workflowName, node, get)));

@@ -2,7 +2,8 @@
 // classified error. In-process now; subprocess, pod, Ray and Spark runners implement the same interface.
 import type { LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
-import type { TaskDefinition } from "../sdk/entity.js";
+import type { DynamicJobSpec } from "../idl/gen/flyteidl/core/dynamic_job_pb.js";
+import type { Entity, TaskDefinition } from "../sdk/entity.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import type { ExecutionKey, ExecutionSettings } from "../store/records.js";
 
@@ -49,6 +50,18 @@ export interface TaskAttempt {
    * is QUEUED, and a restart runs it again under the same number without counting it against any budget.
    */
   started?: () => Promise<void>;
+  /** Full names of entities, for a dynamic workflow run in this process to name what its body calls. */
+  nameOf?: (entity: Entity) => string;
+}
+
+/**
+ * What a dynamic workflow's attempt gives instead of outputs: the workflow its body built (futures.pb), whose nodes run
+ * as the node's children and whose output bindings give the node's outputs.
+ */
+export interface DynamicOutcome {
+  spec: DynamicJobSpec;
+  /** In this process: the entities the spec's ids name, by `kind:name`; elsewhere the ids are registered entities. */
+  entities?: ReadonlyMap<string, Entity>;
 }
 
 /** A failed attempt, classified like Flyte's ContainerError: who is at fault and whether trying again can help. */
@@ -68,7 +81,7 @@ export interface AttemptError {
  * the runner stores the attempt's logs there itself (a pod's log is fetched after the attempt is reported).
  */
 export type AttemptOutcome =
-  | { ok: true; outputs: LiteralMap; logs: string; stored?: boolean; logsUri?: string }
+  | { ok: true; outputs: LiteralMap; logs: string; stored?: boolean; logsUri?: string; dynamic?: DynamicOutcome }
   | { ok: false; error: AttemptError; logs: string; stored?: boolean; logsUri?: string };
 
 export interface TaskRunner {

@@ -4,6 +4,7 @@
 // Never runs task code in this process, and never trusts a worker that died: that attempt is a SYSTEM failure.
 import { basename } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
+import { DynamicJobSpecSchema } from "../idl/gen/flyteidl/core/dynamic_job_pb.js";
 import { LiteralMapSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import { attemptEnvironment } from "../execute/env.js";
@@ -115,12 +116,15 @@ async function readOutcome(attempt: TaskAttempt, result: WorkerResult): Promise<
   const outputs = await readIfThere(attempt, `${prefix}/outputs.pb`);
   try {
     if (outputs) return { ok: true, outputs: fromBinary(LiteralMapSchema, outputs), logs: result.logs, stored: true };
+    // A dynamic workflow's attempt writes the workflow it built instead of outputs.
+    const futures = await readIfThere(attempt, `${prefix}/futures.pb`);
+    if (futures) return { ok: true, outputs: fromBinary(LiteralMapSchema, new Uint8Array()), dynamic: { spec: fromBinary(DynamicJobSpecSchema, futures) }, logs: result.logs, stored: true };
     const error = await readIfThere(attempt, `${prefix}/error.pb`);
     if (error) return { ok: false, error: decodeErrorDocument(error), logs: result.logs, stored: true };
   } catch (e) {
     return failed("SYSTEM", true, "OutputsUnreadable", `the worker wrote an unreadable result under ${prefix}: ${(e as Error).message}`, result.logs);
   }
-  return { ok: false, error: workerFailure(result, `it wrote neither outputs.pb nor error.pb under ${prefix}`), logs: result.logs };
+  return { ok: false, error: workerFailure(result, `it wrote none of outputs.pb, futures.pb and error.pb under ${prefix}`), logs: result.logs };
 }
 
 async function readIfThere(attempt: TaskAttempt, uri: string): Promise<Uint8Array | undefined> {

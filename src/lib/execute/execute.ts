@@ -19,6 +19,8 @@ import { attemptIdentity } from "./env.js";
 import { encodeErrorDocument } from "../engine/error-document.js";
 import { ExecuteFailure, systemFailure } from "./failure.js";
 import { loadTaskDefinition } from "./load-task.js";
+import { registeredDynamicSpec } from "./dynamic-names.js";
+import { DynamicJobSpecSchema } from "../idl/gen/flyteidl/core/dynamic_job_pb.js";
 
 export interface ExecuteIo {
   /** The attempt's environment: FLYTE_INTERNAL_*, FLYTE_ATTEMPT_NUMBER, TSFLYTE_NODE_ID, TSFLYTE_EXECUTE_CACHE. */
@@ -84,14 +86,15 @@ async function runAttempt(args: ExecuteArgs, store: BlobStore, io: ExecuteIo, on
   const cacheDir = io.env.TSFLYTE_EXECUTE_CACHE || join(tmpdir(), `tsflyte-execute-${process.getuid?.() ?? "user"}`);
   const bundle = args.codeBundle ? await codeBundleFolder(store, args.codeBundle, cacheDir) : undefined;
   if (bundle) onBundle(bundle.dir);
-  const definition = await loadTaskDefinition({
+  const request = {
     codeDir: bundle?.dir ?? io.cwd,
     module: args.module,
     exportName: args.exportName,
     bundleDigest: bundle?.digest,
     cwd: io.cwd,
     cacheDir,
-  });
+  };
+  const definition = await loadTaskDefinition(request);
   const identity = attemptIdentity(io.env, args.outputPrefix);
   const attempt: TaskAttempt = {
     ...identity,
@@ -104,7 +107,11 @@ async function runAttempt(args: ExecuteArgs, store: BlobStore, io: ExecuteIo, on
     signal: io.signal ?? neverAborted,
     interruptible: false,
   };
-  return io.runner.run(attempt);
+  const outcome = await io.runner.run(attempt);
+  if (!outcome.ok || !outcome.dynamic) return outcome;
+  // What the body called gets the ids registration gave it, so the control plane can run the spec.
+  const taskId = identity.taskId ?? { project: "", domain: "", version: "" };
+  return { ...outcome, dynamic: { spec: await registeredDynamicSpec(outcome.dynamic, { request, taskId }) } };
 }
 
 /**
@@ -137,7 +144,8 @@ async function readInputs(store: BlobStore, uri: string, env: Record<string, str
 async function writeOutcome(args: ExecuteArgs, store: BlobStore, outcome: AttemptOutcome, io: ExecuteIo): Promise<ExecuteResult> {
   const errorUri = `${args.outputPrefix}/error.pb`;
   try {
-    if (outcome.ok) store.put(`${args.outputPrefix}/outputs.pb`, toBinary(LiteralMapSchema, outcome.outputs));
+    if (outcome.ok && outcome.dynamic) store.put(`${args.outputPrefix}/futures.pb`, toBinary(DynamicJobSpecSchema, outcome.dynamic.spec));
+    else if (outcome.ok) store.put(`${args.outputPrefix}/outputs.pb`, toBinary(LiteralMapSchema, outcome.outputs));
     else store.put(errorUri, encodeErrorDocument(outcome.error));
     await flushNow(store);
     return { exitCode: 0, outcome };

@@ -55,7 +55,8 @@ export async function loadTaskDefinition(request: TaskModuleRequest): Promise<Ta
   return findTask(exports, request.module, request.exportName);
 }
 
-async function loadModule(request: TaskModuleRequest): Promise<Record<string, unknown>> {
+/** The exports of a module of the code (compiled and imported once per process, as a task's module is). */
+export async function loadModule(request: TaskModuleRequest): Promise<Record<string, unknown>> {
   const entry = resolve(request.codeDir, request.module);
   const key = `${request.bundleDigest ?? `cwd:${request.cwd}`}\0${entry}`;
   const known = imported.get(key);

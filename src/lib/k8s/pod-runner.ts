@@ -3,6 +3,7 @@
 // Never runs task code here, and never treats an existing pod of the same attempt as an error: it takes it up.
 import { fromBinary } from "@bufbuild/protobuf";
 import type { V1Pod } from "@kubernetes/client-node";
+import { DynamicJobSpecSchema } from "../idl/gen/flyteidl/core/dynamic_job_pb.js";
 import { LiteralMapSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { decodeErrorDocument } from "../engine/error-document.js";
 import type { AttemptError, AttemptOutcome, TaskAttempt, TaskRunner } from "../engine/runner.js";
@@ -150,23 +151,26 @@ export class PodRunner implements TaskRunner {
   }
 
   /**
-   * A pod that succeeded wrote exactly one of outputs.pb and error.pb (the task container contract). Its log is
+   * A pod that succeeded wrote exactly one of outputs.pb, futures.pb and error.pb (the task container contract). Its log is
    * copied once the outputs are in: the next attempt waits for those, not for the log.
    */
   private async outcome(pod: V1Pod, attempt: TaskAttempt): Promise<AttemptOutcome> {
     const prefix = attempt.outputPrefix;
     const outputs = await read(attempt, `${prefix}/outputs.pb`);
-    const error = outputs ? undefined : await read(attempt, `${prefix}/error.pb`);
+    // A dynamic workflow's pod writes the workflow it built (futures.pb) instead of outputs.
+    const futures = outputs ? undefined : await read(attempt, `${prefix}/futures.pb`);
+    const error = outputs || futures ? undefined : await read(attempt, `${prefix}/error.pb`);
     const logsUri = this.storeLogs(pod, attempt);
     try {
       if (outputs) return { ok: true, outputs: fromBinary(LiteralMapSchema, outputs), logs: "", stored: true, logsUri };
+      if (futures) return { ok: true, outputs: fromBinary(LiteralMapSchema, new Uint8Array()), dynamic: { spec: fromBinary(DynamicJobSpecSchema, futures) }, logs: "", stored: true, logsUri };
       if (error) return { ok: false, error: decodeErrorDocument(error), logs: "", stored: true, logsUri };
     } catch (e) {
       return { ok: false, error: { kind: "SYSTEM", recoverable: true, code: "OutputsUnreadable", message: `pod ${pod.metadata?.name} wrote an unreadable result under ${prefix}: ${(e as Error).message}` }, logs: "", logsUri };
     }
     return {
       ok: false,
-      error: { kind: "SYSTEM", recoverable: true, code: "NoOutputs", message: `pod ${pod.metadata?.name} succeeded but wrote neither outputs.pb nor error.pb under ${prefix}` },
+      error: { kind: "SYSTEM", recoverable: true, code: "NoOutputs", message: `pod ${pod.metadata?.name} succeeded but wrote none of outputs.pb, futures.pb and error.pb under ${prefix}` },
       logs: "",
       logsUri,
     };

@@ -3,8 +3,10 @@
 import { UserError, describeValue } from "../errors.js";
 import { t, type AnyType, type ListType, type OptionalType } from "../types/types.js";
 import { captureCallSite, definitionOf, type Entity } from "./entity.js";
-import type { Task, Workflow, LaunchPlan } from "./declare.js";
-import type { Bindable, CallResult, InputsDecl, IsOptionalInput, OutputsDecl } from "./interface.js";
+import { task, type Task, type Workflow, type LaunchPlan } from "./declare.js";
+import type { Bindable, CallResult, InputsDecl, InputValues, IsOptionalInput, OutputsDecl, WorkflowReturn } from "./interface.js";
+import type { TaskOptions } from "./options.js";
+import type { TaskDefinition } from "./entity.js";
 import {
   activeTracer,
   isCondition,
@@ -189,4 +191,20 @@ export function after<R extends object>(node: R, ...predecessors: object[]): R {
     traced.after.add(before);
   }
   return node;
+}
+
+/**
+ * A dynamic workflow (Flyte's @dynamic): a task whose body runs when the task runs, sees its inputs' values, and builds
+ * a workflow from them by calling tasks, maps, conditionals and other dynamics — loops included. What it returns
+ * (references or values) are its outputs. The workflow it builds runs as the node's children.
+ */
+export function dynamic<I extends InputsDecl = {}, O extends OutputsDecl = undefined>(
+  options: TaskOptions<I, O>,
+  body: (inputs: InputValues<I>) => WorkflowReturn<O>,
+): Task<I, O> {
+  if (typeof body !== "function") throw new UserError(`dynamic(options, body): body must be a function, got ${describeValue(body)}`);
+  const declared = task(options, body as never);
+  const definition = definitionOf(declared) as TaskDefinition;
+  definition.dynamic = true;
+  return declared;
 }

@@ -25,6 +25,8 @@ export interface TaskDefinition extends BaseDefinition {
   kind: "task";
   options: TaskOptions<any, any>;
   fn: (inputs: any, context: any) => unknown;
+  /** A dynamic workflow: `fn` builds a workflow from the inputs' values when the task runs (Flyte's @dynamic). */
+  dynamic?: boolean;
 }
 
 export interface WorkflowDefinition extends BaseDefinition {

@@ -2,7 +2,7 @@
 // Never touches data: a body runs once per compile, on references only.
 import { UserError, describeValue } from "../errors.js";
 import type { AnyType } from "../types/types.js";
-import { captureCallSite, definitionOf, type Definition, type Entity, type WorkflowDefinition } from "./entity.js";
+import { captureCallSite, definitionOf, type Definition, type Entity, type TaskDefinition, type WorkflowDefinition } from "./entity.js";
 import type { Resources } from "./options.js";
 
 const outputRefBrand = Symbol.for("tsflyte.OutputRef");
@@ -236,18 +236,23 @@ export function describeTracedNode(node: TracedNode, label: EntityLabel): string
   return node.kind === "map" ? `map of ${label(node.entity)}` : label(node.entity);
 }
 
-/** Every entity a traced workflow calls, in branches and maps too. */
-export function calledDefinitions(nodes: readonly TracedNode[]): Definition[] {
-  const found: Definition[] = [];
+/** Every entity a traced workflow calls, in branches and maps too, in call order (repeats included). */
+export function calledEntities(nodes: readonly TracedNode[]): Entity[] {
+  const found: Entity[] = [];
   const visit = (node: TracedNode | undefined): void => {
     if (!node) return;
     if (node.kind === "branch") {
       for (const c of node.cases) visit(c.node);
       visit(node.otherwise);
-    } else if (node.kind !== "gate") found.push(node.definition);
+    } else if (node.kind !== "gate") found.push(node.entity);
   };
   for (const node of nodes) visit(node);
   return found;
+}
+
+/** The definitions of what a traced workflow calls (see calledEntities). */
+export function calledDefinitions(nodes: readonly TracedNode[]): Definition[] {
+  return calledEntities(nodes).map((entity) => definitionOf(entity)!);
 }
 
 interface OpenCase {
@@ -365,13 +370,31 @@ export function traceWorkflow(definition: WorkflowDefinition, label: EntityLabel
     inputs[name] = new OutputRef(startNodeId, name, type);
     tracer.refs.add(inputs[name]);
   }
+  return traceWith(tracer, () => definition.body(Object.freeze({ ...inputs })), inputs, "a workflow body must not be async: it runs once, on references, to build the graph");
+}
+
+/**
+ * Runs a dynamic workflow's body on its inputs' values (it runs when its task runs): the calls it makes are the nodes
+ * of the workflow it builds. Its references are the nodes' outputs; its inputs are plain values.
+ */
+export function traceDynamic(definition: TaskDefinition, values: Record<string, unknown>, label: EntityLabel): TracedWorkflow {
+  return traceWith(
+    new Tracer(label),
+    () => definition.fn(Object.freeze({ ...values }), undefined),
+    {},
+    "a dynamic workflow's body must not be async: it builds the workflow from its inputs, and the tasks it calls run afterwards",
+  );
+}
+
+function traceWith(tracer: Tracer, body: () => unknown, inputs: Record<string, OutputRef>, asyncMessage: string): TracedWorkflow {
   const scope = globalThis as Record<symbol, Tracer | undefined>;
   const outer = scope[tracerKey];
   scope[tracerKey] = tracer;
   try {
-    const result = definition.body(Object.freeze({ ...inputs }));
+    const result = body();
     if (result instanceof Promise) {
-      throw new UserError("a workflow body must not be async: it runs once, on references, to build the graph");
+      result.catch(() => undefined);
+      throw new UserError(asyncMessage);
     }
     return { inputs, nodes: tracer.nodes, result, refs: tracer.refs, caseRefs: tracer.caseRefs };
   } finally {

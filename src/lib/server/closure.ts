@@ -6,6 +6,7 @@ import { WorkflowSpecSchema } from "../idl/gen/flyteidl/admin/workflow_pb.js";
 import { LaunchPlanSpecSchema, type LaunchPlanSpec } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
 import type { TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import type { WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
+import { nodesOf } from "../compiler/registration-ids.js";
 import { UserError } from "../errors.js";
 import { idKey, nodeReference, type IrClosure, type IrRoot } from "../engine/from-ir.js";
 import type { EntityResource, RegistryStore } from "../store/records.js";
@@ -45,7 +46,8 @@ export async function loadClosure(store: RegistryStore, root: IrRoot): Promise<I
       for (const template of [workflow.template, ...workflow.subWorkflows]) {
         if (!template?.id) continue;
         workflows.set(idKey(template.id), template);
-        for (const node of template.nodes) {
+        // Branch cases, array nodes' sub-nodes and the failure node call entities too.
+        for (const node of nodesOf([template])) {
           const reached = nodeReference(node);
           if (reached && !(reached.kind === "workflow" && workflows.has(idKey(reached.id)))) pending.push(reached);
         }
@@ -64,4 +66,16 @@ async function readSpec(store: RegistryStore, ref: IrRoot): Promise<Uint8Array> 
   const record = await store.getEntity(resource, { project, domain, name, version });
   if (!record) throw new UserError(`${resource === "launchPlan" ? "launch plan" : resource} ${idKey(ref.id)} is not registered`);
   return record.spec;
+}
+
+/** Everything these entities reach, as one closure: what a dynamic workflow's spec names but does not carry. */
+export async function loadReferences(store: RegistryStore, roots: readonly IrRoot[]): Promise<IrClosure> {
+  const merged = { tasks: new Map<string, TaskTemplate>(), workflows: new Map<string, WorkflowTemplate>(), launchPlans: new Map<string, LaunchPlanSpec>() };
+  for (const root of roots) {
+    const closure = await loadClosure(store, root);
+    for (const [k, v] of closure.tasks) merged.tasks.set(k, v);
+    for (const [k, v] of closure.workflows) merged.workflows.set(k, v);
+    for (const [k, v] of closure.launchPlans) merged.launchPlans.set(k, v);
+  }
+  return merged;
 }

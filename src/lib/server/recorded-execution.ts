@@ -18,7 +18,7 @@ import {
   type NodeExecutionRecord,
   type TaskExecutionRecord,
 } from "../store/records.js";
-import { loadClosure } from "./closure.js";
+import { loadClosure, loadReferences } from "./closure.js";
 
 export interface RecordedExecutionDeps {
   store: ControlPlaneStore;
@@ -60,7 +60,7 @@ export async function runRecordedExecution(key: ExecutionKey, deps: RecordedExec
         owner: currentOwner(),
         signal,
       },
-      { store, blobs, runner },
+      { store, blobs, runner, resolveReferences: (refs) => loadReferences(store, refs) },
     );
     // Still RUNNING: interrupted by the server's stop, and resumed by its next start.
     log?.(`execution ${keyString(key)} ${result.record.phase === "RUNNING" ? "interrupted by the stop; it resumes on the next start" : result.record.phase}`);

@@ -51,6 +51,60 @@ interface Mistake {
 /** The same mistakes that wiring.types.ts proves tsc rejects, here without types. */
 const mistakes: Mistake[] = [
   {
+    file: "branch-no-else.js",
+    entity: "branch-no-else.report",
+    at: ['conditional("open")', "conditional"],
+    says: ['conditional "open" has no else', ".else().then(...) or .else().fail("],
+  },
+  {
+    file: "branch-outputs-differ.js",
+    entity: "branch-outputs-differ.report",
+    at: ['conditional("sign")', "describeN"],
+    says: ['conditional "sign": case 2 gives "o0" as string where the first case gives int'],
+  },
+  {
+    file: "branch-compare-kinds.js",
+    entity: "branch-compare-kinds.report",
+    at: ['conditional("cmp")', "eq"],
+    says: ['cannot compare workflow input "n" (int) with workflow input "x" (float)'],
+  },
+  {
+    file: "branch-case-output-outside.js",
+    entity: "branch-case-output-outside.report",
+    at: ["return square({ n: inside });", "square"],
+    says: ['input "n" of node n1', 'output "o0" of node n0-n0', "runs inside a conditional; read the conditional's result instead"],
+  },
+  {
+    file: "map-nothing-mapped.js",
+    entity: "map-nothing-mapped.report",
+    at: ["map(square)({ n: 3 })", "({ n: 3 })"],
+    says: ["node n0 (map of map-nothing-mapped.square) maps over nothing"],
+  },
+  {
+    file: "map-wrong-elements.js",
+    entity: "map-wrong-elements.report",
+    at: ["map(square)({ n: names })", "({ n: names })"],
+    says: ['input "n" of node n0 (map of map-wrong-elements.square) expects list<int>, but workflow input "names" is list<string>', "a list of int to map over, or one int for every item"],
+  },
+  {
+    file: "with-on-subworkflow.js",
+    entity: "with-on-subworkflow.report",
+    at: ["inner({ n }).with({ retries: 2 })", "({ retries: 2 })"],
+    says: ["node n0 (with-on-subworkflow.inner): .with(...) overrides apply to task calls and maps of tasks, not to a workflow"],
+  },
+  {
+    file: "with-unknown-setting.js",
+    entity: "with-unknown-setting.report",
+    at: ["square({ n }).with({ retry: 2 })", "({ retry: 2 })"],
+    says: ['.with(...) has no setting "retry"', "it takes name, retries, timeout"],
+  },
+  {
+    file: "on-failure-missing-input.js",
+    entity: "on-failure-missing-input.report",
+    at: ["export const report = workflow(", "workflow"],
+    says: ['onFailure on-failure-missing-input.cleanup needs input "bucket" (string), which the workflow does not have'],
+  },
+  {
     file: "string-into-int.js",
     entity: "string-into-int.report",
     at: ["return double({ n: text });", "double"],

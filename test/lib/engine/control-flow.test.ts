@@ -10,13 +10,14 @@ import { pathToFileURL } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { LiteralMapSchema } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
 import { literalMapToPlain } from "../../../src/lib/types/plain.js";
-import { task, workflow, conditional, map, after, t } from "../../../src/index.js";
+import { task, workflow, launchPlan, conditional, map, after, dynamic, t } from "../../../src/index.js";
 import { definitionOf, type Entity } from "../../../src/lib/sdk/entity.js";
 import { runExecution, type ExecutionRequest } from "../../../src/lib/engine/engine.js";
 import { InProcessRunner } from "../../../src/lib/engine/in-process.js";
 import { readRecordedLiteralMap, recordedInputs, recordedOutputs } from "../../../src/lib/engine/recorded-values.js";
 import { openSqliteStore } from "../../../src/lib/store/sqlite.js";
 import { openBlobStore } from "../../../src/lib/storage/open.js";
+import { attemptOutputPrefix } from "../../../src/lib/storage/layout.js";
 import type { BlobStore } from "../../../src/lib/storage/blob-store.js";
 import type { MetadataStore, NodeExecutionRecord } from "../../../src/lib/store/records.js";
 
@@ -342,5 +343,99 @@ test("the failure node runs once when the workflow fails, with its inputs and th
     assert.match(seen[0].message, /kaboom/);
     const nodes = await env.store.listNodeExecutions(failed.record);
     assert.deepEqual(phases(nodes), { n0: "FAILED", fn0: "SUCCEEDED" });
+  });
+});
+
+test("a dynamic workflow builds its nodes from its inputs' values when it runs; they run as its children, nested dynamics too", async () => {
+  await withEnv(async (env) => {
+    const inc = task({ name: "cf.inc", inputs: { x: t.int() }, outputs: t.int(), cache: { version: "1" } }, async ({ x }) => x + 1);
+    const total = task({ name: "cf.total", inputs: { xs: t.list(t.int()) }, outputs: t.int() }, async ({ xs }) => xs.reduce((a, b) => a + b, 0));
+    const inner = dynamic({ name: "cf.inner", inputs: { k: t.int() }, outputs: t.int() }, ({ k }) => {
+      let x: ReturnType<typeof inc> | number = k;
+      for (let i = 0; i < k; i++) x = inc({ x });
+      return x;
+    });
+    const outer = dynamic({ name: "cf.outer", inputs: { n: t.int() }, outputs: t.int() }, ({ n }) =>
+      total({ xs: Array.from({ length: n }, (_, i) => inner({ k: i })) }),
+    );
+    const wf = workflow({ name: "cf.grow", inputs: { n: t.int() }, outputs: t.int() }, ({ n }) => outer({ n }));
+    const result = await execute(env, wf, { n: 3 });
+    assert.equal(result.record.phase, "SUCCEEDED", JSON.stringify(result.record.error));
+    // inner(0) = 0, inner(1) = 2, inner(2) = 4
+    assert.deepEqual(await outputsOf(env, wf, result.record), { o0: 6 });
+    const nodes = await env.store.listNodeExecutions(result.record);
+    const byId = new Map(nodes.map((n) => [n.nodeId, n]));
+    assert.deepEqual([byId.get("n0")!.phase, byId.get("n0")!.isParent], ["SUCCEEDED", true]);
+    // outer's children: inner(0..2) and total; inner(2)'s children: two incs.
+    assert.deepEqual(nodes.filter((n) => n.parentNodeId === "n0").map((n) => n.nodeId).sort(), ["n0-0-n0", "n0-0-n1", "n0-0-n2", "n0-0-n3"]);
+    assert.deepEqual(nodes.filter((n) => n.parentNodeId === "n0-0-n2").map((n) => [n.nodeId, n.entityName, n.phase]).sort(), [
+      ["n0-0-n2-0-n0", "cf.inc", "SUCCEEDED"],
+      ["n0-0-n2-0-n1", "cf.inc", "SUCCEEDED"],
+    ]);
+    // The generated workflow is recorded where Flyte's layout puts it.
+    await env.blobs.flush();
+    assert.ok(await env.blobs.exists(`${attemptOutputPrefix(env.blobs.baseUri, result.record, "n0", 0)}/futures.pb`));
+
+    // Run again: the cached incs are hits inside the dynamic children.
+    const again = await execute(env, wf, { n: 3 });
+    const incs = (await env.store.listNodeExecutions(again.record)).filter((n) => n.entityName === "cf.inc");
+    assert.ok(incs.length === 3 && incs.every((n) => n.cacheStatus === "CACHE_HIT"), JSON.stringify(incs.map((n) => n.cacheStatus)));
+  });
+});
+
+test("a dynamic body's wiring mistake fails its node with the problem; a failed child fails the dynamic node; recover re-runs only what failed", async () => {
+  await withEnv(async (env) => {
+    const half = task({ name: "cf.half", inputs: { x: t.int() }, outputs: t.int() }, async ({ x }) => x / 2);
+    const wrong = dynamic({ name: "cf.wrong", inputs: { n: t.int() }, outputs: t.int() }, ({ n }) => half({ x: String(n) as never }));
+    const bad = await execute(env, workflow({ name: "cf.useWrong", inputs: { n: t.int() }, outputs: t.int() }, ({ n }) => wrong({ n })), { n: 4 });
+    assert.equal(bad.record.phase, "FAILED");
+    assert.equal(bad.record.error?.kind, "USER");
+    assert.match(bad.record.error?.message ?? "", /input "x" of node n0 \(cf\.half\)/);
+
+    let broken = true;
+    const runs: number[] = [];
+    const fragile = task({ name: "cf.fragile2", inputs: { x: t.int() }, outputs: t.int() }, async ({ x }) => {
+      runs.push(x);
+      if (broken && x === 1) throw new Error("one is broken");
+      return x;
+    });
+    const fan = dynamic({ name: "cf.fan", inputs: { n: t.int() }, outputs: t.list(t.int()) }, ({ n }) => Array.from({ length: n }, (_, x) => fragile({ x })));
+    const wf = workflow({ name: "cf.fanWf", inputs: { n: t.int() }, outputs: t.list(t.int()) }, ({ n }) => fan({ n }));
+    const failed = await execute(env, wf, { n: 3 });
+    assert.equal(failed.record.phase, "FAILED");
+    const failedNodes = await env.store.listNodeExecutions(failed.record);
+    assert.equal(failedNodes.find((n) => n.nodeId === "n0")!.phase, "FAILED");
+    broken = false;
+    runs.length = 0;
+    const recovered = await execute(env, wf, { n: 3 }, {
+      mode: "RECOVERED",
+      sourceExecution: failed.record.name,
+      recover: { executionName: failed.record.name, nodes: new Map(failedNodes.map((n) => [n.nodeId, n])) },
+    });
+    assert.equal(recovered.record.phase, "SUCCEEDED");
+    assert.deepEqual(await outputsOf(env, wf, recovered.record), { o0: [0, 1, 2] });
+    assert.deepEqual(runs.sort(), [1]);
+  });
+});
+
+test("a map over a subworkflow and over a launch plan, and a conditional whose case is a subworkflow", async () => {
+  await withEnv(async (env) => {
+    const twice = workflow({ name: "cf.twice", inputs: { n: t.int() }, outputs: t.int() }, ({ n }) => square({ n: square({ n }) }));
+    const plan = launchPlan({ name: "cf.twicePlan", workflow: twice });
+    const wf = workflow(
+      { name: "cf.mapsOfWorkflows", inputs: { ns: t.list(t.int()), pick: t.boolean() }, outputs: { viaWorkflow: t.list(t.int()), viaPlan: t.list(t.int()), picked: t.int() } },
+      ({ ns, pick }) => ({
+        viaWorkflow: map(twice)({ n: ns }),
+        viaPlan: map(plan, { concurrency: 1 })({ n: ns }),
+        picked: conditional("which").if(pick.isTrue()).then(twice({ n: 3 })).else().then(negate({ n: 3 })),
+      }),
+    );
+    const result = await execute(env, wf, { ns: [1, 2, 3], pick: true });
+    assert.equal(result.record.phase, "SUCCEEDED", JSON.stringify(result.record.error));
+    assert.deepEqual(await outputsOf(env, wf, result.record), { picked: 81, viaPlan: [1, 16, 81], viaWorkflow: [1, 16, 81] });
+    const nodes = await env.store.listNodeExecutions(result.record);
+    // An item that is a subworkflow has its own children: the map's item n0-0-1 ran two squares.
+    assert.deepEqual(nodes.filter((n) => n.parentNodeId === "n0-0-1").map((n) => n.nodeId).sort(), ["n0-0-1-0-n0", "n0-0-1-0-n1"]);
+    assert.deepEqual(nodes.filter((n) => n.parentNodeId === "n2-n0").map((n) => n.nodeId).sort(), ["n2-n0-0-n0", "n2-n0-0-n1"]);
   });
 });

@@ -145,13 +145,19 @@ describe("register files into the control plane", () => {
     assert.ok(readFileSync(fileURLToPath(result.codeBundle!)).includes(Buffer.from("examples/spend.ts")));
   });
 
-  test("a workflow with a branch node registers with the rest of its package", async () => {
+  test("a workflow with a branch node lacking its condition is refused, naming the node; --continue-on-error registers the rest, then fails", async () => {
     const path = packageOf("branchy.tgz", [...pyflyteEntityFiles(flytekit1, { branch: true }), pyflyteCodeBundle()]);
+    const stopped = await register({ paths: [path], version: "b1" }).then(() => undefined, (e: unknown) => e);
+    assert.ok(stopped instanceof UserError);
+    assert.match(stopped.message, new RegExp(`workflow ${names.branchWf.replaceAll(".", "\\.")} version b1: .*\\n.*branch node n0: the if case has no condition; give it one over the branch node's inputs`));
+
     const seen: RegisteredEntity[] = [];
-    await register({ paths: [path], version: "b1", onEntity: (e) => seen.push(e) });
-    assert.equal(seen.filter((e) => e.status === "registered").length, 11);
-    const workflow = await client.get(`/api/v1/workflows/acme/staging/${names.branchWf}/b1`);
-    assert.ok(JSON.stringify(workflow).includes("branch_node"), "the stored workflow keeps its branch node");
+    const failed = await register({ paths: [path], version: "b2", continueOnError: true, onEntity: (e) => seen.push(e) }).then(() => undefined, (e: unknown) => e);
+    assert.ok(failed instanceof UserError);
+    assert.equal(failed.message, `2 of 11 entities were not registered: workflow ${names.branchWf}, launch plan ${names.branchWf}`);
+    assert.equal(seen.filter((e) => e.status === "registered").length, 9);
+    assert.match(seen.find((e) => e.kind === "launchPlan" && e.name === names.branchWf)?.error ?? "", /^not sent: it needs workflow .*branch_wf, which was not registered$/);
+    await client.get(`/api/v1/workflows/acme/staging/${names.schemaWf}/b2`);
   });
 
   test("the control plane applies the compiler's schedule rule: a scheduled plan may not leave a required input unbound", async () => {

@@ -1,6 +1,6 @@
 // Type-level tests of the SDK's wiring: `tsc --noEmit` must reject each mistake marked @ts-expect-error, and accept the rest.
 // Never run by the test runner and never executed: nothing here may depend on runtime behaviour, only on types.
-import { task, workflow, launchPlan, after, approve, waitForInput, sleep, t } from "tsflyte";
+import { task, workflow, launchPlan, conditional, map, after, dynamic, approve, waitForInput, sleep, t } from "tsflyte";
 import { z } from "zod";
 
 /** True only when A and B are the same type, not merely assignable to each other. */
@@ -186,6 +186,83 @@ export const callsPlanWithoutInput = workflow({}, () => {
   // @ts-expect-error a launch plan called without an input that is neither fixed nor defaulted ("at")
   plain({});
 });
+
+// --- control flow ---
+
+const square = task({ inputs: { n: t.int() }, outputs: t.int() }, ({ n }) => n * n);
+const halve = task({ inputs: { x: t.float() }, outputs: t.float() }, ({ x }) => x / 2);
+const describeN = task({ inputs: { n: t.int() }, outputs: t.string() }, ({ n }) => String(n));
+const pair = task({ inputs: { a: t.int(), b: t.int() }, outputs: { sum: t.int(), diff: t.int() } }, ({ a, b }) => ({ sum: a + b, diff: a - b }));
+const isBig = task({ inputs: { n: t.int() }, outputs: t.boolean() }, ({ n }) => n > 10);
+
+export const branches = workflow({ inputs: { n: t.int(), x: t.float(), on: t.boolean() }, outputs: t.int() }, ({ n, x, on }) => {
+  const chosen = conditional("pick")
+    .if(n.gt(5).and(n.lte(10)).or(on.isTrue()))
+    .then(square({ n }))
+    .elif(isBig({ n }).isFalse())
+    .then(square({ n: 0 }))
+    .else()
+    .then(square({ n: 1 }));
+  exactly<ReturnType<typeof square>>()(chosen);
+  // @ts-expect-error comparing an int with a string
+  n.gt("5");
+  // @ts-expect-error comparing an int reference with a float reference
+  n.eq(x);
+  // @ts-expect-error ordering booleans
+  on.gt(true);
+  // @ts-expect-error isTrue() on an int
+  n.isTrue();
+  conditional("mixed")
+    .if(n.gt(0))
+    .then(square({ n }))
+    // @ts-expect-error a case giving a string where the first case gives an int
+    .elif(n.lt(0)).then(describeN({ n }))
+    .else()
+    .fail("zero");
+  conditional("floaty")
+    .if(n.gt(0))
+    .then(square({ n }))
+    .else()
+    // @ts-expect-error an else giving a float where the first case gives an int
+    .then(halve({ x }));
+  // @ts-expect-error a conditional without an else gives no outputs to use
+  square({ n: conditional("open").if(n.gt(0)).then(square({ n })) });
+  return chosen;
+});
+
+export const maps = workflow({ inputs: { ns: t.list(t.int()), xs: t.list(t.float()) }, outputs: { all: t.list(t.int()), some: t.list(t.optional(t.int())) } }, ({ ns, xs }) => {
+  const all = map(square, { concurrency: 4 })({ n: ns });
+  const some = map(square, { minSuccessRatio: 0.5 })({ n: ns });
+  exactly<ReturnType<typeof counts>>()(all);
+  const sums = map(pair)({ a: ns, b: 1 });
+  takeInts({ ns: sums.sum });
+  // @ts-expect-error mapping floats into an int input
+  map(square)({ n: xs });
+  // @ts-expect-error a map's optional elements where plain ints are expected
+  takeInts({ ns: some });
+  // @ts-expect-error a map without one of the task's inputs
+  map(pair)({ a: ns });
+  return { all, some };
+});
+
+export const ordered = workflow({ inputs: { n: t.int() }, outputs: t.int() }, ({ n }) => {
+  const first = logLine({ text: "first" });
+  const second = after(square({ n }).with({ retries: 2, timeout: "1m", requests: { cpu: "1" }, cache: false }), first);
+  exactly<ReturnType<typeof square>>()(second);
+  // @ts-expect-error an override that does not exist
+  square({ n }).with({ retry: 2 });
+  return second;
+});
+
+export const grows = dynamic({ inputs: { k: t.int() }, outputs: t.list(t.int()) }, ({ k }) => {
+  exactly<number>()(k);
+  return Array.from({ length: k }, (_, i) => square({ n: i }));
+});
+// @ts-expect-error a dynamic body returning strings for a list of ints
+export const growsWrong = dynamic({ inputs: { k: t.int() }, outputs: t.list(t.int()) }, ({ k }) => [describeN({ n: k })]);
+
+const cleanup = task({ inputs: { n: t.int(), err: t.error() } }, ({ err }) => void err.message);
+export const guarded = workflow({ inputs: { n: t.int() }, outputs: t.int(), onFailure: cleanup }, ({ n }) => square({ n }));
 
 // ---- Gates: an approved value keeps its type, a signal's value has the declared type, a sleep is a node to order by. ----
 

@@ -15,6 +15,7 @@ import type { BindingData } from "../../idl/gen/flyteidl/core/literals_pb.js";
 import type { TaskTemplate } from "../../idl/gen/flyteidl/core/tasks_pb.js";
 import { SimpleType, type LiteralType } from "../../idl/gen/flyteidl/core/types_pb.js";
 import type { WorkflowTemplate } from "../../idl/gen/flyteidl/core/workflow_pb.js";
+import { nodesOf } from "../../compiler/registration-ids.js";
 import { checkWorkflowTemplate, type CalleeInterface, type InterfaceLookup } from "../../compiler/checks.js";
 import { entityCacheKey, type RegistryReader } from "./registry-reader.js";
 
@@ -50,7 +51,8 @@ export async function resolveReferences(spec: WorkflowSpec, registry: RegistryRe
     const next: WorkflowTemplate[] = [];
     const lookups: Promise<void>[] = [];
     for (const template of pending) {
-      for (const node of template.nodes) {
+      // Nodes inside branches and array nodes, and the failure node, call entities too.
+      for (const node of nodesOf([template])) {
         const target = node.target;
         if (target.case === "taskNode" && target.value.reference.case === "referenceId") {
           const id = target.value.reference.value;
