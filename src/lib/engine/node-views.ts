@@ -79,7 +79,8 @@ function entityOfNode(workflow: WorkflowClosure, specNodeId: string, attempts: T
   const taskName = attempts[0]?.id?.taskId?.name;
   if (taskName) return { kind: "task", name: taskName };
   // In template order (the workflow's own, then its subworkflows'), the first node of this id that runs something.
-  for (const { target } of nodesWithId(workflow, specNodeId)) {
+  for (const { target, metadata } of nodesWithId(workflow, specNodeId)) {
+    if (target.case === "gateNode") return { kind: "gate", name: metadata?.name || specNodeId };
     if (target.case === "taskNode" && target.value.reference.case === "referenceId") return { kind: "task", name: target.value.reference.value.name };
     if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") return { kind: "launchPlan", name: target.value.reference.value.name };
     if (target.case === "workflowNode" && target.value.reference.case === "subWorkflowRef") return { kind: "workflow", name: target.value.reference.value.name };

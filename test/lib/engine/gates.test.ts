@@ -325,3 +325,18 @@ test("a sleep resumed after a restart waits only the time left from its recorded
     assert.ok(stamped[0] - resumedAt < 1200, `after the restart it waited ${stamped[0] - resumedAt} ms, not the whole 1500 ms again`);
   });
 });
+
+test("terminating an execution while a gate waits ends the gate and the execution ABORTED", async () => {
+  await withEnv(async (env) => {
+    const key = nextKey();
+    const stop = new AbortController();
+    const running = execute(env, approved, { n: 2 }, { signal: stop.signal });
+    for (let i = 0; i < 400 && (await env.store.listSignals(key)).items.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    stop.abort(new Error("not needed any more"));
+    const result = await running;
+    assert.equal(result.record.phase, "ABORTED");
+    const gate = (await env.store.listNodeExecutions(key)).find((n) => n.nodeId === "n1")!;
+    assert.equal(gate.phase, "ABORTED");
+    assert.equal((await env.store.listNodeExecutions(key)).find((n) => n.nodeId === "n2"), undefined);
+  });
+});
