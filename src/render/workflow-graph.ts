@@ -1,12 +1,13 @@
 // Draws a workflow as Graphviz DOT (`get workflow -o dot|doturl`): flytectl's picture, in a stable order so
 // golden files and viewer URLs do not change between runs. Pure: never reads, writes, spawns or opens anything.
+import { comparisonOperatorText } from "../lib/idl/comparison-text.js";
 import { create } from "@bufbuild/protobuf";
 import { formatProtoDuration, literalToPlain } from "../lib/types/plain.js";
 import { LiteralSchema, type Binding, type BindingData } from "../lib/idl/gen/flyteidl/core/literals_pb.js";
 import type { Identifier } from "../lib/idl/gen/flyteidl/core/identifier_pb.js";
 import type { TaskTemplate } from "../lib/idl/gen/flyteidl/core/tasks_pb.js";
 import type { BooleanExpression, Operand } from "../lib/idl/gen/flyteidl/core/condition_pb.js";
-import { ComparisonExpression_Operator, ConjunctionExpression_LogicalOperator } from "../lib/idl/gen/flyteidl/core/condition_pb.js";
+import { ConjunctionExpression_LogicalOperator } from "../lib/idl/gen/flyteidl/core/condition_pb.js";
 import type { GateNode, Node, WorkflowTemplate } from "../lib/idl/gen/flyteidl/core/workflow_pb.js";
 
 export interface WorkflowGraphInput {
@@ -349,20 +350,12 @@ function gateText(gate: GateNode): string | undefined {
   }
 }
 
-const comparisonSymbols: Record<ComparisonExpression_Operator, string> = {
-  [ComparisonExpression_Operator.EQ]: "==",
-  [ComparisonExpression_Operator.NEQ]: "!=",
-  [ComparisonExpression_Operator.GT]: ">",
-  [ComparisonExpression_Operator.GTE]: ">=",
-  [ComparisonExpression_Operator.LT]: "<",
-  [ComparisonExpression_Operator.LTE]: "<=",
-};
 
 /** A branch condition as a reader would write it: `x > 5 and (y == "a" or z)`. */
 function conditionText(expr: BooleanExpression): string {
   const e = expr.expr;
   if (e.case === "comparison") {
-    const op = comparisonSymbols[e.value.operator] ?? "?";
+    const op = comparisonOperatorText[e.value.operator] ?? "?";
     return `${operandText(e.value.leftValue)} ${op} ${operandText(e.value.rightValue)}`;
   }
   if (e.case === "conjunction") {

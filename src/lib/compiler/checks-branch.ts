@@ -1,5 +1,6 @@
 // Compile checks of a branch node as FlyteAdmin's compiler applies them: an if case, an else (node or error), conditions
 // over the branch node's own inputs comparing like primitives, and outputs every case produces. Never runs a condition.
+import { comparisonOperatorText } from "../idl/comparison-text.js";
 import type { BooleanExpression, Operand } from "../idl/gen/flyteidl/core/condition_pb.js";
 import { ComparisonExpression_Operator } from "../idl/gen/flyteidl/core/condition_pb.js";
 import { SimpleType, type LiteralType } from "../idl/gen/flyteidl/core/types_pb.js";
@@ -110,14 +111,6 @@ const comparable: Partial<Record<SimpleType, string>> = {
 };
 const comparableText = "integers, floats, strings, booleans, datetimes or durations";
 
-const operatorText: Record<ComparisonExpression_Operator, string> = {
-  [ComparisonExpression_Operator.EQ]: "==",
-  [ComparisonExpression_Operator.NEQ]: "!=",
-  [ComparisonExpression_Operator.GT]: ">",
-  [ComparisonExpression_Operator.GTE]: ">=",
-  [ComparisonExpression_Operator.LT]: "<",
-  [ComparisonExpression_Operator.LTE]: "<=",
-};
 
 /** The primitive a type compares as: itself, an optional of it, or a string for an enum; undefined if none. */
 function comparedAs(type: LiteralType): string | undefined {
@@ -157,7 +150,7 @@ function checkCondition(expr: BooleanExpression, caseName: string, at: string, i
   if (!left || !right) return;
   if (left.none || right.none) {
     if (op !== ComparisonExpression_Operator.EQ && op !== ComparisonExpression_Operator.NEQ) {
-      problems.push(`${at}: ${caseName} compares ${left.text} ${operatorText[op]} ${right.text}; a none can only be compared with == or !=`);
+      problems.push(`${at}: ${caseName} compares ${left.text} ${comparisonOperatorText[op]} ${right.text}; a none can only be compared with == or !=`);
     }
     return;
   }
@@ -172,10 +165,10 @@ function checkCondition(expr: BooleanExpression, caseName: string, at: string, i
   if (!l || !r) return;
   if (l !== r) {
     problems.push(
-      `${at}: ${caseName} compares ${left.text} (${l}) ${operatorText[op]} ${right.text} (${r}); both sides must have the same primitive type (Flyte does not convert between them), so compare with a ${l} or bind a ${r}`,
+      `${at}: ${caseName} compares ${left.text} (${l}) ${comparisonOperatorText[op]} ${right.text} (${r}); both sides must have the same primitive type (Flyte does not convert between them), so compare with a ${l} or bind a ${r}`,
     );
   } else if (l === "boolean" && op !== ComparisonExpression_Operator.EQ && op !== ComparisonExpression_Operator.NEQ) {
-    problems.push(`${at}: ${caseName} compares booleans with ${operatorText[op]}; booleans compare only with == or !=`);
+    problems.push(`${at}: ${caseName} compares booleans with ${comparisonOperatorText[op]}; booleans compare only with == or !=`);
   }
 }
 

@@ -7,13 +7,13 @@ import {
   type Operand,
 } from "../idl/gen/flyteidl/core/condition_pb.js";
 import type { Literal, Primitive } from "../idl/gen/flyteidl/core/literals_pb.js";
+import { comparisonOperatorText } from "../idl/comparison-text.js";
 
 /** A condition that cannot be evaluated (a missing variable, values of two kinds): the branch fails with it. */
 export class MalformedCondition extends Error {}
 
 type Value = { kind: "none" } | { kind: Exclude<Primitive["value"]["case"], undefined>; key: number | bigint | string | boolean };
 
-const opText: Record<Op, string> = { [Op.EQ]: "==", [Op.NEQ]: "!=", [Op.GT]: ">", [Op.GTE]: ">=", [Op.LT]: "<", [Op.LTE]: "<=" };
 
 /** Whether the expression holds for these inputs (the branch node's bindings, by `var`). */
 export function evaluateCondition(expression: BooleanExpression, inputs: Readonly<Record<string, Literal>>): boolean {
@@ -33,11 +33,11 @@ export function evaluateCondition(expression: BooleanExpression, inputs: Readonl
   if (left.kind === "none" || right.kind === "none") {
     if (operator === Op.EQ) return left.kind === right.kind;
     if (operator === Op.NEQ) return left.kind !== right.kind;
-    throw new MalformedCondition(`${opText[operator]} is not defined for none; compare with eq or ne`);
+    throw new MalformedCondition(`${comparisonOperatorText[operator]} is not defined for none; compare with eq or ne`);
   }
   if (left.kind !== right.kind) throw new MalformedCondition(`cannot compare a ${left.kind} with a ${right.kind}`);
   if (left.kind === "boolean" && operator !== Op.EQ && operator !== Op.NEQ) {
-    throw new MalformedCondition(`${opText[operator]} is not defined for booleans; compare with eq or ne`);
+    throw new MalformedCondition(`${comparisonOperatorText[operator]} is not defined for booleans; compare with eq or ne`);
   }
   const a = left.key;
   const b = right.key;

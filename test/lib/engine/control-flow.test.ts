@@ -1,12 +1,9 @@
 // Control flow in the engine, on a real SQLite file and a file:// blob store: conditionals (one case runs, the others
 // SKIPPED), maps (items as child nodes with their own attempts and cache entries, concurrency, success criteria),
 // after(...), node overrides and the failure node, and recover through all of them.
+import { entityNamer, withEngineEnv, type EngineTestEnv } from "../../support/engine-env.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { LiteralMapSchema } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
 import { literalMapToPlain } from "../../../src/lib/types/plain.js";
@@ -15,37 +12,14 @@ import { definitionOf, type Entity } from "../../../src/lib/sdk/entity.js";
 import { runExecution, type ExecutionRequest } from "../../../src/lib/engine/engine.js";
 import { InProcessRunner } from "../../../src/lib/engine/in-process.js";
 import { readRecordedLiteralMap, recordedInputs, recordedOutputs } from "../../../src/lib/engine/recorded-values.js";
-import { openSqliteStore } from "../../../src/lib/store/sqlite.js";
-import { openBlobStore } from "../../../src/lib/storage/open.js";
 import { attemptOutputPrefix } from "../../../src/lib/storage/layout.js";
-import type { BlobStore } from "../../../src/lib/storage/blob-store.js";
-import type { MetadataStore, NodeExecutionRecord } from "../../../src/lib/store/records.js";
+import type { NodeExecutionRecord } from "../../../src/lib/store/records.js";
 
-interface Env {
-  store: MetadataStore;
-  blobs: BlobStore;
-}
-
-async function withEnv(fn: (env: Env) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "tsflyte-control-flow-"));
-  const store = openSqliteStore(join(dir, "tsflyte.db"));
-  const blobs = openBlobStore(pathToFileURL(join(dir, "data")).href);
-  try {
-    await fn({ store, blobs });
-  } finally {
-    await blobs.flush();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+type Env = EngineTestEnv;
+const withEnv = (fn: (env: Env) => Promise<void>) => withEngineEnv("tsflyte-control-flow-", fn);
 
 let counter = 0;
-const names = new Map<unknown, string>();
-function nameOf(entity: Entity): string {
-  const def = definitionOf(entity)!;
-  if (!names.has(def)) names.set(def, def.explicitName ?? `cf.entity${counter++}`);
-  return names.get(def)!;
-}
+const nameOf = entityNamer("cf");
 
 function execute(env: Env, entity: Entity, values: Record<string, unknown>, extra: Partial<ExecutionRequest> = {}) {
   const def = definitionOf(entity)!;

@@ -1,11 +1,11 @@
 // The engine on a real SQLite file and a real file:// blob store: scheduling, retries on two budgets, timeouts,
 // the cache, recovery and what gets recorded. Tasks are declared here; the in-process runner runs them.
+import { entityNamer, withEngineEnv, type EngineTestEnv } from "../../support/engine-env.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { LiteralMapSchema } from "../../../src/lib/idl/gen/flyteidl/core/literals_pb.js";
 import { literalMapToPlain } from "../../../src/lib/types/plain.js";
@@ -15,37 +15,13 @@ import { runExecution, type ExecutionRequest } from "../../../src/lib/engine/eng
 import { InProcessRunner } from "../../../src/lib/engine/in-process.js";
 import { inlineLimitBytes, readRecordedLiteralMap, recordedInputs, recordedOutputs, type RecordedValue } from "../../../src/lib/engine/recorded-values.js";
 import type { TaskAttempt } from "../../../src/lib/engine/runner.js";
-import { openSqliteStore } from "../../../src/lib/store/sqlite.js";
-import { openBlobStore } from "../../../src/lib/storage/open.js";
 import type { BlobStore } from "../../../src/lib/storage/blob-store.js";
-import type { MetadataStore } from "../../../src/lib/store/records.js";
 
-interface Env {
-  store: MetadataStore;
-  blobs: BlobStore;
-  dir: string;
-}
-
-async function withEnv(fn: (env: Env) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "tsflyte-engine-"));
-  const store = openSqliteStore(join(dir, "tsflyte.db"));
-  const blobs = openBlobStore(pathToFileURL(join(dir, "data")).href);
-  try {
-    await fn({ store, blobs, dir });
-  } finally {
-    await blobs.flush();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+type Env = EngineTestEnv;
+const withEnv = (fn: (env: Env) => Promise<void>) => withEngineEnv("tsflyte-engine-", fn);
 
 let counter = 0;
-const names = new Map<unknown, string>();
-function nameOf(entity: Entity): string {
-  const def = definitionOf(entity)!;
-  if (!names.has(def)) names.set(def, def.explicitName ?? `test.entity${counter++}`);
-  return names.get(def)!;
-}
+const nameOf = entityNamer("test");
 
 function inputs(entity: Entity, values: Record<string, unknown>) {
   const def = definitionOf(entity)!;
