@@ -3,6 +3,8 @@
 export { task, workflow, launchPlan } from "./lib/sdk/declare.js";
 export { conditional, map, after, dynamic } from "./lib/sdk/control-flow.js";
 export type { Conditional, Cases, MapInputs, MapOutputs } from "./lib/sdk/control-flow.js";
+export { approve, waitForInput, sleep } from "./lib/sdk/gates.js";
+export type { GateOptions, WaitForInputOptions } from "./lib/sdk/gates.js";
 export type { Condition, NodeOverrides, MapOptions } from "./lib/sdk/trace.js";
 export type { FlyteErrorValue } from "./lib/types/types.js";
 export type { Task, Workflow, LaunchPlan, LaunchPlanOptions, LaunchPlanInputs } from "./lib/sdk/declare.js";

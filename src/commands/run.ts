@@ -20,10 +20,11 @@ export default class Run extends BaseCommand {
     `<%= config.bin %> run examples/spend.ts calculateSpend --emp '[{"name":"a","pay":10}]' --scalar 3`,
     "<%= config.bin %> run examples/spend.ts calculateSpend --inputs-file inputs.yaml",
     "<%= config.bin %> run examples/spend.ts calculateSpend --help",
+    "<%= config.bin %> run examples/gates.ts release --signal deploy-ok=true --signal batch-size=64",
     `<%= config.bin %> run --remote --wait examples/spend.ts calculateSpend --emp '[{"name":"a","pay":10}]' --scalar 3`,
   ];
   static override usage =
-    "run [--remote [--wait] [--image IMAGE]] FILE ENTITY [--<input> VALUE]... [--inputs-file FILE] [--name NAME] [--overwrite-cache] [--max-parallelism N] [-q] [-c CONFIG] [-p PROJECT] [-d DOMAIN] [--target TARGET] [-v] [--json]";
+    "run [--remote [--wait] [--image IMAGE]] FILE ENTITY [--<input> VALUE]... [--inputs-file FILE] [--name NAME] [--signal NAME=VALUE]... [--overwrite-cache] [--max-parallelism N] [-q] [-c CONFIG] [-p PROJECT] [-d DOMAIN] [--target TARGET] [-v] [--json]";
   static override strict = false;
   /** Unknown flags are the entity's inputs: oclif passes them through as arguments instead of refusing them. */
   static "--" = false;
@@ -41,10 +42,15 @@ export default class Run extends BaseCommand {
     remote: Flags.boolean({ summary: "register ENTITY and run it on the configured control plane" }),
     wait: Flags.boolean({ summary: "with --remote: follow the execution to its end and exit 1 if it fails", dependsOn: ["remote"] }),
     image: Flags.string({ summary: "with --remote: the container image tasks run in", dependsOn: ["remote"] }),
+    signal: Flags.string({
+      summary: "answer a gate in advance: NAME=VALUE (approve: NAME=true); repeatable. Gates not answered are asked on the terminal",
+      multiple: true,
+      exclusive: ["remote"],
+    }),
   };
   /** Flags of `run` itself: no input may be named like them. */
   static readonly reservedFlags = [
-    ...["inputs-file", "name", "overwrite-cache", "max-parallelism", "quiet", "q", "remote", "wait", "image"],
+    ...["inputs-file", "name", "overwrite-cache", "max-parallelism", "quiet", "q", "remote", "wait", "image", "signal"],
     ...["config", "c", "project", "p", "domain", "d", "target", "verbose", "v", "json", "help", "h"],
   ];
 
@@ -71,6 +77,8 @@ export default class Run extends BaseCommand {
       ...request,
       maxParallelism: request.maxParallelism ?? 25,
       echo: flags.quiet || this.jsonEnabled() ? "none" : "stderr",
+      signals: flags.signal ?? [],
+      askOnTerminal: process.stdin.isTTY === true,
     });
     return reportRun(this, result, flags.verbose);
   }

@@ -191,11 +191,12 @@ function flattenTree(nodes: readonly NodeView[], indent: string, items: TreeItem
   });
 }
 
-/** What a node runs; a conditional, a map and a dynamic workflow (a task with children) say so. */
+/** What a node runs; a conditional, a map, a gate and a dynamic workflow (a task with children) say so. */
 function entityText(node: NodeView): string {
   const { kind, name } = node.entity;
   if (kind === "branch") return `${name} [conditional]`;
   if (kind === "array") return `${name} [map]`;
+  if (kind === "gate") return `${name} [gate]`;
   if (kind === "task" && node.children?.length) return `${name} [dynamic]`;
   return name;
 }

@@ -34,7 +34,7 @@ describe("the command line", { concurrency: true }, () => {
   });
 
   test("with nothing near, the error lists the commands of that topic", async () => {
-    assertUsage(await cli.run(["get", "frobnicate"]), 'tsflyte has no command "get frobnicate"', "`tsflyte get --help` lists the get commands: execution, launchplan, project, task, workflow");
+    assertUsage(await cli.run(["get", "frobnicate"]), 'tsflyte has no command "get frobnicate"', "`tsflyte get --help` lists the get commands: execution, launchplan, project, signal, task, workflow");
   });
 
   test("flytectl's plural spellings behave exactly like the singular commands, and help lists each command once", async () => {

@@ -16,6 +16,7 @@ import { NodeMetadataSchema, NodeSchema, type Node, type NodeMetadata } from "..
 import { ResourcesSchema, type Resources } from "../idl/gen/flyteidl/core/tasks_pb.js";
 import type { Entity, Definition } from "../sdk/entity.js";
 import {
+  describeTracedNode,
   isOutputRef,
   outputsOfNode,
   startNodeId,
@@ -24,6 +25,7 @@ import {
   type OutputRef,
   type TracedBranch,
   type TracedCall,
+  type TracedGate,
   type TracedMap,
   type TracedNode,
   type TracedWorkflow,
@@ -34,6 +36,7 @@ import { parseDuration } from "../types/duration.js";
 import { UserError, describeValue } from "../errors.js";
 import { BindingProblem, bindValue, type BindingScope } from "./bindings.js";
 import { resourceEntries } from "./emit-task.js";
+import { checkSignalTypes, emitGate } from "./emit-gate.js";
 
 export interface NodeEmitContext {
   /** The registered id of a called entity; undefined when it cannot be registered (reported by the caller). */
@@ -55,15 +58,18 @@ export const failureErrorInput = "err";
 export function emitNodes(ctx: NodeEmitContext): Node[] {
   const nodes: Node[] = [];
   const labels = new Map<string, string>();
+  const gates: TracedGate[] = [];
   const visit = (node: TracedNode | undefined): void => {
     if (!node) return;
-    labels.set(node.id, node.kind === "branch" ? `conditional "${node.name}"` : node.kind === "map" ? `map of ${ctx.label(node.entity)}` : ctx.label(node.entity));
+    labels.set(node.id, describeTracedNode(node, ctx.label));
+    if (node.kind === "gate") gates.push(node);
     if (node.kind === "branch") {
       for (const c of node.cases) visit(c.node);
       visit(node.otherwise);
     }
   };
   for (const node of ctx.traced.nodes) visit(node);
+  checkSignalTypes(gates, (m, site) => ctx.problem(m, site));
   const emitter = new NodeEmitter(ctx, labels);
   for (const node of ctx.traced.nodes) {
     const emitted = emitter.node(node);
@@ -161,6 +167,11 @@ class NodeEmitter {
 
   node(node: TracedNode): Node | undefined {
     if (node.kind === "branch") return this.branch(node);
+    if (node.kind === "gate") {
+      const upstream = new Set<string>();
+      const gate = emitGate(node, this.scope(upstream), (m, site) => this.ctx.problem(m, site), this.labels.get(node.id) ?? node.name);
+      return gate && this.made(node, gate.metadata, gate.inputs, upstream, gate.target);
+    }
     if (node.overrides && node.kind === "call" && node.definition.kind !== "task") {
       this.ctx.problem(`node ${this.describeNode(node.id)}: .with(...) overrides apply to task calls and maps of tasks, not to a ${node.definition.kind === "launchPlan" ? "launch plan" : node.definition.kind}`, node.overrideSite ?? node.site);
       return undefined;
@@ -558,7 +569,7 @@ function sameOutputs(first: Record<string, AnyType>, other: Record<string, AnyTy
 export function traceBindingScope(traced: TracedWorkflow, label: (entity: Entity) => string): BindingScope {
   const describeNode = (id: string) => {
     const node = traced.nodes.find((n) => n.id === id);
-    return node ? `${id} (${node.kind === "branch" ? `conditional "${node.name}"` : label(node.entity)})` : id;
+    return node ? `${id} (${node.kind === "branch" || node.kind === "gate" ? describeTracedNode(node, label) : label(node.entity)})` : id;
   };
   return {
     describeRef: (ref) => (ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${describeNode(ref.nodeId)}`),

@@ -5,7 +5,7 @@ import { ResourceType } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import { WorkflowMetadata_OnFailurePolicy, WorkflowTemplateSchema, type WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
 import type { Binding } from "../idl/gen/flyteidl/core/literals_pb.js";
 import { definitionOf, isEntity, userLocation, type Entity, type WorkflowDefinition } from "../sdk/entity.js";
-import { isOutputRef, startNodeId, traceWorkflow, type OutputRef, type TracedWorkflow } from "../sdk/trace.js";
+import { describeTracedNode, isOutputRef, startNodeId, traceWorkflow, type OutputRef, type TracedWorkflow } from "../sdk/trace.js";
 import { BindingProblem, bindValue, type BindingScope } from "./bindings.js";
 import { emitFailureNode, emitNodes, type NodeEmitContext } from "./emit-nodes.js";
 import { identifier, typedInterface, type EmitSettings } from "./emit-task.js";
@@ -80,7 +80,7 @@ export function emitWorkflowTemplate(found: DiscoveredEntity, ctx: WorkflowEmitC
     ? emitFailureNode(nodeCtx, failureEntity, definitionOf(failureEntity)!, definition.inputs, definition.definedAt)
     : undefined;
   const nodeLabels = new Map<string, string>();
-  for (const node of traced.nodes) nodeLabels.set(node.id, `${node.id} (${node.kind === "branch" ? `conditional "${node.name}"` : ctx.label(node.entity)})`);
+  for (const node of traced.nodes) nodeLabels.set(node.id, `${node.id} (${node.kind === "branch" || node.kind === "gate" ? describeTracedNode(node, ctx.label) : ctx.label(node.entity)})`);
   const describeNode = (nodeId: string) => nodeLabels.get(nodeId) ?? nodeId;
   const describeRef = (ref: OutputRef) =>
     ref.nodeId === startNodeId ? `workflow input "${ref.varName}"` : `output "${ref.varName}" of node ${nodeLabels.get(ref.nodeId)}`;

@@ -43,6 +43,7 @@ import {
   type PlannedNode,
 } from "./executable.js";
 import { executableOf } from "./from-sdk.js";
+import { runGate, type GateAnswerer } from "./gate-node.js";
 import { resolveBinding } from "./plan.js";
 import { encodeLiteralMap, literalMapOf } from "./literal-bytes.js";
 import { Recorder } from "./recorder.js";
@@ -56,6 +57,8 @@ export interface EngineEnv {
   runner: TaskRunner;
   /** System failures a node may have before it fails (Flyte's max-node-retries-system-failures). Default 3. */
   maxSystemFailures?: number;
+  /** Who answers gates where the execution runs (a local run's terminal); elsewhere gates wait for their signal in the store. */
+  gates?: GateAnswerer;
   /**
    * Registered entities a dynamic workflow's spec names but does not carry (a control plane's registry). Without it,
    * a dynamic workflow built in a task container can call only what its spec carries.
@@ -398,7 +401,7 @@ function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId:
     parentNodeId,
     entityKind: node.kind === "call" ? node.target.kind : node.kind,
     entityName: node.kind === "call" ? node.target.name : node.kind === "array" ? node.node.target.name : node.name,
-    isParent: node.kind !== "call" || node.target.kind !== "task",
+    isParent: node.kind === "gate" ? false : node.kind !== "call" || node.target.kind !== "task",
     retries: undefined,
     phase: "RUNNING",
     createdAt: t,
@@ -466,6 +469,7 @@ async function runNode(
     let outputs: LiteralMap;
     if (node.kind === "branch") outputs = await runBranch(run, node, record, inputs, scope);
     else if (node.kind === "array") outputs = await runArray(run, node, record, inputs);
+    else if (node.kind === "gate") outputs = await runGate({ env: run.env, key: run.key, signal: run.abort.signal, fail: (error) => failNode(run, record, error), aborted: () => new Aborted() }, node, record, inputs);
     else outputs = await runWorkflow(run, workflowOf(node.target as ExecWorkflow | ExecLaunchPlan), node.target.completeInputs(inputs), `${uniqueId}-0-`, uniqueId);
     const extra = run.env.store
       ? outputsFields(placeValue(encodeLiteralMap(outputs), `${attemptOutputPrefix(blobs.baseUri, run.key, uniqueId, 0)}/outputs.pb`, blobs))

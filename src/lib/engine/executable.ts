@@ -2,6 +2,7 @@
 // timeout, cache, bindings), built from SDK entities in this process or from registered Flyte IR. Never runs them.
 import type { BooleanExpression } from "../idl/gen/flyteidl/core/condition_pb.js";
 import type { BindingData, LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
+import type { LiteralType } from "../idl/gen/flyteidl/core/types_pb.js";
 import type { RunnableTask } from "./runner.js";
 
 export interface TaskCacheSettings {
@@ -92,7 +93,23 @@ export interface PlannedArray extends PlannedBase {
   boundInputs: ReadonlySet<string>;
 }
 
-export type PlannedNode = PlannedCall | PlannedBranch | PlannedArray;
+/** What a gate waits for: an approval of its input, a typed value given from outside, or a length of time. */
+export type GateCondition =
+  | { kind: "approve"; signalId: string }
+  | { kind: "signal"; signalId: string; type: LiteralType; outputName: string }
+  | { kind: "sleep"; durationMs: number };
+
+/** A gate (Flyte's GateNode), run by gate-node.ts: RUNNING while it waits, TIMED_OUT after its timeout. */
+export interface PlannedGate extends PlannedBase {
+  kind: "gate";
+  /** NodeMetadata.name: the signal id, or `sleep-gate`. */
+  name: string;
+  condition: GateCondition;
+  /** NodeMetadata.timeout, from the node's start. */
+  timeoutMs?: number;
+}
+
+export type PlannedNode = PlannedCall | PlannedBranch | PlannedArray | PlannedGate;
 
 export interface WorkflowPlan {
   nodes: PlannedNode[];

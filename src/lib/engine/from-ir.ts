@@ -5,12 +5,12 @@ import type { Identifier } from "../idl/gen/flyteidl/core/identifier_pb.js";
 import type { TypedInterface } from "../idl/gen/flyteidl/core/interface_pb.js";
 import { LiteralMapSchema, type BindingData, type Literal, type LiteralMap } from "../idl/gen/flyteidl/core/literals_pb.js";
 import type { Container, Resources_ResourceEntry, TaskTemplate } from "../idl/gen/flyteidl/core/tasks_pb.js";
-import { WorkflowMetadata_OnFailurePolicy, type Node, type WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
+import { WorkflowMetadata_OnFailurePolicy, type GateNode, type Node, type WorkflowTemplate } from "../idl/gen/flyteidl/core/workflow_pb.js";
 import type { LaunchPlanSpec } from "../idl/gen/flyteidl/admin/launch_plan_pb.js";
 import { UserError } from "../errors.js";
 import { startNodeId } from "../sdk/trace.js";
 import { typedInterfaceHash } from "./cache-key.js";
-import type { ExecLaunchPlan, ExecTask, ExecWorkflow, Executable, PlannedNode, WorkflowPlan } from "./executable.js";
+import type { ExecLaunchPlan, ExecTask, ExecWorkflow, Executable, PlannedGate, PlannedNode, WorkflowPlan } from "./executable.js";
 
 /** Everything an execution can reach, keyed by `idKey`: what the control plane loads before it starts one. */
 export interface IrClosure {
@@ -72,6 +72,8 @@ export function targetsOf(node: PlannedNode): Executable[] {
       return [node.node.target];
     case "branch":
       return [...node.cases.flatMap((c) => targetsOf(c.node)), ...(node.otherwise ? targetsOf(node.otherwise) : [])];
+    case "gate":
+      return [];
   }
 }
 
@@ -236,6 +238,7 @@ export function planNode(workflow: string, node: Node, get: (ref: IrRoot) => Exe
       boundInputs: new Set(array.boundInputs),
     };
   }
+  if (target.case === "gateNode") return { ...base, ...planGate(workflow, node, target.value) };
   const ref = nodeReference(node);
   if (!ref) throw new UserError(`workflow ${workflow}: node ${node.id} is a ${node.target.case ?? "node without a target"}, which this control plane does not run`);
   const executable = get(ref);
@@ -285,6 +288,27 @@ export function withNodeOverrides(task: ExecTask, node: Node): ExecTask {
     overridden.runnable = { ...task.runnable, template: { ...template, target: { case: "container", value: merged } } };
   }
   return overridden;
+}
+
+/** A gate node's condition and timeout; one without a condition, signal id or duration is a UserError. */
+function planGate(workflow: string, node: Node, gate: GateNode): Pick<PlannedGate, "kind" | "name" | "condition" | "timeoutMs"> {
+  const c = gate.condition;
+  const bad = (what: string) => new UserError(`workflow ${workflow}: gate node ${node.id} ${what}`);
+  let condition: PlannedGate["condition"];
+  if (c.case === "approve") {
+    if (!c.value.signalId) throw bad("approves without a signal id");
+    condition = { kind: "approve", signalId: c.value.signalId };
+  } else if (c.case === "signal") {
+    if (!c.value.signalId || !c.value.type) throw bad("waits for a signal without its id or type");
+    condition = { kind: "signal", signalId: c.value.signalId, type: c.value.type, outputName: c.value.outputVariableName || "o0" };
+  } else if (c.case === "sleep") {
+    if (!c.value.duration) throw bad("sleeps without a duration");
+    condition = { kind: "sleep", durationMs: durationMs(c.value.duration) };
+  } else throw bad("has no condition (approve, signal or sleep)");
+  const timeout = node.metadata?.timeout;
+  const timeoutMs = timeout ? durationMs(timeout) : 0;
+  const name = node.metadata?.name || (c.case === "sleep" ? "sleep-gate" : c.value.signalId);
+  return { kind: "gate", name, condition, ...(timeoutMs > 0 ? { timeoutMs } : {}) };
 }
 
 function durationMs(d: { seconds: bigint; nanos: number }): number {

@@ -111,6 +111,7 @@ function entityOfNode(specNodes: Node[], attempts: TaskExecution[], isArray: boo
     if (isArray !== (target.case === "arrayNode")) continue;
     if (target.case === "arrayNode") return { kind: "array", name: target.value.node ? entityOfNode([target.value.node], [], false).name : "" };
     if (target.case === "branchNode") return { kind: "branch", name: node.metadata?.name ?? "" };
+    if (target.case === "gateNode") return { kind: "gate", name: node.metadata?.name || node.id };
     if (target.case === "taskNode" && target.value.reference.case === "referenceId") return { kind: "task", name: target.value.reference.value.name };
     if (target.case === "workflowNode" && target.value.reference.case === "launchplanRef") return { kind: "launchPlan", name: target.value.reference.value.name };
     if (target.case === "workflowNode" && target.value.reference.case === "subWorkflowRef") return { kind: "workflow", name: target.value.reference.value.name };

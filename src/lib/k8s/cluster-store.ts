@@ -23,6 +23,9 @@ import {
   type Page,
   type ProjectRecord,
   type RegisterOutcome,
+  type SetSignalOutcome,
+  type SignalKey,
+  type SignalRecord,
   type StoreWrite,
   type TaskExecutionRecord,
 } from "../store/records.js";
@@ -366,6 +369,71 @@ export class ClusterStore implements ControlPlaneStore {
       });
     }
     return [...projects.values()].sort((a, b) => compareText(a.id, b.id));
+  }
+
+  // ── Signals: one ConfigMap each, beside its execution's, set once under optimistic concurrency. ──
+
+  async getOrCreateSignal(record: SignalRecord): Promise<SignalRecord> {
+    const namespace = this.namespaceOf(record);
+    try {
+      await this.cluster.core.createNamespacedConfigMap({ namespace, body: signalConfigMap(record) });
+      return record;
+    } catch (e) {
+      if (!isApiStatus(e, 409)) throw this.failure(`recording signal ${record.signalId} of execution ${record.executionName}`, e, namespace);
+    }
+    const existing = await this.readSignal(record);
+    if (!existing) throw this.failure(`reading signal ${record.signalId} of execution ${record.executionName}`, new Error("it was deleted as it was made"), namespace);
+    return existing.record;
+  }
+
+  async getSignal(key: SignalKey): Promise<SignalRecord | undefined> {
+    return (await this.readSignal(key))?.record;
+  }
+
+  async listSignals(key: ExecutionKey, limit = 100, token?: string): Promise<Page<SignalRecord>> {
+    const maps = await this.listConfigMaps(this.namespaceOf(key), `${labels.role}=signal,${labels.execution}=${labelValue(key.name)}`);
+    const records = maps
+      .map((m) => parseJson<SignalRecord>(m.data?.signal, m))
+      .filter((r) => r.project === key.project && r.domain === key.domain && r.executionName === key.name && (token === undefined || compareText(r.signalId, token) > 0))
+      .sort((a, b) => compareText(a.signalId, b.signalId));
+    const items = records.slice(0, limit);
+    return records.length > limit ? { items, token: items[items.length - 1].signalId } : { items };
+  }
+
+  async setSignal(key: SignalKey, value: Uint8Array, now: number): Promise<SetSignalOutcome> {
+    const namespace = this.namespaceOf(key);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.readSignal(key);
+      if (!current) return { outcome: "missing" };
+      if (current.record.value) {
+        const same = Buffer.compare(Buffer.from(current.record.value), Buffer.from(value)) === 0;
+        return same ? { outcome: "same", signal: current.record } : { outcome: "conflict", signal: current.record };
+      }
+      const updated: SignalRecord = { ...current.record, value, updatedAt: now };
+      const body = signalConfigMap(updated);
+      body.metadata!.resourceVersion = current.resourceVersion;
+      try {
+        await this.cluster.core.replaceNamespacedConfigMap({ name: signalObjectName(key), namespace, body });
+        return { outcome: "set", signal: updated };
+      } catch (e) {
+        // Another setter got there first: read again, and answer as its value says.
+        if (!isApiStatus(e, 409) || attempt >= writeRetries) throw this.failure(`setting signal ${key.signalId} of execution ${key.executionName}`, e, namespace);
+      }
+    }
+  }
+
+  private async readSignal(key: SignalKey): Promise<{ record: SignalRecord; resourceVersion?: string } | undefined> {
+    const namespace = this.namespaceOf(key);
+    let map: V1ConfigMap;
+    try {
+      map = await this.cluster.core.readNamespacedConfigMap({ name: signalObjectName(key), namespace });
+    } catch (e) {
+      if (isApiStatus(e, 404)) return undefined;
+      throw this.failure(`reading signal ${key.signalId} of execution ${key.executionName}`, e, namespace);
+    }
+    const record = parseJson<SignalRecord>(map.data?.signal, map);
+    const same = record.project === key.project && record.domain === key.domain && record.executionName === key.executionName && record.signalId === key.signalId;
+    return same ? { record, resourceVersion: map.metadata?.resourceVersion } : undefined;
   }
 
   async close(): Promise<void> {
@@ -751,6 +819,21 @@ function parseJson<T>(text: string | undefined, map: V1ConfigMap): T {
 function entityObjectName(resource: EntityResource, key: Pick<EntityKey, "name" | "version">): string {
   const prefix = resource === "task" ? "task" : resource === "workflow" ? "wf" : "lp";
   return `tsflyte-${prefix}-${hash(`${key.name}\0${key.version}`)}`;
+}
+
+function signalObjectName(key: SignalKey): string {
+  return `tsflyte-signal-${hash(`${key.project}\0${key.domain}\0${key.executionName}\0${key.signalId}`, 40)}`;
+}
+
+function signalConfigMap(record: SignalRecord): V1ConfigMap {
+  return {
+    metadata: {
+      name: signalObjectName(record),
+      labels: { [labels.managedBy]: "tsflyte", [labels.role]: "signal", [labels.execution]: labelValue(record.executionName), ...(record.value ? { "tsflyte.io/signal-set": "true" } : {}) },
+      annotations: { "tsflyte.io/signal-id": record.signalId },
+    },
+    data: { signal: encodeRecordJson(record) },
+  };
 }
 
 function cacheObjectName(key: string): string {

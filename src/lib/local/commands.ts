@@ -7,6 +7,9 @@ import type { ExecutionResult } from "../engine/engine.js";
 import type { LogEcho } from "../engine/in-process.js";
 import type { ExecutionDetailsView, ExecutionView } from "../engine/history.js";
 import type { ExecutionKey, ExecutionPhase } from "../store/records.js";
+import { valuesToLiteralMap } from "../engine/offload.js";
+import { uploadPrefix } from "../storage/layout.js";
+import { localGateAnswerer, parseSignalFlags } from "./gate-answers.js";
 import { loadEntity, openLocalHome, recoverLocal, relaunchLocal, runLocal, type LocalHome, type StartOptions } from "./service.js";
 
 /** What a finished local run reports: its name and phase, outputs as plain values, and on failure every detail. */
@@ -26,6 +29,10 @@ export interface RunRequest extends StartOptions {
   /** Flags of `run` itself, which inputs may not be named after. */
   reservedFlags: string[];
   inputsFile?: string;
+  /** `--signal name=value`: answers for the run's gates, given in advance. */
+  signals?: string[];
+  /** Ask the gates no `--signal` answers on the terminal (stdin and stderr); false when stdin is not a terminal. */
+  askOnTerminal?: boolean;
 }
 
 async function withHome<T>(fn: (home: LocalHome) => Promise<T>): Promise<T> {
@@ -45,7 +52,18 @@ export async function runFromCommandLine(request: RunRequest): Promise<RunResult
   // yaml and the admin message codecs load only when needed: a plain run stays quick to start.
   const file = request.inputsFile ? (await import("../inputs/file.js")).readInputsFile(request.inputsFile) : undefined;
   const values = resolveInputs({ inputs, ...parsed, file, entity: loaded.name });
-  return withHome(async (home) => toRunResult(home, await runLocal(home, loaded, values, request)));
+  const given = parseSignalFlags(request.signals ?? []);
+  return withHome(async (home) => {
+    const gates = localGateAnswerer({
+      given,
+      ...(request.askOnTerminal ? { terminal: { input: process.stdin, output: process.stderr } } : {}),
+      toLiteral: async (type, value, at, key) => {
+        const map = await valuesToLiteralMap({ value: type }, { value }, { store: home.blobs, rawPrefix: uploadPrefix(home.blobs.baseUri, key), at });
+        return map.literals.value;
+      },
+    });
+    return toRunResult(home, await runLocal(home, loaded, values, { ...request, gates }));
+  });
 }
 
 async function toRunResult(home: LocalHome, result: ExecutionResult): Promise<RunResult> {

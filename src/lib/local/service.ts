@@ -22,6 +22,7 @@ import { readRecordedLiteralMap, recordedInputs } from "../engine/recorded-value
 import { uploadPrefix } from "../storage/layout.js";
 import { runExecution, type ExecutionResult, type RecoverSource } from "../engine/engine.js";
 import { InProcessRunner, type LogEcho } from "../engine/in-process.js";
+import type { GateAnswerer } from "../engine/gate-node.js";
 import { valuesToLiteralMap } from "../engine/offload.js";
 import { entityLabel } from "../engine/direct.js";
 
@@ -152,6 +153,8 @@ export interface StartOptions {
   maxParallelism?: number;
   /** Where task console output goes while it runs (it is always recorded). */
   echo?: LogEcho;
+  /** Who answers the run's gates (the terminal, `--signal` values); without one a gate waiting for a signal fails. */
+  gates?: GateAnswerer;
 }
 
 /**
@@ -205,7 +208,7 @@ async function start(
         signal: stop.signal,
         ...extra,
       },
-      { store: home.store, blobs: home.blobs, runner: new InProcessRunner({ echo: options.echo ?? "stderr", containCrashes: true }) },
+      { store: home.store, blobs: home.blobs, runner: new InProcessRunner({ echo: options.echo ?? "stderr", containCrashes: true }), ...(options.gates ? { gates: options.gates } : {}) },
     );
   } finally {
     process.off("SIGINT", onSignal);

@@ -185,7 +185,24 @@ export interface TracedBranch extends TracedBase {
   singleOutput: boolean;
 }
 
-export type TracedNode = TracedCall | TracedMap | TracedBranch;
+/** A gate (Flyte's GateNode): waits for an approval, a typed input or a length of time (see gates.ts). */
+export interface TracedGate extends TracedBase {
+  kind: "gate";
+  gate: "approve" | "signal" | "sleep";
+  /** The signal id (approve, signal), or "sleep-gate"; also the node's name. */
+  name: string;
+  /** approve: the reference whose value it passes on once approved. */
+  value?: OutputRef;
+  /** signal: the type of the value it waits for. */
+  type?: AnyType;
+  /** sleep: how long. */
+  duration?: string | number;
+  timeout?: string | number;
+  outputs: Record<string, AnyType>;
+  singleOutput: boolean;
+}
+
+export type TracedNode = TracedCall | TracedMap | TracedBranch | TracedGate;
 
 export interface TracedWorkflow {
   inputs: Record<string, OutputRef>;
@@ -212,6 +229,13 @@ export function outputsOfNode(node: TracedNode): { outputs: Record<string, AnyTy
   return { outputs: node.outputs, single: node.singleOutput };
 }
 
+/** A node in messages: its entity, or what kind of control-flow node it is. */
+export function describeTracedNode(node: TracedNode, label: EntityLabel): string {
+  if (node.kind === "branch") return `conditional "${node.name}"`;
+  if (node.kind === "gate") return node.gate === "sleep" ? "sleep" : `${node.gate === "approve" ? "approve" : "waitForInput"} "${node.name}"`;
+  return node.kind === "map" ? `map of ${label(node.entity)}` : label(node.entity);
+}
+
 /** Every entity a traced workflow calls, in branches and maps too, in call order (repeats included). */
 export function calledEntities(nodes: readonly TracedNode[]): Entity[] {
   const found: Entity[] = [];
@@ -220,7 +244,7 @@ export function calledEntities(nodes: readonly TracedNode[]): Entity[] {
     if (node.kind === "branch") {
       for (const c of node.cases) visit(c.node);
       visit(node.otherwise);
-    } else found.push(node.entity);
+    } else if (node.kind !== "gate") found.push(node.entity);
   };
   for (const node of nodes) visit(node);
   return found;

@@ -18,6 +18,9 @@ import type {
   Page,
   ProjectRecord,
   RegisterOutcome,
+  SetSignalOutcome,
+  SignalKey,
+  SignalRecord,
   StoreWrite,
   TaskExecutionRecord,
 } from "./records.js";
@@ -43,6 +46,7 @@ import {
   migrations,
   nodeExecutionsTable,
   projectsTable,
+  signalsTable,
   statementFor,
   taskExecutionsTable,
   upsertSql,
@@ -51,9 +55,11 @@ import {
   type ExecutionRow,
   type NodeExecutionRow,
   type ProjectRow,
+  type SignalRow,
   type TableShape,
   type TaskExecutionRow,
 } from "./schema.js";
+import * as signals from "./signals.js";
 import { raw, renderSql, sql, type SqlFragment } from "./sql.js";
 import { isUnavailablePostgresCode, StoreUnavailableError, unreachableSocketCodes } from "./unavailable.js";
 
@@ -270,6 +276,32 @@ export class PostgresStore implements ControlPlaneStore, ExecutionLeases {
     const counts: Record<string, number> = {};
     for (const row of await this.#rows<{ phase: string; n: number }>(queries.countExecutionsByPhase(project, domain))) counts[row.phase] = row.n;
     return counts;
+  }
+
+  // ── Signals (signals.ts) ──
+
+  async getOrCreateSignal(record: SignalRecord): Promise<SignalRecord> {
+    await this.#run(signals.insertSignalIfAbsent(record));
+    const [row] = await this.#rows<SignalRow>(signals.getSignal(record));
+    return signals.signalFromRow(row);
+  }
+
+  async getSignal(key: SignalKey): Promise<SignalRecord | undefined> {
+    const [row] = await this.#rows<SignalRow>(signals.getSignal(key));
+    return row && signals.signalFromRow(row);
+  }
+
+  async listSignals(key: ExecutionKey, limit?: number, token?: string): Promise<Page<SignalRecord>> {
+    const page = signals.listSignals(key, limit, token);
+    return signals.signalPageOf(page, await this.#rows<SignalRow>(page.sql));
+  }
+
+  async setSignal(key: SignalKey, value: Uint8Array, now: number): Promise<SetSignalOutcome> {
+    // One statement sets it only while unset, so two setters racing cannot both win.
+    const changed = await this.#run(signals.setSignalIfUnset(key, value, now));
+    const current = await this.getSignal(key);
+    if (changed === 1) return { outcome: "set", signal: current! };
+    return signals.unchangedSetOutcome(current, value);
   }
 
   // ── Leases: see leases.ts for what each promises. ──
@@ -526,7 +558,7 @@ async function migrate(pool: Pool, target: Target): Promise<void> {
   }
 }
 
-const tsflyteTables = [executionsTable, nodeExecutionsTable, taskExecutionsTable, cacheEntriesTable, entitiesTable, projectsTable].map((t) => t.name);
+const tsflyteTables = [executionsTable, nodeExecutionsTable, taskExecutionsTable, cacheEntriesTable, entitiesTable, projectsTable, signalsTable].map((t) => t.name);
 
 /** The applied schema version in the connection's current schema: 0 when tsflyte has no tables there yet. */
 async function readSchemaVersion(client: PoolClient, target: Target): Promise<number> {

@@ -35,8 +35,8 @@ export interface ExecutionKey {
 }
 
 export type LaunchKind = "task" | "workflow" | "launchPlan";
-/** What a node runs: an entity, or a control-flow node (a branch, a map over a list). */
-export type NodeKind = LaunchKind | "branch" | "array";
+/** What a node runs: an entity, or a control-flow node (a branch, a map over a list, a gate). */
+export type NodeKind = LaunchKind | "branch" | "array" | "gate";
 
 /**
  * What an execution was launched with beyond what it runs and its inputs: the admin ExecutionSpec fields a request
@@ -223,12 +223,44 @@ export interface Page<T> {
   token?: string;
 }
 
+/** A signal of an execution, by FlyteAdmin's SignalIdentifier: the execution and the gate's signal id. */
+export interface SignalKey {
+  project: string;
+  domain: string;
+  executionName: string;
+  signalId: string;
+}
+
+/** A signal a gate waits for (FlyteAdmin's Signal): made when the first gate starts waiting for it, set once. */
+export interface SignalRecord extends SignalKey {
+  /** Its type, a binary LiteralType (approvals: boolean). */
+  type: Uint8Array;
+  /** Its value, a binary Literal, once given. */
+  value?: Uint8Array;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What setting a signal did: set it, found it set to the same value, found no such signal, or found another value. */
+export type SetSignalOutcome = { outcome: "set" | "same"; signal: SignalRecord } | { outcome: "missing" } | { outcome: "conflict"; signal: SignalRecord };
+
+/** Signals of executions (FlyteAdmin's GetOrCreateSignal, ListSignals and SetSignal), kept with their history. */
+export interface SignalStore {
+  /** The signal as stored, inserting `record` first when there is none (a gate starts waiting). */
+  getOrCreateSignal(record: SignalRecord): Promise<SignalRecord>;
+  getSignal(key: SignalKey): Promise<SignalRecord | undefined>;
+  /** An execution's signals by signal id, `limit` at a time (default 100); the token is the page's last signal id. */
+  listSignals(key: ExecutionKey, limit?: number, token?: string): Promise<Page<SignalRecord>>;
+  /** Sets the value once: setting it again to the same bytes changes nothing, to other bytes is refused (conflict). */
+  setSignal(key: SignalKey, value: Uint8Array, now: number): Promise<SetSignalOutcome>;
+}
+
 /**
  * A metadata store. Every method is async so that PostgreSQL can implement it; SQLite answers synchronously
  * inside. Writes are upserts of whole rows; `write` applies a batch atomically, so a crash never leaves half.
  * Text sorts and compares byte by byte (UTF-8: 'B' before 'a') in every store, whatever the database's locale.
  */
-export interface MetadataStore {
+export interface MetadataStore extends SignalStore {
   readonly location: string;
   write(batch: readonly StoreWrite[]): Promise<void>;
   getExecution(key: ExecutionKey): Promise<ExecutionRecord | undefined>;

@@ -218,7 +218,27 @@ export const migrations: readonly Migration[] = [
       },
     ],
   },
+  {
+    version: 7,
+    description: "signals of executions: what their gates wait for, and the values given",
+    statements: [{ sqlite: signalsTableDdl("BLOB", ""), postgres: signalsTableDdl("BYTEA", ' COLLATE "C"') }],
+  },
 ];
+
+/** One row per execution and signal id; `value` stays NULL until the signal is set, and is set once. */
+function signalsTableDdl(bytesType: "BLOB" | "BYTEA", collate: string): string {
+  return `CREATE TABLE signals (
+  project TEXT${collate} NOT NULL,
+  domain TEXT${collate} NOT NULL,
+  execution_name TEXT${collate} NOT NULL,
+  signal_id TEXT${collate} NOT NULL,
+  type ${bytesType} NOT NULL,
+  value ${bytesType},
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (project, domain, execution_name, signal_id)
+)`;
+}
 
 function entitiesTableDdl(bytesType: "BLOB" | "BYTEA"): string {
   return `CREATE TABLE entities (
@@ -367,6 +387,17 @@ export interface ProjectRow {
   created_at: number;
 }
 
+export interface SignalRow {
+  project: string;
+  domain: string;
+  execution_name: string;
+  signal_id: string;
+  type: Uint8Array;
+  value: Uint8Array | null;
+  created_at: number;
+  updated_at: number;
+}
+
 /** A table as the upsert sees it: every column of the latest schema, and the primary key. */
 export interface TableShape<Row> {
   name: string;
@@ -445,6 +476,12 @@ export const projectsTable: TableShape<ProjectRow> = {
   name: "projects",
   columns: columnsOf<ProjectRow>({ id: true, name: true, description: true, labels: true, state: true, created_at: true }),
   key: ["id"],
+};
+
+export const signalsTable: TableShape<SignalRow> = {
+  name: "signals",
+  columns: columnsOf<SignalRow>({ project: true, domain: true, execution_name: true, signal_id: true, type: true, value: true, created_at: true, updated_at: true }),
+  key: ["project", "domain", "execution_name", "signal_id"],
 };
 
 function columnsOf<Row>(set: Record<keyof Row, true>): (keyof Row & string)[] {

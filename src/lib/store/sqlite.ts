@@ -20,6 +20,9 @@ import type {
   Page,
   ProjectRecord,
   RegisterOutcome,
+  SetSignalOutcome,
+  SignalKey,
+  SignalRecord,
   StoreWrite,
   TaskExecutionRecord,
 } from "./records.js";
@@ -53,8 +56,10 @@ import {
   type ExecutionRow,
   type NodeExecutionRow,
   type ProjectRow,
+  type SignalRow,
   type TaskExecutionRow,
 } from "./schema.js";
+import * as signals from "./signals.js";
 import { renderSql, type SqlFragment } from "./sql.js";
 
 /** More distinct query texts than this (filters make many) and the statement cache starts over. */
@@ -304,6 +309,31 @@ export class SqliteStore implements ControlPlaneStore {
     const counts: Record<string, number> = {};
     for (const row of this.#all<{ phase: string; n: number }>(queries.countExecutionsByPhase(project, domain))) counts[row.phase] = row.n;
     return counts;
+  }
+
+  // ── Signals (signals.ts) ──
+
+  async getOrCreateSignal(record: SignalRecord): Promise<SignalRecord> {
+    this.#run(signals.insertSignalIfAbsent(record));
+    return signals.signalFromRow(this.#get<SignalRow>(signals.getSignal(record))!);
+  }
+
+  async getSignal(key: SignalKey): Promise<SignalRecord | undefined> {
+    const row = this.#get<SignalRow>(signals.getSignal(key));
+    return row && signals.signalFromRow(row);
+  }
+
+  async listSignals(key: ExecutionKey, limit?: number, token?: string): Promise<Page<SignalRecord>> {
+    const page = signals.listSignals(key, limit, token);
+    return signals.signalPageOf(page, this.#all<SignalRow>(page.sql));
+  }
+
+  async setSignal(key: SignalKey, value: Uint8Array, now: number): Promise<SetSignalOutcome> {
+    // One statement sets it only while unset, so two setters racing cannot both win.
+    const changed = this.#run(signals.setSignalIfUnset(key, value, now));
+    const current = await this.getSignal(key);
+    if (changed === 1) return { outcome: "set", signal: current! };
+    return signals.unchangedSetOutcome(current, value);
   }
 
   async close(): Promise<void> {

@@ -48,6 +48,8 @@ test("named outputs", () => checkGolden("named-outputs.json", "named-outputs"));
 test("defaults, descriptions, cache, retries, timeout, resources", () => checkGolden("defaults.json", "defaults"));
 test("conditionals (nested, and/or, else-fail), maps (concurrency, success ratio, a bound input), after, overrides, a failure node", () =>
   checkGolden("control-flow.json", "control-flow"));
+test("gates: approve (of a call's output and of a workflow input), waitForInput (also as a conditional's case), sleep with after, timeouts", () =>
+  checkGolden("gates.json", "gates"));
 test("every t.* type, as interface and as constants", () => checkGolden("all-types.json", "all-types"));
 test("user launch plans by their own names", async () => {
   await checkGolden("launch-plan-names.json", "daily_report");

@@ -1,6 +1,6 @@
 // Type-level tests of the SDK's wiring: `tsc --noEmit` must reject each mistake marked @ts-expect-error, and accept the rest.
 // Never run by the test runner and never executed: nothing here may depend on runtime behaviour, only on types.
-import { task, workflow, launchPlan, conditional, map, after, dynamic, t } from "tsflyte";
+import { task, workflow, launchPlan, conditional, map, after, dynamic, approve, waitForInput, sleep, t } from "tsflyte";
 import { z } from "zod";
 
 /** True only when A and B are the same type, not merely assignable to each other. */
@@ -263,3 +263,29 @@ export const growsWrong = dynamic({ inputs: { k: t.int() }, outputs: t.list(t.in
 
 const cleanup = task({ inputs: { n: t.int(), err: t.error() } }, ({ err }) => void err.message);
 export const guarded = workflow({ inputs: { n: t.int() }, outputs: t.int(), onFailure: cleanup }, ({ n }) => square({ n }));
+
+// ---- Gates: an approved value keeps its type, a signal's value has the declared type, a sleep is a node to order by. ----
+
+export const gatesCorrect = workflow({ inputs: { n: t.int() }, outputs: { total: t.float(), n: t.int() } }, ({ n }) => {
+  const approvedTotal = approve(totalSpend({ rows: [] }).total, "total-ok", { timeout: "1h" });
+  takeFloat({ x: approvedTotal });
+  takeInt({ n: waitForInput("extra", { type: t.int(), timeout: "30m" }) });
+  takeInts({ ns: waitForInput("many", { type: t.list(t.int()) }) });
+  after(logLine({ text: "later" }), sleep("10m"));
+  return { total: approvedTotal, n: approve(n, "n-ok") };
+});
+
+export const gatesMisused = workflow({ inputs: { n: t.int() } }, ({ n }) => {
+  // @ts-expect-error a waitForInput value of type string wired into a t.int() input
+  takeInt({ n: waitForInput("text", { type: t.string() }) });
+  // @ts-expect-error a waitForInput value of type int wired into a t.float() input
+  takeFloat({ x: waitForInput("count", { type: t.int() }) });
+  // @ts-expect-error an approved int wired into a t.float() input: approve passes the value on with its own type
+  takeFloat({ x: approve(n, "n-ok") });
+  // @ts-expect-error approving a call that has no outputs (Flyte cannot approve nothing)
+  approve(logLine({ text: "x" }), "log-ok");
+  // @ts-expect-error a sleep used as a value: it only orders nodes
+  takeInt({ n: sleep("1m") });
+  // @ts-expect-error waitForInput without the type of the value it waits for
+  waitForInput("untyped", { timeout: "1h" });
+});

@@ -17,10 +17,12 @@ import {
   migrations,
   nodeExecutionsTable,
   projectsTable,
+  signalsTable,
   taskExecutionsTable,
 } from "../../../src/lib/store/schema.js";
 import { startPostgres, type TestPostgres } from "../../support/postgres.js";
 import { describeControlPlaneStore } from "./control-plane-suite.js";
+import { describeSignalStore } from "./signals-suite.js";
 import { execution, key } from "./record-fixtures.js";
 
 let server: TestPostgres;
@@ -62,13 +64,14 @@ async function freshSchemaUrl(): Promise<string> {
 }
 
 describeControlPlaneStore("PostgreSQL", async () => freshStore(await freshSchemaUrl()));
+describeSignalStore("PostgreSQL", async () => freshStore(await freshSchemaUrl()));
 
 describe("PostgreSQL: schema and migrations", () => {
   test("the upserts' column lists and keys are exactly the migrated tables'; sorted text compares bytewise", async () => {
     const url = await server.createDatabase();
     await freshStore(url);
     await withClient(url, async (client) => {
-      for (const table of [executionsTable, nodeExecutionsTable, taskExecutionsTable, cacheEntriesTable, entitiesTable, projectsTable]) {
+      for (const table of [executionsTable, nodeExecutionsTable, taskExecutionsTable, cacheEntriesTable, entitiesTable, projectsTable, signalsTable]) {
         const columns = await client.query<{ column_name: string }>(
           "SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position",
           [table.name],

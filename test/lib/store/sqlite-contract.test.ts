@@ -6,9 +6,11 @@ import path from "node:path";
 import { after } from "node:test";
 import { openSqliteStore } from "../../../src/lib/store/sqlite.js";
 import { describeControlPlaneStore } from "./control-plane-suite.js";
+import { describeSignalStore } from "./signals-suite.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsflyte-store-contract-"));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 let stores = 0;
 describeControlPlaneStore("SQLite", async () => openSqliteStore(path.join(root, `store-${++stores}`, "metadata.db")));
+describeSignalStore("SQLite", async () => openSqliteStore(path.join(root, `store-${++stores}`, "metadata.db")));

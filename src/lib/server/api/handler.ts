@@ -11,6 +11,7 @@ import { defaultLimits, type ApiContext, type ApiDeps } from "./api-context.js";
 import { ApiError } from "./api-error.js";
 import { executionRoutes } from "./executions.js";
 import { nodeExecutionRoutes } from "./node-executions.js";
+import { signalRoutes } from "./signals.js";
 import { projectRoutes } from "./projects.js";
 import { registryRoutes } from "./registry.js";
 import { RegistryReader } from "./registry-reader.js";
@@ -83,6 +84,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     ...registryRoutes(ctx),
     ...executionRoutes(ctx),
     ...nodeExecutionRoutes(ctx),
+    ...signalRoutes(ctx),
     ...uploads.routes,
   ]);
 
