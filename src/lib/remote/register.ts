@@ -141,7 +141,8 @@ export function referencesOf(nodes: Node[]): { tasks: Set<string>; launchPlans: 
 
 /**
  * The part of a compiled project one entity needs to run: a task alone; a workflow with its tasks, the launch plans
- * it calls (and theirs, transitively) and its default launch plan; a launch plan with its workflow's closure.
+ * it calls (and theirs, transitively) and its default launch plan; a launch plan with its workflow's closure. With a
+ * dynamic workflow among them, everything compiled.
  */
 export function closureOf(compiled: CompiledProject, kind: EntityKind, name: string): PlannedEntity[] {
   const plan = registrationPlan(compiled);
@@ -166,7 +167,10 @@ export function closureOf(compiled: CompiledProject, kind: EntityKind, name: str
     addWorkflow(name);
     addLaunchPlan(name);
   } else addLaunchPlan(name);
-  return plan.filter((p) => wanted.has(key(p.kind, p.name)));
+  // A dynamic workflow's calls are known only when it runs: everything compiled with it is registered, so whatever its
+  // body calls is there under this version (pyflyte has the same need and registers the module's entities).
+  const dynamic = compiled.entities.some((e) => e.definition.kind === "task" && e.definition.dynamic && wanted.has(key("task", e.name)));
+  return dynamic ? plan : plan.filter((p) => wanted.has(key(p.kind, p.name)));
 }
 
 const concurrency = 16;

@@ -43,3 +43,11 @@ test("one entity's closure: a task alone; a workflow with its tasks, the plans i
   ]);
   assert.deepEqual(names(closureOf(compiled, "launchPlan", "daily_report")), ["launchPlan:daily_report", "task:launch-plans.report", "workflow:launch-plans.daily"]);
 });
+
+test("a closure holding a dynamic workflow is everything compiled with it: what its body calls is known only when it runs", async () => {
+  const example = fileURLToPath(new URL("../../../examples/control-flow.ts", import.meta.url));
+  const project = await compileProject({ paths: [example], version: "v1", image: "golden:1" });
+  const closure = names(closureOf(project, "workflow", "examples.control-flow.priceOrders"));
+  assert.ok(closure.includes("task:examples.control-flow.audit"), "audit, which only the dynamic auditEach calls, is registered");
+  assert.deepEqual(closure, names(registrationPlan(project)));
+});
