@@ -28,22 +28,22 @@ import { cacheKey } from "./cache-key.js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DynamicJobSpecSchema, type DynamicJobSpec } from "../idl/gen/flyteidl/core/dynamic_job_pb.js";
 import { UserError } from "../errors.js";
-import { withNestedNodes } from "../compiler/registration-ids.js";
-import { executableFromIr, idKey, nodeReference, planNode, topologicalOrder, type IrClosure, type IrRoot } from "./from-ir.js";
+import type { IrClosure, IrRoot } from "./from-ir.js";
 import { LiteralSchema } from "../idl/gen/flyteidl/core/literals_pb.js";
-import { evaluateCondition, MalformedCondition } from "./conditions.js";
 import {
   workflowOf,
   type ExecLaunchPlan,
   type ExecTask,
   type ExecWorkflow,
   type Executable,
-  type PlannedArray,
-  type PlannedBranch,
   type PlannedNode,
 } from "./executable.js";
 import { executableOf } from "./from-sdk.js";
 import { runGate, type GateAnswerer } from "./gate-node.js";
+import { runArray } from "./array-node.js";
+import { runBranch } from "./branch-node.js";
+import { dynamicWorkflow } from "./dynamic-node.js";
+import type { ChildRun } from "./child-run.js";
 import { resolveBinding } from "./plan.js";
 import { encodeLiteralMap, literalMapOf } from "./literal-bytes.js";
 import { Recorder } from "./recorder.js";
@@ -422,6 +422,22 @@ function finishNode(run: Run, record: NodeExecutionRecord, phase: NodePhase, ext
   run.recorder.record({ table: "node", row: record });
 }
 
+/** What a branch or a map needs of the engine to run its children, for the node `record` is of. */
+function childRun(run: Run, record: NodeExecutionRecord): ChildRun {
+  return {
+    runChild: (node, uniqueId, inputs, scope, specNodeId) => runNode(run, node, uniqueId, record.nodeId, inputs, scope, specNodeId),
+    skipChild: (node, uniqueId) => {
+      if (run.request.resume?.nodes.get(uniqueId)?.phase === "SKIPPED") return;
+      finishNode(run, nodeRecord(run, node, uniqueId, record.nodeId), "SKIPPED");
+    },
+    fail: (error) => failNode(run, record, error),
+    childFailure: (e) => (e instanceof NodeFailed ? e.failure : undefined),
+    resolveInputs,
+    signal: run.abort.signal,
+    aborted: () => new Aborted(),
+  };
+}
+
 /**
  * Runs one node: finished ones of a resumed execution and recovered ones give their recorded outputs; the rest run by
  * kind. `scope` holds the outputs of the enclosing workflow's nodes, which a branch's cases read.
@@ -467,8 +483,8 @@ async function runNode(
   if (node.kind === "call" && node.target.kind === "task") return runTaskNode(run, node.target, record, inputs);
   try {
     let outputs: LiteralMap;
-    if (node.kind === "branch") outputs = await runBranch(run, node, record, inputs, scope);
-    else if (node.kind === "array") outputs = await runArray(run, node, record, inputs);
+    if (node.kind === "branch") outputs = await runBranch(childRun(run, record), node, record.nodeId, inputs, scope);
+    else if (node.kind === "array") outputs = await runArray(childRun(run, record), node, record.nodeId, inputs);
     else if (node.kind === "gate") outputs = await runGate({ env: run.env, key: run.key, signal: run.abort.signal, fail: (error) => failNode(run, record, error), aborted: () => new Aborted() }, node, record, inputs);
     else outputs = await runWorkflow(run, workflowOf(node.target as ExecWorkflow | ExecLaunchPlan), node.target.completeInputs(inputs), `${uniqueId}-0-`, uniqueId);
     const extra = run.env.store
@@ -483,92 +499,6 @@ async function runNode(
     } else if (e instanceof Aborted && !interrupted(run)) finishNode(run, record, "ABORTED");
     throw e;
   }
-}
-
-/**
- * A branch: the first case whose condition holds runs as the branch's child (its node id, `n3-n0`); the cases not
- * taken are recorded SKIPPED. No case holding fails the branch with its else's message, as Flyte's does.
- */
-async function runBranch(run: Run, node: PlannedBranch, record: NodeExecutionRecord, inputs: LiteralMap, scope: ReadonlyMap<string, LiteralMap>): Promise<LiteralMap> {
-  let chosen: PlannedNode | undefined;
-  try {
-    chosen = node.cases.find((c) => evaluateCondition(c.condition, inputs.literals))?.node ?? node.otherwise;
-  } catch (e) {
-    if (!(e instanceof MalformedCondition)) throw e;
-    return failNode(run, record, { kind: "USER", code: "MalformedBranch", message: `branch ${node.name}: ${e.message}`, recoverable: false });
-  }
-  // A case node's id already names its branch (`n3-n0`): it runs under the enclosing workflow's prefix.
-  const prefix = record.nodeId.slice(0, record.nodeId.length - node.id.length);
-  for (const other of [...node.cases.map((c) => c.node), ...(node.otherwise ? [node.otherwise] : [])]) {
-    if (other === chosen) continue;
-    const skipped = nodeRecord(run, other, prefix + other.id, record.nodeId);
-    if (run.request.resume?.nodes.get(skipped.nodeId)?.phase === "SKIPPED") continue;
-    finishNode(run, skipped, "SKIPPED");
-  }
-  if (!chosen) {
-    return failNode(run, record, { kind: "USER", code: "BranchFailure", message: node.error ?? `no case of branch ${node.name} held, and it has no else`, recoverable: false });
-  }
-  return runNode(run, chosen, prefix + chosen.id, record.nodeId, resolveInputs(chosen, scope), scope);
-}
-
-/**
- * A map (ArrayNode): the inner node once per element of the mapped inputs, each item a child node
- * (`<map>-0-<index>`) with its own attempts, cache entry and phase. Outputs are lists in item order; a failed item's
- * element is none when the success criteria allow failures. Items run at most `parallelism` at once.
- */
-async function runArray(run: Run, node: PlannedArray, record: NodeExecutionRecord, inputs: LiteralMap): Promise<LiteralMap> {
-  const name = node.node.target.name;
-  const fail = (code: string, message: string) => failNode(run, record, { kind: "USER", code, message: `map over ${name}: ${message}`, recoverable: false });
-  const mapped: [string, Literal[]][] = [];
-  for (const [input, literal] of Object.entries(inputs.literals)) {
-    if (node.boundInputs.has(input)) continue;
-    if (literal.value.case !== "collection") return fail("MappedInputNotAList", `input "${input}" is mapped, so it must be a list; pass it whole with a bound input instead`);
-    mapped.push([input, literal.value.value.literals]);
-  }
-  if (mapped.length === 0) return fail("NothingMapped", "no input is a list to map over");
-  const count = mapped[0][1].length;
-  const uneven = mapped.find(([, items]) => items.length !== count);
-  if (uneven) return fail("MappedLengthsDiffer", `the mapped inputs differ in length: ${mapped.map(([n, items]) => `${n} has ${items.length}`).join(", ")}`);
-  const required = node.minSuccesses !== undefined ? Math.min(node.minSuccesses, count) : Math.ceil(count * (node.minSuccessRatio ?? 1));
-  const allowedFailures = count - required;
-  const results: (LiteralMap | undefined)[] = new Array(count);
-  let failures = 0;
-  let firstItemFailure: NodeFailure | undefined;
-  const limit = node.parallelism && node.parallelism > 0 ? node.parallelism : count;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++;
-      if (run.abort.signal.aborted || failures > allowedFailures) return;
-      const literals: Record<string, Literal> = {};
-      for (const input in inputs.literals) literals[input] = inputs.literals[input];
-      for (const [input, items] of mapped) literals[input] = items[i];
-      try {
-        results[i] = await runNode(run, node.node, `${record.nodeId}-0-${i}`, record.nodeId, literalMapOf(literals), new Map(), String(i));
-      } catch (e) {
-        if (!(e instanceof NodeFailed)) throw e;
-        failures++;
-        firstItemFailure ??= e.failure;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-  if (run.abort.signal.aborted && failures <= allowedFailures) throw new Aborted();
-  if (failures > allowedFailures) {
-    const first = firstItemFailure!;
-    return failNode(run, record, {
-      ...first.error,
-      message: `${failures} of ${count} items failed, more than the ${allowedFailures} allowed; the first, ${first.nodeId}: ${first.error.message}`,
-    });
-  }
-  const none = create(LiteralSchema, { value: { case: "scalar", value: { value: { case: "noneType", value: {} } } } });
-  const outputs: Record<string, Literal> = {};
-  for (const output of node.node.target.outputNames) {
-    // Array.from, not map: a failed item leaves a hole in `results`, which map would skip and keep as a hole.
-    const literals = Array.from(results, (r) => r?.literals[output] ?? none);
-    outputs[output] = create(LiteralSchema, { value: { case: "collection", value: { literals } } });
-  }
-  return literalMapOf(outputs);
 }
 
 /** A resumed execution's node that finished before the process stopped: its outputs, when they were recorded. */
@@ -782,7 +712,7 @@ async function runDynamic(run: Run, task: ExecTask, record: NodeExecutionRecord,
   Object.assign(record, { phase: "DYNAMIC_RUNNING", isParent: true, updatedAt: t });
   run.recorder.record({ table: "node", row: record });
   try {
-    const workflow = await dynamicWorkflow(run, task.name, dynamic);
+    const workflow = await dynamicWorkflow(task.name, dynamic, { nameOf: run.request.nameOf, resolveReferences: run.env.resolveReferences });
     const outputs = await runWorkflow(run, workflow, literalMapOf({}), `${record.nodeId}-0-`, record.nodeId);
     const extra = run.env.store ? outputsFields(placeValue(encodeLiteralMap(outputs), `${prefix}/outputs.pb`, run.env.blobs)) : {};
     finishNode(run, record, "SUCCEEDED", extra);
@@ -793,57 +723,6 @@ async function runDynamic(run: Run, task: ExecTask, record: NodeExecutionRecord,
     else if (e instanceof Aborted && !interrupted(run)) finishNode(run, record, "ABORTED");
     throw e;
   }
-}
-
-/** The workflow a DynamicJobSpec describes, its ids resolved to this process's entities or to registered ones. */
-async function dynamicWorkflow(run: Run, name: string, dynamic: DynamicOutcome): Promise<ExecWorkflow> {
-  const { spec, entities } = dynamic;
-  let get: (ref: IrRoot) => Executable;
-  if (entities) {
-    const nameOf = run.request.nameOf!;
-    get = (ref) => executableOf(entities.get(`${ref.kind}:${ref.id.name}`)!, nameOf);
-  } else {
-    const carried: IrClosure = {
-      tasks: new Map(spec.tasks.filter((t) => t.id).map((t) => [idKey(t.id!), t])),
-      workflows: new Map(spec.subworkflows.filter((w) => w.id).map((w) => [idKey(w.id!), w])),
-      launchPlans: new Map(),
-    };
-    const missing = withNestedNodes(spec.nodes).flatMap((node) => {
-      const ref = nodeReference(node);
-      return ref && !(ref.kind === "task" ? carried.tasks : ref.kind === "workflow" ? carried.workflows : carried.launchPlans).has(idKey(ref.id)) ? [ref] : [];
-    });
-    let closure = carried;
-    if (missing.length) {
-      if (!run.env.resolveReferences) throw new UserError(`the dynamic workflow of ${name} calls ${missing.map((r) => r.id.name).join(", ")}, which its spec does not carry`);
-      const found = await run.env.resolveReferences(missing);
-      closure = {
-        tasks: new Map([...found.tasks, ...carried.tasks]),
-        workflows: new Map([...found.workflows, ...carried.workflows]),
-        launchPlans: new Map([...found.launchPlans, ...carried.launchPlans]),
-      };
-    }
-    const built = new Map<string, Executable>();
-    get = (ref) => {
-      const key = `${ref.kind}:${idKey(ref.id)}`;
-      let executable = built.get(key);
-      if (!executable) built.set(key, (executable = executableFromIr(ref, closure)));
-      return executable;
-    };
-  }
-  const planned = new Map(spec.nodes.map((node) => [node.id, planNode(name, node, get)] as const));
-  const plan = {
-    nodes: topologicalOrder(name, planned),
-    outputs: Object.fromEntries(spec.outputs.filter((b) => b.binding).map((b) => [b.var, b.binding!])),
-  };
-  return {
-    kind: "workflow",
-    name,
-    failFast: true,
-    plan: () => plan,
-    completeInputs: (given) => given,
-    inputNames: [],
-    outputNames: Object.keys(plan.outputs),
-  };
 }
 
 /**
