@@ -1,7 +1,8 @@
 // Control flow: a conditional that picks a pricing rule, a map over the orders with a tolerated failure rate, a dynamic
 // workflow that builds one audit step per order when the orders are known, a node ordered after another without data,
-// per-call overrides, and a failure node that cleans up when the workflow fails.
-import { task, workflow, conditional, map, after, dynamic, t } from "tsflyte";
+// per-call overrides, a gate that lets the ledger settle, and a failure node that cleans up when the workflow fails.
+// (examples/gates.ts has the gates that wait for people: approve and waitForInput.)
+import { task, workflow, conditional, map, after, dynamic, sleep, t } from "tsflyte";
 
 export const orderTotal = task(
   {
@@ -75,6 +76,7 @@ export const priceOrders = workflow(
       .else()
       .fail("no order of the day succeeded");
     const audits = auditEach({ quantities });
-    return after(record({ amount: charged, audits }), ledger);
+    const settled = after(sleep("1s"), ledger);
+    return after(record({ amount: charged, audits }), settled);
   },
 );
