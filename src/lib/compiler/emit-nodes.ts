@@ -31,7 +31,7 @@ import {
   type TracedWorkflow,
 } from "../sdk/trace.js";
 import { acceptsNone, t, type AnyType } from "../types/types.js";
-import { canonicalJson, describeLiteralType, isCastable } from "../types/compat.js";
+import { describeLiteralType, isCastable } from "../types/compat.js";
 import { parseDuration } from "../types/duration.js";
 import { UserError, describeValue } from "../errors.js";
 import { BindingProblem, bindValue, type BindingScope } from "./bindings.js";
@@ -94,7 +94,7 @@ export function emitFailureNode(ctx: NodeEmitContext, entity: Entity, definition
     const own = workflowInputs[name];
     if (own) {
       inputs.push(promiseBinding(name, startNodeId, name));
-      if (canonicalJson(own.literalType()) !== canonicalJson(lt) && !castableInto(own, type)) {
+      if (!isCastable(own.literalType(), lt)) {
         ctx.problem(`onFailure ${ctx.label(entity)} takes "${name}" as ${type.name}, but the workflow's input "${name}" is ${own.name}`, site);
         ok = false;
       }
@@ -113,10 +113,6 @@ export function emitFailureNode(ctx: NodeEmitContext, entity: Entity, definition
     inputs,
     target: targetOf(definition, id),
   });
-}
-
-function castableInto(from: AnyType, to: AnyType): boolean {
-  return isCastable(from.literalType(), to.literalType());
 }
 
 function promiseBinding(name: string, nodeId: string, variable: string): Binding {
