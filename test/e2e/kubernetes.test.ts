@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import type * as K8s from "@kubernetes/client-node";
-import { assertExit, lineOf, LocalCli, repoRoot, type CliResult, type DetailsJson, type ExecutionJson } from "../fixtures/local/cli.js";
+import { until, startedName, assertExit, lineOf, LocalCli, repoRoot, type CliResult, type DetailsJson, type ExecutionJson } from "../fixtures/local/cli.js";
 import { startS3Server, type S3Server } from "../support/s3-server.js";
 import { startTestbed, type Testbed } from "../support/k8s-testbed.js";
 import { TestKubelet } from "../support/kubelet.js";
@@ -20,21 +20,7 @@ const flows = "test/fixtures/k8s/flows.ts";
 const image = "ghcr.io/acme/flows:1";
 const namespace = "flytesnacks-development";
 
-function startedName(result: CliResult): string {
-  const m = /^Started execution ([a-z][a-z0-9-]*) /m.exec(result.stdout);
-  assert.ok(m, `no "Started execution NAME" line in:\n${result.stdout}\n${result.stderr}`);
-  return m[1];
-}
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("the CLI straight against Kubernetes", { timeout: 600_000 }, () => {
   let testbed: Testbed;

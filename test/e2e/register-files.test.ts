@@ -7,15 +7,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { assertExit, LocalCli, type CliResult } from "../fixtures/local/cli.js";
+import { startedName, assertExit, LocalCli, type CliResult } from "../fixtures/local/cli.js";
 import { startServe, type ServeProcess } from "../fixtures/server/harness.js";
 import { flytekit1, names, pyflyteCodeBundle, pyflyteEntityFiles, writePackageFile } from "../fixtures/pyflyte/package.js";
 
-function startedName(result: CliResult): string {
-  const m = /^Started execution ([a-z][a-z0-9-]*) /m.exec(result.stdout);
-  assert.ok(m, `no "Started execution NAME" line in:\n${result.stdout}\n${result.stderr}`);
-  return m[1];
-}
 
 describe("Flyte's artifacts: compile -o X.tgz and register files", () => {
   let server: ServeProcess;

@@ -9,18 +9,13 @@ import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { assertExit, lineOf, LocalCli, type CliResult } from "../fixtures/local/cli.js";
+import { startedName, assertExit, lineOf, LocalCli, type CliResult } from "../fixtures/local/cli.js";
 import { startServe, type ServeProcess } from "../fixtures/server/harness.js";
 
 const flows = "test/fixtures/server/flows.ts";
 const wf = (name: string) => `test.fixtures.server.flows.${name}`;
 
 /** The execution name from `Started execution NAME in p/d`. */
-function startedName(result: CliResult): string {
-  const m = /^Started execution ([a-z][a-z0-9-]*) /m.exec(result.stdout);
-  assert.ok(m, `no "Started execution NAME" line in:\n${result.stdout}\n${result.stderr}`);
-  return m[1];
-}
 
 interface ExecutionJson {
   id: { name: string };
