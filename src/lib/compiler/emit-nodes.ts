@@ -259,9 +259,11 @@ class NodeEmitter {
         continue;
       }
       const at = `input "${name}" of ${where}`;
-      const asWhole = tryBind(() => bindValue(value, type, at, { ...scope, upstream: new Set() }, name));
+      // Tried as a whole value first; what it reads counts only if that is how it is bound.
+      const wholeReads = new Set<string>();
+      const asWhole = tryBind(() => bindValue(value, type, at, { ...scope, upstream: wholeReads }, name));
       if (asWhole.binding && !looksMapped(value, type)) {
-        bindValue(value, type, at, scope, name);
+        for (const read of wholeReads) upstream.add(read);
         inputs.push({ $typeName: "flyteidl.core.Binding", var: name, binding: asWhole.binding });
         bound.push(name);
         continue;

@@ -42,6 +42,7 @@ import { executableOf } from "./from-sdk.js";
 import { runGate, type GateAnswerer } from "./gate-node.js";
 import { runArray } from "./array-node.js";
 import { runBranch } from "./branch-node.js";
+import { failureErrorInput } from "../compiler/emit-nodes.js";
 import { dynamicWorkflow } from "./dynamic-node.js";
 import type { ChildRun } from "./child-run.js";
 import { resolveBinding } from "./plan.js";
@@ -371,8 +372,8 @@ async function runFailureNode(
       value: { value: { case: "error", value: { failedNodeId: failure.nodeId, message: `${failure.error.code}: ${failure.error.message}` } } },
     },
   });
-  const inputs = resolveInputs({ ...node, inputs: Object.fromEntries(Object.entries(node.inputs).filter(([name]) => name !== failureInput)) }, outputs);
-  if (failureInput in node.inputs || failureInputDeclared(node)) inputs.literals[failureInput] = errorLiteral;
+  const inputs = resolveInputs({ ...node, inputs: Object.fromEntries(Object.entries(node.inputs).filter(([name]) => name !== failureErrorInput)) }, outputs);
+  if (failureErrorInput in node.inputs || failureErrorInputDeclared(node)) inputs.literals[failureErrorInput] = errorLiteral;
   // The workflow's abort (fail-immediately) must not stop its own clean-up: the failure node gets a run of its own.
   const cleanup: Run = { ...run, abort: new AbortController(), running: new Set() };
   try {
@@ -382,11 +383,8 @@ async function runFailureNode(
   }
 }
 
-/** The input a failure node receives the workflow's error on, as flytekit names it. */
-const failureInput = "err";
-
-function failureInputDeclared(node: PlannedNode): boolean {
-  return node.kind === "call" && node.target.inputNames.includes(failureInput);
+function failureErrorInputDeclared(node: PlannedNode): boolean {
+  return node.kind === "call" && node.target.inputNames.includes(failureErrorInput);
 }
 
 function nodeRecord(run: Run, node: PlannedNode, uniqueId: string, parentNodeId: string | undefined, specNodeId = node.id): NodeExecutionRecord {
